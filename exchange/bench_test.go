@@ -1,0 +1,175 @@
+package exchange
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Benchmarks of the server. Run them with
+//
+//	go test -run x -bench . -benchtime 1x ./exchange
+//
+// and, for the snapshot against cat of a 1 GiB store,
+//
+//	EXBACKUP_BENCH_STORE_MIB=1024 go test -run x -bench Snapshot -benchtime 1x ./exchange
+
+const benchSenders = 16
+
+var body4K = strings.Repeat("0123456789abcdef", 256)
+
+// deliverMany delivers n 4 KiB messages from benchSenders goroutines and
+// returns messages per second.
+func deliverMany(b *testing.B, s *Server, n int) float64 {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < benchSenders; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for next.Add(1) <= int64(n) {
+				if err := s.Deliver(bg, Message{Mailbox: fmt.Sprintf("user%02d", w), Subject: "bench", Body: body4K}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	return float64(n) / time.Since(start).Seconds()
+}
+
+func benchServer(b *testing.B) *Server {
+	s := newTestServer(b, "Org", "Site", "EX1", false)
+	for w := 0; w < benchSenders; w++ {
+		if err := s.CreateMailbox(bg, Recipient{Alias: fmt.Sprintf("user%02d", w)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s
+}
+
+// BenchmarkDeliver compares group commit (concurrent messages share one log
+// fsync and one bbolt commit) with one fsync per message.
+func BenchmarkDeliver(b *testing.B) {
+	for _, group := range []bool{true, false} {
+		name := "GroupCommit"
+		if !group {
+			name = "OneFsyncPerMessage"
+		}
+		b.Run(name, func(b *testing.B) {
+			s := benchServer(b)
+			s.SetGroupCommit(group)
+			var rate float64
+			for i := 0; i < b.N; i++ {
+				rate = deliverMany(b, s, 2000)
+			}
+			b.ReportMetric(rate, "msgs/s")
+		})
+	}
+}
+
+// BenchmarkDeliverDuringBackup measures the delivery rate while full
+// backups of the Information Store stream, against the idle rate.
+func BenchmarkDeliverDuringBackup(b *testing.B) {
+	s := benchServer(b)
+	deliverMany(b, s, 20000) // ~80 MiB in the store so that a backup streams for a while
+	var idle, busy float64
+	for i := 0; i < b.N; i++ {
+		idle = deliverMany(b, s, 3000)
+		stop := make(chan struct{})
+		var backups atomic.Int64
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				info, err := s.BackupPrepare(bg, StoreIS, Copy)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				for _, f := range info.Files {
+					rc, err := s.BackupRead(bg, info.Session, f.Name)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					io.Copy(io.Discard, rc)
+					rc.Close()
+				}
+				s.BackupEnd(bg, info.Session, true)
+				backups.Add(1)
+			}
+		}()
+		busy = deliverMany(b, s, 3000)
+		close(stop)
+		<-done
+		b.ReportMetric(float64(backups.Load()), "backups")
+	}
+	b.ReportMetric(idle, "idle-msgs/s")
+	b.ReportMetric(busy, "during-backup-msgs/s")
+	b.ReportMetric(100*busy/idle, "%-of-idle")
+}
+
+// BenchmarkSnapshotStream streams a store's database snapshot through the
+// backup API and compares it with cat of the same file (both from the page
+// cache, to /dev/null).
+func BenchmarkSnapshotStream(b *testing.B) {
+	mib := 64
+	if v, err := strconv.Atoi(os.Getenv("EXBACKUP_BENCH_STORE_MIB")); err == nil && v > 0 {
+		mib = v
+	}
+	s := benchServer(b)
+	n := mib << 20 / (len(body4K) + 200)
+	deliverMany(b, s, n)
+	path := filepath.Join(s.is.dir, privEDB)
+	var snap, cat float64
+	var size int64
+	for i := 0; i < b.N; i++ {
+		info, err := s.BackupPrepare(bg, StoreIS, Copy)
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		rc, err := s.BackupRead(bg, info.Session, privEDB)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size, err = io.Copy(io.Discard, rc)
+		rc.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		snap = float64(size) / time.Since(start).Seconds() / (1 << 20)
+		s.BackupEnd(bg, info.Session, false)
+
+		start = time.Now()
+		cmd := exec.Command("cat", path)
+		devnull, _ := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		cmd.Stdout = devnull
+		if err := cmd.Run(); err != nil {
+			b.Fatal(err)
+		}
+		devnull.Close()
+		fi, _ := os.Stat(path)
+		cat = float64(fi.Size()) / time.Since(start).Seconds() / (1 << 20)
+	}
+	b.ReportMetric(float64(size)/(1<<20), "store-MiB")
+	b.ReportMetric(snap, "snapshot-MiB/s")
+	b.ReportMetric(cat, "cat-MiB/s")
+	b.ReportMetric(snap/cat, "ratio")
+}

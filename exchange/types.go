@@ -1,0 +1,241 @@
+package exchange
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// StoreID names one of a server's two backup units.
+type StoreID string
+
+const (
+	// StoreDS is the Directory: dsadata/dir.edb and its logs.
+	StoreDS StoreID = "DS"
+	// StoreIS is the Information Store: mdbdata/priv.edb, mdbdata/pub.edb
+	// and their shared logs.
+	StoreIS StoreID = "IS"
+)
+
+// ServiceName is the name NT Backup showed for a store's service.
+func (s StoreID) ServiceName() string {
+	switch s {
+	case StoreDS:
+		return "Microsoft Directory"
+	case StoreIS:
+		return "Microsoft Information Store"
+	}
+	return string(s)
+}
+
+// Valid reports whether s is one of the two stores.
+func (s StoreID) Valid() bool { return s == StoreDS || s == StoreIS }
+
+// BackupType is one of Exchange's four online backup types.
+type BackupType string
+
+const (
+	Normal       BackupType = "normal"
+	Copy         BackupType = "copy"
+	Incremental  BackupType = "incremental"
+	Differential BackupType = "differential"
+)
+
+// Valid reports whether t is one of the four types.
+func (t BackupType) Valid() bool {
+	switch t {
+	case Normal, Copy, Incremental, Differential:
+		return true
+	}
+	return false
+}
+
+// Full reports whether a set of this type carries the databases.
+func (t BackupType) Full() bool { return t == Normal || t == Copy }
+
+// ServiceState is the state of one service of a server.
+type ServiceState string
+
+const (
+	Running ServiceState = "running"
+	Stopped ServiceState = "stopped"
+	// RestorePending: a restore-in-progress marker is present; the service
+	// refuses to start until the restore completes.
+	RestorePending ServiceState = "restore-pending"
+)
+
+// ServerInfo is one server object of the directory.
+type ServerInfo struct {
+	Name        string `json:"name"`
+	Site        string `json:"site"`
+	Address     string `json:"address,omitempty"`     // host:port of its API
+	Fingerprint string `json:"fingerprint,omitempty"` // "sha256:HEX" of its certificate
+}
+
+// Site is one site of the organization.
+type Site struct {
+	Name    string       `json:"name"`
+	Servers []ServerInfo `json:"servers"`
+}
+
+// Topology is the organization as every server answers it: sites and their
+// servers, sorted by name.
+type Topology struct {
+	Organization string `json:"organization"`
+	Sites        []Site `json:"sites"`
+}
+
+// Recipient is a mailbox in the directory.
+type Recipient struct {
+	Alias       string `json:"alias"`
+	DisplayName string `json:"displayName"`
+	HomeServer  string `json:"homeServer"`
+}
+
+// Status is a server's own view of itself.
+type Status struct {
+	Organization    string       `json:"organization"`
+	Site            string       `json:"site"`
+	Name            string       `json:"name"`
+	DS              ServiceState `json:"ds"`
+	IS              ServiceState `json:"is"`
+	CircularLogging bool         `json:"circularLogging"`
+}
+
+// Service returns the state of the given store's service.
+func (s Status) Service(id StoreID) ServiceState {
+	if id == StoreDS {
+		return s.DS
+	}
+	return s.IS
+}
+
+// File kinds in a backup or restore.
+const (
+	KindDatabase = "database" // a consistent snapshot of an .edb
+	KindLog      = "log"      // a transaction log generation
+	KindEnv      = "env"      // the restore environment (RestoreEnv as JSON)
+)
+
+// BackupFile is one file of an online backup session, in the order it is to
+// be read and written to tape.
+type BackupFile struct {
+	Name string `json:"name"` // relative, e.g. "priv.edb", "edb0000A.log", "restore.env"
+	Kind string `json:"kind"`
+	Size int64  `json:"size"`
+}
+
+// RestoreEnv is the restore environment: what a set holds, written to tape
+// as the file "restore.env" and given back at restore.
+type RestoreEnv struct {
+	Organization string     `json:"organization"`
+	Site         string     `json:"site"`
+	Server       string     `json:"server"`
+	Store        StoreID    `json:"store"`
+	Type         BackupType `json:"type"`
+	BaseLSN      uint64     `json:"baseLSN"` // databases are consistent up to here (full types)
+	LowGen       uint32     `json:"lowGen"`  // first log generation in the set
+	HighGen      uint32     `json:"highGen"` // last log generation in the set
+	HighLSN      uint64     `json:"highLSN"` // last LSN held by the set's logs
+	Signature    string     `json:"signature"`
+	Created      time.Time  `json:"created"`
+}
+
+// BackupInfo answers a backup prepare: the session and its files.
+type BackupInfo struct {
+	Session string       `json:"session"`
+	Env     RestoreEnv   `json:"env"`
+	Files   []BackupFile `json:"files"`
+}
+
+// RestoreRequest prepares a restore of one set onto a server.
+type RestoreRequest struct {
+	Env     RestoreEnv `json:"env"`     // from the set's restore.env
+	Erase   bool       `json:"erase"`   // Erase all existing data (applies when a chain begins)
+	Private bool       `json:"private"` // IS only
+	Public  bool       `json:"public"`  // IS only
+	Last    bool       `json:"last"`    // the last set of its chain: recover, swap, optionally start
+	Start   bool       `json:"start"`   // Start Service After Restore (with Last)
+}
+
+// RestoreInfo answers a restore prepare.
+type RestoreInfo struct {
+	Session  string   `json:"session"`
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// RestoreResult answers a restore completion.
+type RestoreResult struct {
+	Recovered bool     `json:"recovered"` // hard recovery ran and live files were swapped
+	LastLSN   uint64   `json:"lastLSN"`   // the store's LSN after recovery
+	Started   bool     `json:"started"`
+	Messages  []string `json:"messages,omitempty"` // what an administrator should read
+}
+
+// Attachment of a message.
+type Attachment struct {
+	Name string `json:"name"`
+	Data []byte `json:"data"`
+}
+
+// Message is a mail message delivered to a mailbox folder.
+type Message struct {
+	Mailbox     string       `json:"mailbox"` // alias
+	Folder      string       `json:"folder"`  // "Inbox" when empty
+	From        string       `json:"from"`
+	To          []string     `json:"to"`
+	Subject     string       `json:"subject"`
+	Date        time.Time    `json:"date"`
+	Body        string       `json:"body"`
+	Attachments []Attachment `json:"attachments,omitempty"`
+}
+
+// Post is a post in a public folder.
+type Post struct {
+	Folder  string    `json:"folder"`
+	From    string    `json:"from"`
+	Subject string    `json:"subject"`
+	Date    time.Time `json:"date"`
+	Body    string    `json:"body"`
+}
+
+// Digest holds content hashes of a server's stores: equal contents give
+// equal hashes on any server.
+type Digest struct {
+	DS   string `json:"ds"`
+	Priv string `json:"priv"`
+	Pub  string `json:"pub"`
+}
+
+// Node is what a server offers through the API. The server implements it;
+// the HTTPS handler serves it; the client speaks it remotely.
+type Node interface {
+	Status(ctx context.Context) (Status, error)
+	Topology(ctx context.Context) (Topology, error)
+	// Join registers a new server with this one, which passes it on to the
+	// others; it answers the topology including the new server.
+	Join(ctx context.Context, s ServerInfo) (Topology, error)
+	// UpdateServer records a server object (new, or a changed address) that
+	// another server passes on; it is not passed on again.
+	UpdateServer(ctx context.Context, s ServerInfo) error
+	Recipients(ctx context.Context) ([]Recipient, error)
+
+	StartService(ctx context.Context, id StoreID) error
+	StopService(ctx context.Context, id StoreID) error
+
+	BackupPrepare(ctx context.Context, id StoreID, t BackupType) (BackupInfo, error)
+	// BackupRead streams one file of the session; the caller closes it.
+	BackupRead(ctx context.Context, session, file string) (io.ReadCloser, error)
+	// BackupEnd ends a session: only with success are logs truncated and
+	// the backup marked.
+	BackupEnd(ctx context.Context, session string, success bool) error
+
+	RestorePrepare(ctx context.Context, req RestoreRequest) (RestoreInfo, error)
+	RestoreWrite(ctx context.Context, session, file string, r io.Reader) error
+	RestoreComplete(ctx context.Context, session string) (RestoreResult, error)
+
+	CreateMailbox(ctx context.Context, r Recipient) error
+	Deliver(ctx context.Context, m Message) error
+	Post(ctx context.Context, p Post) error
+	Digest(ctx context.Context) (Digest, error)
+}
