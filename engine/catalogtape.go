@@ -1,0 +1,93 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"exbackup/catalog"
+	"exbackup/tape"
+)
+
+// CatalogTape rebuilds a tape's records from the tape alone: a tape of the
+// library by name, or any .bkf file by path (ours or another MTF writer's).
+func (e *Engine) CatalogTape(ctx context.Context, nameOrPath string, p *Progress) (err error) {
+	defer func() { p.finish(err) }()
+	var t *tape.Tape
+	if strings.HasSuffix(strings.ToLower(nameOrPath), tape.Ext) {
+		if _, serr := os.Stat(nameOrPath); serr == nil {
+			t, err = tape.Open(nameOrPath)
+		}
+	}
+	if t == nil && err == nil {
+		t, err = e.lib.Open(nameOrPath)
+	}
+	if err != nil {
+		return fmt.Errorf("tape %q: %w", nameOrPath, err)
+	}
+	info := t.Info()
+	p.update(func(s *Snapshot) { s.Tape = info.Name; s.Current = info.Path })
+	p.logf(fmt.Sprintf("Cataloging tape %q (%s)", info.Name, info.Path))
+	sets, err := t.Sets()
+	if err != nil {
+		return fmt.Errorf("tape %q: %w", info.Name, err)
+	}
+	owner, restricted := e.owner, false
+	loc, _ := filepath.Abs(info.Path)
+	if old, err := e.cat.TapeByLocation(loc); err == nil {
+		owner, restricted = old.Owner, old.Restricted
+	}
+	if len(sets) > 0 {
+		owner, restricted = firstNonEmpty(sets[0].Owner, owner), restricted || sets[0].Restricted
+	}
+	var recs []catalog.SetWithEntries
+	for _, s := range sets {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		recs = append(recs, setRecord(s))
+		p.update(func(sn *Snapshot) { sn.Files += s.Files; sn.Bytes += s.Bytes })
+		p.logf(fmt.Sprintf("Set %d: %s, %s, %s", s.Number, s.Type, s.Created.Local().Format("1/2/2006 3:04 PM"), s.State))
+	}
+	if _, err := e.cat.ReplaceTape(tapeRecord(info, owner, restricted), recs); err != nil {
+		return fmt.Errorf("catalog: %w", err)
+	}
+	p.logf(fmt.Sprintf("Cataloged %d sets.", len(recs)))
+	return nil
+}
+
+// Erase erases a tape: its file and its catalog records.
+func (e *Engine) Erase(ctx context.Context, name string) error {
+	ct, cerr := e.cat.TapeByName(name)
+	if cerr == nil && ct.Restricted && ct.Owner != e.owner && !e.isAdmin() {
+		return fmt.Errorf("tape %q is restricted to its owner %s or an administrator", name, ct.Owner)
+	}
+	if err := e.claim(name); err != nil {
+		return err
+	}
+	defer e.release(name)
+	err := e.lib.Erase(name)
+	if err != nil && cerr == nil {
+		// The library may not hold it under that name: the catalog knows
+		// its file.
+		if rerr := os.Remove(ct.Location); rerr == nil || errors.Is(rerr, os.ErrNotExist) {
+			err = nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("erasing tape %q: %w", name, err)
+	}
+	if cerr == nil {
+		if err := e.cat.DeleteTape(ct.ID); err != nil {
+			return fmt.Errorf("catalog: %w", err)
+		}
+	}
+	if st := e.Settings(); st.LastTape == name {
+		st.LastTape = ""
+		e.SaveSettings(st)
+	}
+	return nil
+}
