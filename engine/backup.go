@@ -291,4 +291,3 @@ func (c *countingReader) Read(b []byte) (int, error) {
 	}
 	return n, err
 }
-
