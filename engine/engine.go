@@ -68,6 +68,7 @@ type Engine struct {
 	cat   *catalog.Catalog
 	lib   *tape.Library
 	owner string
+	admin func() bool // whether the current user is an administrator
 
 	mu       sync.Mutex
 	settings Settings
@@ -93,8 +94,10 @@ func Open(home string) (*Engine, error) {
 		cat.Close()
 		return nil, err
 	}
-	return &Engine{home: home, cat: cat, lib: lib, owner: currentOwner(), settings: st,
-		clients: map[string]*exchange.Client{}, running: map[string]bool{}}, nil
+	e := &Engine{home: home, cat: cat, lib: lib, owner: currentOwner(), settings: st,
+		clients: map[string]*exchange.Client{}, running: map[string]bool{}}
+	e.admin = e.systemAdmin
+	return e, nil
 }
 
 // Close closes the catalog and the connections.
@@ -152,9 +155,11 @@ func currentOwner() string {
 	return name + "@" + host
 }
 
-// isAdmin reports whether the current user is an administrator: root, or a
-// member of a group the settings name.
-func (e *Engine) isAdmin() bool {
+func (e *Engine) isAdmin() bool { return e.admin() }
+
+// systemAdmin reports whether the current user is an administrator: root,
+// or a member of a group the settings name.
+func (e *Engine) systemAdmin() bool {
 	if os.Geteuid() == 0 {
 		return true
 	}

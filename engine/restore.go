@@ -105,7 +105,7 @@ func (e *Engine) laterSets(sets []*plannedSet) []string {
 			continue
 		}
 		newest := chain[len(chain)-1]
-		if newest.Created.After(ps.set.Created.Add(time.Second)) && newest.HighGen > ps.env.HighGen {
+		if newest.HighGen > ps.env.HighGen && !newest.Created.Before(ps.set.Created) {
 			w = append(w, fmt.Sprintf("The catalog holds a later backup of %s on %s (set %d, %s): it is not part of this restore.", ps.env.Store.ServiceName(), ps.env.Server, newest.Number, newest.Created.Local().Format("1/2/2006 3:04 PM")))
 		}
 	}

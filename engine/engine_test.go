@@ -1,0 +1,212 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"exbackup/catalog"
+	"exbackup/exchange"
+	"exbackup/tape"
+)
+
+var bg = context.Background()
+
+// newEnv runs a real server on loopback and an engine connected to it.
+func newEnv(t *testing.T) (*Engine, *exchange.Server) {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := exchange.Init(bg, exchange.InitOptions{Dir: filepath.Join(dir, "srv"), Organization: "Org", Site: "Site", Name: "EX1"}); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := exchange.Open(filepath.Join(dir, "srv"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(bg)
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, "127.0.0.1:0", func(_, url, _ string) { ready <- url }) }()
+	url := <-ready
+	t.Cleanup(func() { cancel(); <-done })
+	e, err := Open(filepath.Join(dir, "home"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	if err := e.Connect(bg, strings.TrimPrefix(url, "https://"), srv.Config().Key, srv.Fingerprint()); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.CreateMailbox(bg, exchange.Recipient{Alias: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		srv.Deliver(bg, exchange.Message{Mailbox: "alice", Subject: "hello", Body: strings.Repeat("mail ", 500)})
+	}
+	return e, srv
+}
+
+var isEX1 = []StoreRef{{Server: "EX1", Store: exchange.StoreIS}}
+
+func TestBackupRequestChecks(t *testing.T) {
+	e, _ := newEnv(t)
+	for _, c := range []struct {
+		req  BackupRequest
+		want string
+	}{
+		{BackupRequest{}, "nothing to back up"},
+		{BackupRequest{Stores: isEX1, HardwareCompression: true}, "hardware compression"},
+		{BackupRequest{Stores: isEX1, Type: "weekly"}, "unknown backup type"},
+		{BackupRequest{Stores: append(isEX1, isEX1...)}, "selected twice"},
+		{BackupRequest{Stores: []StoreRef{{Server: "NOPE", Store: exchange.StoreIS}}}, "NOPE"},
+	} {
+		if _, err := e.Backup(bg, c.req, nil); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.req, err, c.want)
+		}
+	}
+}
+
+func TestRestrictedTapeRefusedToOthers(t *testing.T) {
+	e, _ := newEnv(t)
+	res, err := e.Backup(bg, BackupRequest{Stores: isEX1, TapeName: "Secret", Restrict: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.owner = "mallory@elsewhere"
+	e.admin = func() bool { return false }
+	if _, err := e.Verify(bg, VerifyRequest{Tape: res.Tape}, nil); err == nil || !strings.Contains(err.Error(), "restricted") {
+		t.Fatalf("verify by another user: %v", err)
+	}
+	if _, err := e.CheckRestore(RestoreRequest{Sets: []RestoreSet{{Tape: res.Tape, Set: 1, Private: true, Public: true}}}); err == nil || !strings.Contains(err.Error(), "restricted") {
+		t.Fatalf("restore by another user: %v", err)
+	}
+	if err := e.Erase(bg, res.Tape); err == nil {
+		t.Fatal("erase by another user succeeded")
+	}
+	e.admin = func() bool { return true }
+	if _, err := e.Verify(bg, VerifyRequest{Tape: res.Tape}, nil); err != nil {
+		t.Fatalf("verify by an administrator: %v", err)
+	}
+}
+
+func TestLogLevels(t *testing.T) {
+	e, _ := newEnv(t)
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name  string
+		log   LogOptions
+		has   []string
+		hasnt []string
+	}{
+		{"full", LogOptions{Level: LogFull}, []string{"Backup set #1 on tape #1", "priv.edb", "Processed"}, nil},
+		{"summary", LogOptions{Level: LogSummary}, []string{"Backup of \"\\\\EX1\\Microsoft Information Store\"", "Backup Type: Normal"}, []string{"  priv.edb"}},
+		{"exceptions", LogOptions{Level: LogSummary, ExceptionsOnly: true}, nil, []string{"Backup Type"}},
+	} {
+		c.log.Path = filepath.Join(dir, c.name+".log")
+		if _, err := e.Backup(bg, BackupRequest{Stores: isEX1, TapeName: c.name, Log: c.log}, nil); err != nil {
+			t.Fatal(err)
+		}
+		data, _ := os.ReadFile(c.log.Path)
+		for _, w := range c.has {
+			if !strings.Contains(string(data), w) {
+				t.Errorf("%s log lacks %q:\n%s", c.name, w, data)
+			}
+		}
+		for _, w := range c.hasnt {
+			if strings.Contains(string(data), w) {
+				t.Errorf("%s log has %q:\n%s", c.name, w, data)
+			}
+		}
+	}
+	if _, err := e.Backup(bg, BackupRequest{Stores: isEX1, TapeName: "none", Log: LogOptions{Level: LogNone, Path: filepath.Join(dir, "none.log")}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "none.log")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("Don't Log wrote a log")
+	}
+}
+
+func TestCancelledBackupAbortsItsSetOnly(t *testing.T) {
+	e, srv := newEnv(t)
+	if _, err := e.Backup(bg, BackupRequest{Stores: isEX1, TapeName: "T"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(bg)
+	p := NewProgress("Backup")
+	p.OnLog = func(line string) {
+		if strings.HasPrefix(line, "Backup set #2") {
+			cancel()
+		}
+	}
+	if _, err := e.Backup(ctx, BackupRequest{Stores: isEX1, TapeName: "T", Append: true}, p); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled backup: %v", err)
+	}
+	ct, _ := e.cat.TapeByName("T")
+	sets, _ := e.cat.Sets(ct.ID)
+	if len(sets) != 1 {
+		t.Fatalf("catalog lists %d sets after a cancelled backup", len(sets))
+	}
+	tp, _ := tape.Open(ct.Location)
+	all, _ := tp.Sets()
+	if len(all) != 2 || all[1].State != tape.SetAborted || all[0].State != tape.SetComplete {
+		t.Fatalf("tape after a cancelled backup: %d sets", len(all))
+	}
+	// The server marked nothing: an incremental still follows the first full.
+	if _, err := e.Backup(bg, BackupRequest{Stores: isEX1, TapeName: "T", Append: true, Type: exchange.Incremental}, nil); err != nil {
+		t.Fatal(err)
+	}
+	_ = srv
+}
+
+func TestCatalogRebuildEqualsBackupRecords(t *testing.T) {
+	e, _ := newEnv(t)
+	req := BackupRequest{Stores: []StoreRef{{"EX1", exchange.StoreDS}, {"EX1", exchange.StoreIS}}, TapeName: "R", Description: "d"}
+	if _, err := e.Backup(bg, req, nil); err != nil {
+		t.Fatal(err)
+	}
+	records := func() []catalog.SetWithEntries {
+		ct, err := e.cat.TapeByName("R")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sets, _ := e.cat.Sets(ct.ID)
+		var out []catalog.SetWithEntries
+		for _, s := range sets {
+			es, _ := e.cat.Entries(s.ID)
+			out = append(out, catalog.SetWithEntries{Set: s, Entries: es})
+		}
+		return out
+	}
+	before := records()
+	if err := e.CatalogTape(bg, "R", nil); err != nil {
+		t.Fatal(err)
+	}
+	if after := records(); !catalog.EqualRecords(before, after) {
+		t.Fatalf("rebuilt records differ:\n%+v\n%+v", before, after)
+	}
+}
+
+func TestCheckRestoreWarnsAboutChainOrder(t *testing.T) {
+	e, srv := newEnv(t)
+	if _, err := e.Backup(bg, BackupRequest{Stores: isEX1, TapeName: "C"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	srv.Deliver(bg, exchange.Message{Mailbox: "alice", Subject: "more"})
+	if _, err := e.Backup(bg, BackupRequest{Stores: isEX1, TapeName: "C", Append: true, Type: exchange.Incremental}, nil); err != nil {
+		t.Fatal(err)
+	}
+	w, err := e.CheckRestore(RestoreRequest{Sets: []RestoreSet{{Tape: "C", Set: 2}}})
+	if err != nil || len(w) == 0 || !strings.Contains(w[0], "restore the full set") {
+		t.Fatalf("incremental alone: %v %v", w, err)
+	}
+	w, err = e.CheckRestore(RestoreRequest{Sets: []RestoreSet{{Tape: "C", Set: 1, Private: true, Public: true, Start: true}}})
+	if err != nil || len(w) == 0 || !strings.Contains(strings.Join(w, " "), "later backup") {
+		t.Fatalf("full without the later incremental: %v %v", w, err)
+	}
+	if _, err := e.CheckRestore(RestoreRequest{Sets: []RestoreSet{{Tape: "C", Set: 1}}}); err == nil {
+		t.Fatal("IS restore with neither Private nor Public was accepted")
+	}
+}
