@@ -1,0 +1,78 @@
+package catalog
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// ErrNotFound is wrapped by every lookup that finds nothing.
+var ErrNotFound = errors.New("not in the catalog")
+
+// ErrNewerSchema is wrapped when catalog.db was written by a newer exbackup.
+var ErrNewerSchema = errors.New("catalog schema is newer than this exbackup")
+
+// openTimeout bounds the wait for the file lock: a second exbackup holding
+// the catalog should give an error, not a hang.
+const openTimeout = 2 * time.Second
+
+// Catalog is an open catalog.db.
+type Catalog struct {
+	db *bolt.DB
+}
+
+// Open opens the catalog at path, creating it and its folder if need be,
+// and brings its schema up to date.
+func Open(path string) (*Catalog, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("open catalog %s: %w", path, err)
+	}
+	// Never NoSync: the catalog must survive a crash as well as the tapes do.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: openTimeout})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("open catalog %s: another exbackup has it open: %w", path, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open catalog %s: %w", path, err)
+	}
+	if err := migrate(db, migrations); err != nil {
+		db.Close()
+		if errors.Is(err, ErrNewerSchema) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("open catalog %s: %w", path, err)
+	}
+	return &Catalog{db: db}, nil
+}
+
+// Close closes the catalog file.
+func (c *Catalog) Close() error {
+	if err := c.db.Close(); err != nil {
+		return fmt.Errorf("close catalog %s: %w", c.db.Path(), err)
+	}
+	return nil
+}
+
+// SchemaVersion is the catalog's schema version.
+func (c *Catalog) SchemaVersion() (int, error) {
+	var v int
+	err := c.db.View(func(tx *bolt.Tx) error {
+		var err error
+		v, err = schemaVersion(tx)
+		return err
+	})
+	return v, err
+}
+
+func putJSON(b *bolt.Bucket, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, data)
+}
