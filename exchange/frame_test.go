@@ -17,10 +17,9 @@ import (
 // frameTestData returns n reproducible pseudo-random bytes.
 func frameTestData(n int, seed uint64) []byte {
 	b := make([]byte, n)
-	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
+	var key [32]byte
+	binary.LittleEndian.PutUint64(key[:], seed)
+	rand.NewChaCha8(key).Read(b)
 	return b
 }
 
@@ -82,8 +81,10 @@ func TestFrameRoundTrip(t *testing.T) {
 				}
 			},
 			"one-byte reads": func(r io.Reader) ([]byte, error) {
-				if size > 2*MaxChunk {
-					return io.ReadAll(r)
+				// One byte at a time through a whole chunk is slow under
+				// the race detector; an odd size crosses every boundary too.
+				if size > 1<<16 {
+					return io.ReadAll(iotest.HalfReader(r))
 				}
 				return io.ReadAll(iotest.OneByteReader(r))
 			},
