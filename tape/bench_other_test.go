@@ -1,0 +1,6 @@
+//go:build !linux
+
+package tape
+
+func settle()          {}
+func dropCaches() bool { return false }

@@ -1,0 +1,272 @@
+package mtf
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"sync"
+)
+
+// DataOptions tune a DataReader.
+type DataOptions struct {
+	// Strong checks the SHA-256 of the EXBH stream as well as the CSUM and
+	// the CRC-32C, which are always checked when present.
+	Strong bool
+	// ChunkSize is the size of each read from the tape (default 1 MiB).
+	ChunkSize int
+}
+
+// readAhead is how many chunks are read ahead of the consumer.
+const readAhead = 4
+
+type chunk struct {
+	buf []byte
+	err error
+	xor uint32 // on the last chunk: the CSUM of all the data
+}
+
+// DataReader streams a FILE's STAN data and checks it at its end: a
+// mismatch is returned in place of io.EOF. A background goroutine reads a
+// few chunks ahead, and the SHA-256, when asked for, is computed by another,
+// so that reading the disk, copying and hashing overlap. Memory is a fixed
+// number of chunks, whatever the file size. Close stops the goroutines.
+type DataReader struct {
+	r     *Reader
+	b     *Block
+	path  string
+	total int64
+	left  int64 // bytes not yet returned to the caller
+
+	filled chan chunk    // read-ahead → consumer
+	free   chan []byte   // consumer or hasher → read-ahead
+	hashq  chan []byte   // consumer → hasher; nil without Strong
+	sum    chan [32]byte // the hasher's result
+	quit   chan struct{}
+	wg     sync.WaitGroup
+	closed bool
+
+	cur  []byte // the chunk being consumed
+	curR int
+	xor  uint32 // CSUM of the data up to the end of cur
+	crc  uint32
+	err  error
+}
+
+// OpenData opens the STAN data of a FILE block read by r; path names the
+// file in errors. Compressed or encrypted data is refused.
+func (r *Reader) OpenData(b *Block, path string, o DataOptions) (*DataReader, error) {
+	if b.Header.Type != TypeFile {
+		return nil, r.fileErr(b, path, detail(ErrUnsupported, "%s block has no file data", b.Header.Type))
+	}
+	d := &DataReader{r: r, b: b, path: path}
+	if b.Data == nil {
+		// A FILE without STAN: an empty file, as some writers leave it.
+		if b.Hash != nil && b.Hash.Size != 0 {
+			return nil, r.fileErr(b, path, detail(ErrHash, "EXBH records %d bytes, there is no data", b.Hash.Size))
+		}
+		return d, nil
+	}
+	sh := b.Data.Header
+	if sh.MediaAttributes&(StreamCompressed|StreamEncrypted) != 0 || sh.CompressionAlgorithm != 0 || sh.EncryptionAlgorithm != 0 {
+		return nil, r.fileErr(b, path, detail(ErrUnsupported, "compressed or encrypted data"))
+	}
+	if b.Hash != nil && b.Hash.Size != sh.Length {
+		return nil, r.fileErr(b, path, detail(ErrHash, "EXBH records %d bytes, STAN holds %d", b.Hash.Size, sh.Length))
+	}
+	if o.ChunkSize <= 0 {
+		o.ChunkSize = DefaultBufferSize
+	}
+	d.total, d.left = int64(sh.Length), int64(sh.Length)
+	if d.total == 0 {
+		return d, nil
+	}
+	size := int(min(int64(o.ChunkSize), d.total))
+	depth := int(min(readAhead, (d.total+int64(size)-1)/int64(size)))
+	d.filled = make(chan chunk, depth)
+	d.free = make(chan []byte, depth)
+	d.quit = make(chan struct{})
+	for range depth {
+		d.free <- make([]byte, size)
+	}
+	if o.Strong && b.Hash != nil {
+		d.hashq = make(chan []byte, depth)
+		d.sum = make(chan [32]byte, 1)
+		d.wg.Add(1)
+		go d.hasher(d.hashq, d.free, d.sum)
+	}
+	d.wg.Add(1)
+	go d.readAhead(b.Data.Offset)
+	return d, nil
+}
+
+// readAhead reads the chunks in order and computes the CSUM on the way,
+// while the data is fresh in the cache, which leaves the consumer only the
+// CRC-32C.
+func (d *DataReader) readAhead(off int64) {
+	defer d.wg.Done()
+	end := off + d.total
+	var x XOR32
+	for off < end {
+		var buf []byte
+		select {
+		case buf = <-d.free:
+		case <-d.quit:
+			return
+		}
+		buf = buf[:min(int64(cap(buf)), end-off)]
+		n, err := d.r.ra.ReadAt(buf, off)
+		if n == len(buf) {
+			err = nil
+		} else if err == nil || err == io.EOF {
+			err = detail(ErrTruncated, "file data ends early")
+		}
+		if err != nil {
+			err = fmt.Errorf("reading data at byte %d: %w", off+int64(n), err)
+		}
+		x.Write(buf[:n])
+		select {
+		case d.filled <- chunk{buf: buf, err: err, xor: x.Sum32()}:
+		case <-d.quit:
+			return
+		}
+		if err != nil {
+			return
+		}
+		off += int64(n)
+	}
+}
+
+func (d *DataReader) hasher(in <-chan []byte, free chan<- []byte, out chan<- [32]byte) {
+	defer d.wg.Done()
+	h := sha256.New()
+	for buf := range in {
+		h.Write(buf)
+		free <- buf[:cap(buf)]
+	}
+	var s [32]byte
+	h.Sum(s[:0])
+	out <- s
+}
+
+func (r *Reader) fileErr(b *Block, path string, err error) error {
+	fe := r.errAt(b.Offset, b.Header.Type, err)
+	fe.File = path
+	return fe
+}
+
+// Size returns the data's length.
+func (d *DataReader) Size() int64 { return d.total }
+
+// Read reads data; after the last byte it checks the CSUM, CRC-32C and, when
+// asked, the SHA-256, returning io.EOF or a *FormatError wrapping ErrChecksum
+// or ErrHash.
+func (d *DataReader) Read(p []byte) (int, error) {
+	if d.err != nil {
+		return 0, d.err
+	}
+	if d.left == 0 {
+		d.err = d.check()
+		return 0, d.err
+	}
+	if d.curR == len(d.cur) {
+		d.release()
+		c := <-d.filled
+		if c.err != nil {
+			d.err = d.r.fileErr(d.b, d.path, c.err)
+			d.free <- c.buf[:cap(c.buf)]
+			return 0, d.err
+		}
+		d.cur, d.curR = c.buf, 0
+		d.xor = c.xor
+		d.crc = crc32.Update(d.crc, castagnoli, c.buf)
+	}
+	n := copy(p, d.cur[d.curR:])
+	d.curR += n
+	d.left -= int64(n)
+	if d.left == 0 {
+		d.release()
+	}
+	return n, nil
+}
+
+// WriteTo writes the rest of the data to w straight from the read-ahead
+// chunks, without copying them into a caller's buffer (io.Copy uses it),
+// and returns the check's error, or nil when the data is sound.
+func (d *DataReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		if d.curR < len(d.cur) {
+			n, err := w.Write(d.cur[d.curR:])
+			d.curR += n
+			d.left -= int64(n)
+			total += int64(n)
+			if err != nil {
+				return total, err
+			}
+			if d.left == 0 {
+				d.release()
+			}
+			continue
+		}
+		// Read refills the chunk (or checks at the end); give it no room
+		// to copy into.
+		_, err := d.Read(nil)
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// release hands the consumed chunk to the hasher, or back to the reader.
+func (d *DataReader) release() {
+	if d.cur == nil {
+		return
+	}
+	if d.hashq != nil {
+		d.hashq <- d.cur
+	} else {
+		d.free <- d.cur[:cap(d.cur)]
+	}
+	d.cur, d.curR = nil, 0
+}
+
+func (d *DataReader) check() error {
+	if d.b.HasChecksum && d.xor != d.b.Checksum {
+		return d.r.fileErr(d.b, d.path, detail(ErrChecksum, "CSUM %#08x, data gives %#08x", d.b.Checksum, d.xor))
+	}
+	if h := d.b.Hash; h != nil {
+		if h.CRC32C != d.crc {
+			return d.r.fileErr(d.b, d.path, detail(ErrHash, "CRC-32C %#08x, data gives %#08x", h.CRC32C, d.crc))
+		}
+		if d.hashq != nil {
+			close(d.hashq)
+			sum := <-d.sum
+			d.hashq = nil
+			if sum != h.SHA256 {
+				return d.r.fileErr(d.b, d.path, detail(ErrHash, "SHA-256 %x, data gives %x", h.SHA256, sum))
+			}
+		}
+	}
+	return io.EOF
+}
+
+// Close stops the background reading; it must be called before the tape
+// file is closed.
+func (d *DataReader) Close() error {
+	if d.closed || d.quit == nil {
+		d.closed = true
+		return nil
+	}
+	d.closed = true
+	close(d.quit)
+	if d.hashq != nil {
+		close(d.hashq)
+		d.hashq = nil
+	}
+	d.wg.Wait()
+	return nil
+}

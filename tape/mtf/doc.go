@@ -1,0 +1,68 @@
+// Package mtf reads and writes the Microsoft Tape Format (MTF 1.00a), the
+// format of NT Backup's .bkf files.
+//
+// # Format
+//
+// A tape is a sequence of blocks (DBLKs), each starting on a format logical
+// block (FLB) boundary: a 52-byte common header (Header, with its XOR
+// checksum), a type-specific fixed part and its strings (a Descriptor:
+// TapeHeader, StartSet, Volume, Directory, File, CorruptFile, EndSetPad,
+// EndSet, EndOfMedia, Filemark), then streams, each a 22-byte StreamHeader
+// (with its own checksum) and data on 4-byte boundaries, the last one SPAD
+// padding to the next FLB. Strings are located by TapeAddress and are UTF-16LE
+// or ANSI; dates are the 5-byte MTF_DATE_TIME. On a file there are no
+// hardware filemarks: each filemark is an SFMB block filling one soft
+// filemark block.
+//
+// # What exbackup writes
+//
+// Writer produces, with an FLB of 1024 bytes and soft filemark blocks of
+// 1024 bytes, NT Backup's layout:
+//
+//	TAPE · SFMB · SSET · VOLB · DIRB · FILE … · SFMB · ESET · SFMB · SSET …
+//
+// The FLA of a block of a set counts FLBs from its SSET (0), the ESET
+// included; control block ids count from 0 at the SSET and on through the
+// ESET. An SFMB's FLA is its physical block number (offset / FLB size), its
+// control block ids count 1, 2, … over the whole tape, and its entries list
+// its own PBA then the earlier filemarks', newest first. The SSET's PBA is
+// its offset / FLB size. Dates are UTC and the SSET time zone field is 0.
+// Each FILE holds STAN (media attribute "CSUM follows") with the data, then
+// CSUM. Names longer than MaxInlineName bytes go into FNAM or PNAM streams.
+//
+// exbackup adds three streams of its own; their ids are not MTF's, so an
+// independent reader skips them like any stream it does not know:
+//
+//   - EXBH, after each FILE's CSUM: the data's length, CRC-32C and SHA-256
+//     (FileHash). All three hashes and the CSUM are computed in the one pass
+//     that copies the data to the tape.
+//   - EXBS, in the SSET: a JSON object with the set's restricted-access flag
+//     and free properties (SetInfo). The owner is the SSET user name.
+//   - EXBM, in the TAPE block and in each ESET: SHA-256 over every byte from
+//     the start of the TAPE block, or of the set's SSET, up to the EXBM
+//     stream header, leaving out the data bytes of the sets' STAN streams
+//     (covered by their EXBH). The MTF checksums cover only headers; with
+//     EXBM one flipped byte anywhere in a set (a file name, a date, a
+//     length) is found by merely listing it.
+//
+// WriterOptions.Plain leaves these out, for tapes shaped like any writer's.
+//
+// # Reading
+//
+// Reader walks blocks (Next) with one fixed buffer, jumping over file data,
+// so that listing a tape (Scan) costs its metadata, not its size. OpenData
+// streams one file's data through a few read-ahead chunks, whatever the file
+// size, and checks CSUM, CRC-32C and, when asked, SHA-256 at the end. Foreign
+// tapes are read too: ANSI strings, an SFMB right after TAPE, NT streams
+// (NACL, NTEA, ADAT…), CFIL and ESPB blocks, blocks without SPAD; what is not
+// needed is skipped.
+//
+// Nothing read is trusted: every length and offset is checked against its
+// block and the file before use, allocations are bounded by fixed limits or
+// by the input's size, and problems come back as a *FormatError naming the
+// tape, byte offset, block (and set and file when known), matching the
+// sentinel errors with errors.Is. Scan records a problem on its set and
+// carries on at the next valid block, so one damaged set does not hide the
+// others; a set whose ESET never came is aborted, and AppendPoint puts the
+// next set over it.
+package mtf

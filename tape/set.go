@@ -1,0 +1,212 @@
+package tape
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"exbackup/tape/mtf"
+)
+
+// BackupType is a set's backup type, as NT Backup named them.
+type BackupType int
+
+const (
+	Normal BackupType = iota + 1
+	Copy
+	Incremental
+	Differential
+	Daily
+	Transfer
+)
+
+var backupTypeNames = map[BackupType]string{
+	Normal: "Normal", Copy: "Copy", Incremental: "Incremental",
+	Differential: "Differential", Daily: "Daily", Transfer: "Transfer",
+}
+
+func (b BackupType) String() string {
+	if s, ok := backupTypeNames[b]; ok {
+		return s
+	}
+	return fmt.Sprintf("BackupType(%d)", int(b))
+}
+
+// ParseBackupType reads a backup type name, in any case ("normal", "Copy").
+func ParseBackupType(s string) (BackupType, error) {
+	for t, n := range backupTypeNames {
+		if strings.EqualFold(s, n) {
+			return t, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown backup type %q", s)
+}
+
+func (b BackupType) attributes() uint32 {
+	switch b {
+	case Copy:
+		return mtf.SetCopy
+	case Incremental:
+		return mtf.SetIncremental
+	case Differential:
+		return mtf.SetDifferential
+	case Daily:
+		return mtf.SetDaily
+	case Transfer:
+		return mtf.SetTransfer
+	}
+	return mtf.SetNormal
+}
+
+func backupTypeOf(attr uint32) BackupType {
+	switch {
+	case attr&mtf.SetNormal != 0:
+		return Normal
+	case attr&mtf.SetCopy != 0:
+		return Copy
+	case attr&mtf.SetIncremental != 0:
+		return Incremental
+	case attr&mtf.SetDifferential != 0:
+		return Differential
+	case attr&mtf.SetDaily != 0:
+		return Daily
+	case attr&mtf.SetTransfer != 0:
+		return Transfer
+	}
+	return 0
+}
+
+// SetState tells whether a set can be restored.
+type SetState int
+
+const (
+	// SetComplete: the set's ESET is on tape and every check passed.
+	SetComplete SetState = iota + 1
+	// SetAborted: the set was never finished (crash, full disk, cancel):
+	// it has no ESET, or an ESET marked aborted. Never restorable.
+	SetAborted
+	// SetDamaged: the set was finished but part of it fails its checks
+	// (Set.Err tells where).
+	SetDamaged
+)
+
+func (s SetState) String() string {
+	switch s {
+	case SetComplete:
+		return "complete"
+	case SetAborted:
+		return "aborted"
+	case SetDamaged:
+		return "damaged"
+	}
+	return fmt.Sprintf("SetState(%d)", int(s))
+}
+
+// Hash is a file's SHA-256 as recorded on tape.
+type Hash [sha256.Size]byte
+
+func (h Hash) String() string { return hex.EncodeToString(h[:]) }
+
+// IsZero reports whether no hash is recorded (a foreign tape).
+func (h Hash) IsZero() bool { return h == Hash{} }
+
+// Set describes one backup set on a tape: everything the catalog records
+// about it can be rebuilt from here.
+type Set struct {
+	Tape        string // the tape's name
+	Number      int    // data set number, from 1
+	Type        BackupType
+	Name        string // "Set created 11/25/2026 at 2:59 PM"
+	Description string
+	Owner       string // the SSET user name, "user@host"
+	Restricted  bool   // restricted to the owner or an administrator
+	Properties  map[string]string
+	Created     time.Time
+	Volumes     []Volume
+	Files       int
+	Bytes       int64
+	State       SetState
+	Err         error // why the set is aborted or damaged, when known
+	Entries     []Entry
+	Offset      int64 // byte offset of the SSET in the tape file
+	// Exbackup is true for sets written by exbackup (they carry per-file
+	// hashes and a metadata digest).
+	Exbackup bool
+}
+
+// Restorable reports whether the set may be offered for restore.
+func (s *Set) Restorable() bool { return s.State == SetComplete }
+
+// Volume is one VOLB of a set: a store of a server.
+type Volume struct {
+	Device  string // `\\SERVER\Microsoft Information Store`
+	Name    string // "Microsoft Information Store"
+	Machine string // "SERVER"
+}
+
+// Entry is one file of a set.
+type Entry struct {
+	Set      int
+	Volume   int    // index into Set.Volumes, -1 before any volume
+	Path     string // relative to the volume, '/' separated: "priv.edb"
+	Size     int64
+	Modified time.Time
+	FLA      uint64 // format logical address of the FILE block
+	Hash     Hash   // SHA-256 of the data; zero when the tape records none
+	CRC32C   uint32
+	Corrupt  bool
+	Offset   int64 // byte offset of the FILE block in the tape file
+}
+
+func fromContents(tapeName string, s *mtf.Set) Set {
+	out := Set{
+		Tape:        tapeName,
+		Number:      int(s.Start.Number),
+		Type:        backupTypeOf(s.Start.Attributes),
+		Name:        s.Start.Name,
+		Description: s.Start.Description,
+		Owner:       s.Start.UserName,
+		Created:     s.Start.WriteDate,
+		Offset:      s.Offset,
+		Err:         s.Err,
+		Exbackup:    s.Info != nil,
+	}
+	if s.Info != nil {
+		out.Restricted = s.Info.Restricted
+		out.Properties = s.Info.Properties
+	}
+	for _, v := range s.Volumes {
+		out.Volumes = append(out.Volumes, Volume{Device: v.Device, Name: v.Name, Machine: v.Machine})
+	}
+	for _, e := range s.Files {
+		en := Entry{
+			Set: out.Number, Volume: e.Volume, Path: e.Path(), Size: e.Size,
+			Modified: e.File.Modified, FLA: e.FLA, Corrupt: e.Corrupt, Offset: e.Block.Offset,
+		}
+		if h := e.Block.Hash; h != nil {
+			en.Hash, en.CRC32C = h.SHA256, h.CRC32C
+		}
+		out.Entries = append(out.Entries, en)
+		out.Bytes += e.Size
+	}
+	out.Files = len(out.Entries)
+	switch {
+	case s.End == nil:
+		out.State = SetAborted
+		if out.Err == nil {
+			out.Err = fmt.Errorf("tape %q, set %d: no end of set on tape: the backup did not finish", tapeName, out.Number)
+		}
+	case s.End.Attributes&mtf.EndSetAborted != 0:
+		out.State = SetAborted
+		if out.Err == nil {
+			out.Err = fmt.Errorf("tape %q, set %d: the end of set marks it aborted", tapeName, out.Number)
+		}
+	case s.Err != nil:
+		out.State = SetDamaged
+	default:
+		out.State = SetComplete
+	}
+	return out
+}

@@ -1,0 +1,285 @@
+package tape
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"exbackup/tape/mtf"
+)
+
+// DefaultSoftware is the software name written in the TAPE block.
+const DefaultSoftware = "exbackup"
+
+// ErrBusy is returned when a tape is being written by another set writer.
+var ErrBusy = errors.New("tape is in use by another backup")
+
+// ErrNoSet is returned for a set number the tape does not hold.
+var ErrNoSet = errors.New("no such set on tape")
+
+// Info is what the TAPE block says about a tape.
+type Info struct {
+	Name        string // the media name, "Tape created on 11/25/2026"
+	FamilyID    uint32
+	Sequence    int
+	Description string // the media description or label
+	Created     time.Time
+	Software    string
+	FLBSize     int
+	Path        string // the .bkf file
+	Size        int64  // bytes on disk when read
+	Err         error  // set by Library.List for a file that is not a readable tape
+}
+
+// Capabilities tells what a tape drive can do, so that callers can refuse
+// options the drive lacks.
+type Capabilities struct {
+	// HardwareCompression is false for file tapes: NT Backup greyed the
+	// option for drives without it.
+	HardwareCompression bool
+	// Append is true when sets can be added.
+	Append bool
+}
+
+// CreateOptions describe a new tape.
+type CreateOptions struct {
+	Description string    // media description or label
+	FamilyID    uint32    // media family id; 0 draws a random one
+	Software    string    // default DefaultSoftware
+	FLBSize     int       // 512 or 1024 (default)
+	Created     time.Time // default now
+}
+
+// Tape is a file tape: one .bkf file. A Tape holds no open file between
+// calls; methods may be called from several goroutines, but a tape has at
+// most one set writer at a time.
+type Tape struct {
+	path string
+	mu   sync.Mutex
+	info Info
+}
+
+// writers holds the tapes being written, by absolute path, so that two set
+// writers (or a writer and an erase) never meet on one file.
+var (
+	writersMu sync.Mutex
+	writers   = map[string]bool{}
+)
+
+func lockPath(path string) (unlock func(), err error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	writersMu.Lock()
+	defer writersMu.Unlock()
+	if writers[abs] {
+		return nil, fmt.Errorf("%s: %w", path, ErrBusy)
+	}
+	writers[abs] = true
+	return func() {
+		writersMu.Lock()
+		delete(writers, abs)
+		writersMu.Unlock()
+	}, nil
+}
+
+// Create writes a new tape at path holding only its TAPE header (media
+// family id, sequence 1, name, label, software, FLB size) and soft filemark,
+// replacing any file there. The new file is written beside the old one and
+// renamed over it once synced, so a failed create leaves the old tape.
+func Create(path, name string, o CreateOptions) (*Tape, error) {
+	unlock, err := lockPath(path)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if o.FamilyID == 0 {
+		var b [4]byte
+		for o.FamilyID == 0 {
+			rand.Read(b[:])
+			o.FamilyID = binary.LittleEndian.Uint32(b[:])
+		}
+	}
+	if o.Software == "" {
+		o.Software = DefaultSoftware
+	}
+	if o.FLBSize == 0 {
+		o.FLBSize = mtf.DefaultFLBSize
+	}
+	if o.Created.IsZero() {
+		o.Created = time.Now()
+	}
+	o.Created = o.Created.UTC().Truncate(time.Second)
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".new-*"+Ext)
+	if err != nil {
+		return nil, fmt.Errorf("creating tape %q: %w", name, err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	w, err := mtf.NewWriter(tmp, 0, mtf.WriterOptions{FLBSize: o.FLBSize, SoftFilemarkSize: max(o.FLBSize, mtf.DefaultSoftFilemarkSize), BufferSize: 64 << 10})
+	if err != nil {
+		return nil, fmt.Errorf("creating tape %q: %w", name, err)
+	}
+	th := &mtf.TapeHeader{
+		MediaFamilyID: o.FamilyID,
+		MediaSequence: 1,
+		MediaName:     name,
+		MediaLabel:    o.Description,
+		SoftwareName:  o.Software,
+		MediaDate:     o.Created,
+	}
+	if err := w.WriteTape(th); err != nil {
+		return nil, fmt.Errorf("creating tape %q: %w", name, err)
+	}
+	if err := w.Flush(); err != nil {
+		return nil, fmt.Errorf("creating tape %q: %w", name, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return nil, fmt.Errorf("creating tape %q: %w", name, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, fmt.Errorf("creating tape %q: %w", name, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return nil, fmt.Errorf("creating tape %q: %w", name, err)
+	}
+	syncDir(filepath.Dir(path))
+	return Open(path)
+}
+
+// syncDir makes a rename durable where the system allows it.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+// Open opens the tape in the .bkf file at path, reading its TAPE header.
+func Open(path string) (*Tape, error) {
+	t := &Tape{path: path}
+	f, r, err := t.open()
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
+	t.info = infoOf(r, path)
+	return t, nil
+}
+
+func infoOf(r *mtf.Reader, path string) Info {
+	th := r.Tape()
+	return Info{
+		Name:        th.MediaName,
+		FamilyID:    th.MediaFamilyID,
+		Sequence:    int(th.MediaSequence),
+		Description: th.MediaLabel,
+		Created:     th.MediaDate,
+		Software:    th.SoftwareName,
+		FLBSize:     int(th.FLBSize),
+		Path:        path,
+		Size:        r.Size(),
+	}
+}
+
+// open opens the file and reads its TAPE block; errors name the file.
+func (t *Tape) open() (*os.File, *mtf.Reader, error) {
+	f, err := os.Open(t.path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening tape: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("opening tape: %w", err)
+	}
+	r, err := mtf.NewReader(f, st.Size(), t.displayName())
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, r, nil
+}
+
+func (t *Tape) displayName() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.info.Name != "" {
+		return t.info.Name
+	}
+	return t.path
+}
+
+// Info returns what the TAPE header says, as read when the tape was opened.
+func (t *Tape) Info() Info {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.info
+}
+
+// Path returns the tape's file.
+func (t *Tape) Path() string { return t.path }
+
+// Capabilities of a file tape: no hardware compression; appending is
+// possible.
+func (t *Tape) Capabilities() Capabilities {
+	return Capabilities{HardwareCompression: false, Append: true}
+}
+
+// Listing is what reading a whole tape found.
+type Listing struct {
+	Info Info
+	Sets []Set
+	// Problems are damage found outside any set: the TAPE block failing
+	// its digest, bytes after the last set that are no block (the start of
+	// a set cut before its header was whole).
+	Problems []error
+}
+
+// Scan reads the whole tape's metadata (file data is stepped over) and lists
+// its sets in tape order, with their entries. Aborted and damaged sets are
+// listed with their state and reason; the error is for a tape that cannot
+// be read at all.
+func (t *Tape) Scan() (Listing, error) {
+	f, r, err := t.open()
+	if err != nil {
+		return Listing{}, err
+	}
+	defer f.Close()
+	c, err := r.Scan()
+	if err != nil {
+		return Listing{}, fmt.Errorf("reading tape %q: %w", t.displayName(), err)
+	}
+	l := Listing{Info: infoOf(r, t.path), Problems: c.Problems, Sets: make([]Set, 0, len(c.Sets))}
+	for _, s := range c.Sets {
+		l.Sets = append(l.Sets, fromContents(t.displayName(), s))
+	}
+	return l, nil
+}
+
+// Sets lists the tape's sets in tape order (see Scan).
+func (t *Tape) Sets() ([]Set, error) {
+	l, err := t.Scan()
+	return l.Sets, err
+}
+
+// Set returns the set with the given number (the last one so numbered when
+// a foreign tape repeats a number).
+func (t *Tape) Set(number int) (Set, error) {
+	sets, err := t.Sets()
+	if err != nil {
+		return Set{}, err
+	}
+	for i := len(sets) - 1; i >= 0; i-- {
+		if sets[i].Number == number {
+			return sets[i], nil
+		}
+	}
+	return Set{}, fmt.Errorf("tape %q, set %d: %w", t.displayName(), number, ErrNoSet)
+}

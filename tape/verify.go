@@ -1,0 +1,87 @@
+package tape
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// VerifyOptions tune Verify.
+type VerifyOptions struct {
+	// Progress, when set, is called after each chunk read with the bytes
+	// verified so far, and once per file with the file done.
+	Progress func(e Entry, bytesDone int64)
+}
+
+// VerifyReport sums up a verify pass.
+type VerifyReport struct {
+	Set    int
+	Files  int     // files read
+	Bytes  int64   // bytes read
+	Failed []error // one per file (or metadata problem) that failed
+}
+
+// Verify reads a set back whole and checks everything recorded: the MTF
+// header and stream checksums, each file's CSUM, CRC-32C and SHA-256, and
+// the set's metadata digest. It returns an error naming the tape, the set
+// and the first file that failed; the report lists them all.
+func (t *Tape) Verify(ctx context.Context, number int, o VerifyOptions) (VerifyReport, error) {
+	rep := VerifyReport{Set: number}
+	s, err := t.Set(number)
+	if err != nil {
+		return rep, err
+	}
+	if s.State != SetComplete {
+		rep.Failed = append(rep.Failed, s.Err)
+		return rep, fmt.Errorf("tape %q, set %d is %s: %w", s.Tape, number, s.State, s.Err)
+	}
+	buf := make([]byte, 1<<20)
+	for _, e := range s.Entries {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		if s.Exbackup && e.Hash.IsZero() {
+			rep.Failed = append(rep.Failed, fmt.Errorf("tape %q, set %d, file %q: no hash recorded", s.Tape, number, e.Path))
+			continue
+		}
+		n, err := t.verifyEntry(ctx, e, buf, o.Progress)
+		rep.Bytes += n
+		rep.Files++
+		if err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				return rep, err
+			}
+			rep.Failed = append(rep.Failed, err)
+		}
+	}
+	if len(rep.Failed) > 0 {
+		return rep, fmt.Errorf("%d of %d files failed verification; first: %w", len(rep.Failed), len(s.Entries), rep.Failed[0])
+	}
+	return rep, nil
+}
+
+func (t *Tape) verifyEntry(ctx context.Context, e Entry, buf []byte, progress func(Entry, int64)) (int64, error) {
+	r, err := t.OpenEntry(e, ReadOptions{})
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	var done int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return done, err
+		}
+		n, err := r.Read(buf)
+		done += int64(n)
+		if progress != nil && n > 0 {
+			progress(e, done)
+		}
+		if err == io.EOF {
+			return done, nil
+		}
+		if err != nil {
+			return done, err
+		}
+	}
+}
