@@ -324,23 +324,25 @@ func (e *Engine) verifySet(ctx context.Context, t *tape.Tape, ct catalog.Tape, n
 	start := time.Now()
 	log.summary("Verify of set #%d started on %s at %s.", number, ntDate(start), ntTime(start))
 	var last int64
+	var cur string
 	vr, err := t.Verify(ctx, number, tape.VerifyOptions{Progress: func(en tape.Entry, done int64) {
-		p.update(func(s *Snapshot) {
-			s.Current = en.Path
-			s.Bytes += done - last
-		})
-		last = done
-		if done == en.Size {
-			last = 0
-			rep.files++
-			rep.bytes += en.Size
-			p.update(func(s *Snapshot) { s.Files++ })
+		if en.Path != cur {
+			cur, last = en.Path, 0
+			p.update(func(s *Snapshot) { s.Current = en.Path; s.Files++ })
 		}
+		p.update(func(s *Snapshot) { s.Bytes += done - last })
+		last = done
 	}})
-	_ = vr
+	rep.files, rep.bytes = vr.Files, vr.Bytes
 	if err != nil {
-		rep.corrupt = append(rep.corrupt, fmt.Sprintf("set %d: %v", number, err))
-		p.update(func(s *Snapshot) { s.Corrupt++ })
+		failed := vr.Failed
+		if len(failed) == 0 {
+			failed = []error{err}
+		}
+		for _, f := range failed {
+			rep.corrupt = append(rep.corrupt, fmt.Sprintf("set %d: %v", number, f))
+		}
+		p.update(func(s *Snapshot) { s.Corrupt += len(failed) })
 		log.exception("Verify of set #%d on tape %q failed: %v", number, t.Info().Name, err)
 		e.markVerified(ct, number, false)
 		return rep, err
