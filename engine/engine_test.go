@@ -16,7 +16,9 @@ import (
 var bg = context.Background()
 
 // newEnv runs a real server on loopback and an engine connected to it.
-func newEnv(t *testing.T) (*Engine, *exchange.Server) {
+func newEnv(t *testing.T) (*Engine, *exchange.Server) { return newEnvB(t) }
+
+func newEnvB(t testing.TB) (*Engine, *exchange.Server) {
 	t.Helper()
 	dir := t.TempDir()
 	if _, err := exchange.Init(bg, exchange.InitOptions{Dir: filepath.Join(dir, "srv"), Organization: "Org", Site: "Site", Name: "EX1"}); err != nil {

@@ -2,7 +2,6 @@ package exchange
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -15,14 +14,20 @@ import (
 // streams in constant memory and every chunk is checked on arrival:
 //
 //	frame   = length u32 | payload [length]byte | frameCRCTable(payload) u32
-//	trailer = 0 u32 | sha256(all payloads) [32]byte | total length u64
+//	trailer = 0 u32 | frameCRCTable(all payloads) u32 | total length u64
 //
 // Integers are big-endian; a payload holds 1 byte to MaxChunk bytes. The
-// trailer proves that the stream ended where the sender meant it to: a
+// trailer proves that the stream ended where the sender meant it to (the
+// CRC of the whole payload catches frames dropped or reordered; the file's
+// SHA-256 is checked end to end by the tape, not here, so that the bytes are
+// hashed once on their way rather than three times): a
 // stream cut short anywhere, even on a frame boundary, is an error and never
 // a clean short file.
 
 // MaxChunk is the largest payload of one frame.
+// sumSize is the size of the whole-stream checksum in the trailer.
+const sumSize = 4
+
 const MaxChunk = 1 << 20
 
 // FrameContentType is the media type of a framed stream over HTTP.
@@ -73,7 +78,7 @@ type FrameWriter struct {
 	chunk int       // payload size of a full frame
 	buf   []byte    // header room, payload (grown up to chunk), CRC room
 	n     int       // payload bytes in buf
-	sum   hash.Hash // SHA-256 of all payloads
+	sum   hash.Hash // CRC-32C of all payloads
 	total uint64
 	err   error // sticky: the first write error, or errFrameWriterClosed
 }
@@ -88,7 +93,7 @@ func newFrameWriterSize(w io.Writer, chunk int) *FrameWriter {
 	if chunk <= 0 || chunk > MaxChunk {
 		chunk = MaxChunk
 	}
-	return &FrameWriter{w: w, chunk: chunk, sum: sha256.New()}
+	return &FrameWriter{w: w, chunk: chunk, sum: crc32.New(frameCRCTable)}
 }
 
 // grow makes room for want payload bytes in the frame buffer, up to a full
@@ -195,9 +200,9 @@ func (fw *FrameWriter) Close() error {
 	if err := fw.emit(); err != nil {
 		return err
 	}
-	var t [4 + sha256.Size + 8]byte
+	var t [4 + sumSize + 8]byte
 	fw.sum.Sum(t[4:4])
-	binary.BigEndian.PutUint64(t[4+sha256.Size:], fw.total)
+	binary.BigEndian.PutUint64(t[4+sumSize:], fw.total)
 	if _, err := fw.w.Write(t[:]); err != nil {
 		fw.err = err
 		return err
@@ -211,7 +216,7 @@ func (fw *FrameWriter) Written() int64 { return int64(fw.total) }
 
 // FrameReader reads a framed stream and gives back its payload. It hands
 // out a frame only after its checksum matched, and answers io.EOF only
-// after the trailer confirmed the length and SHA-256 of the whole payload
+// after the trailer confirmed the length and CRC-32C of the whole payload
 // and the underlying reader ended. Every failure is a *StreamError; after
 // one, every Read returns it again.
 type FrameReader struct {
@@ -228,7 +233,7 @@ type FrameReader struct {
 // NewFrameReader returns a FrameReader over r, which must hold exactly one
 // framed stream: bytes after the trailer are an error.
 func NewFrameReader(r io.Reader) *FrameReader {
-	return &FrameReader{r: r, sum: sha256.New()}
+	return &FrameReader{r: r, sum: crc32.New(frameCRCTable)}
 }
 
 // Read reads verified payload.
@@ -374,15 +379,15 @@ func (fr *FrameReader) fill(n int) ([]byte, error) {
 }
 
 func (fr *FrameReader) trailer() error {
-	var t [sha256.Size + 8]byte
+	var t [sumSize + 8]byte
 	if _, err := io.ReadFull(fr.r, t[:]); err != nil {
 		return fr.fail(0, fmt.Sprintf("stream truncated in its trailer after %d bytes", fr.total), err)
 	}
-	if want := binary.BigEndian.Uint64(t[sha256.Size:]); want != uint64(fr.total) {
+	if want := binary.BigEndian.Uint64(t[sumSize:]); want != uint64(fr.total) {
 		return fr.fail(0, fmt.Sprintf("stream of %d bytes, but its trailer says %d", fr.total, want), nil)
 	}
-	if !bytes.Equal(fr.sum.Sum(nil), t[:sha256.Size]) {
-		return fr.fail(0, fmt.Sprintf("SHA-256 of the %d bytes does not match the trailer", fr.total), nil)
+	if !bytes.Equal(fr.sum.Sum(nil), t[:sumSize]) {
+		return fr.fail(0, fmt.Sprintf("CRC-32C of the %d bytes does not match the trailer", fr.total), nil)
 	}
 	var extra [1]byte
 	for {

@@ -47,7 +47,7 @@ func FuzzFrameReader(f *testing.F) {
 		if !bytes.Equal(got, out.Bytes()) {
 			t.Fatal("Read and WriteTo gave different payloads")
 		}
-		if len(data) < 4+32+8 || len(got) > len(data) {
+		if len(data) < 4+sumSize+8 || len(got) > len(data) {
 			t.Fatalf("accepted %d bytes of payload from %d bytes", len(got), len(data))
 		}
 		// What was accepted frames again into a stream that is accepted.
