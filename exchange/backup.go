@@ -33,7 +33,6 @@ type backupSession struct {
 	base  uint64
 
 	mu       sync.Mutex
-	wg       sync.WaitGroup // database streams in flight
 	readers  map[*sessionReader]struct{}
 	complete map[string]bool // files read to their end
 	reading  int
@@ -242,15 +241,11 @@ func (b *backupSession) open(name string) (io.ReadCloser, error) {
 	case name == restoreEnvFile:
 		rc = io.NopCloser(bytes.NewReader(b.env))
 	case b.txs[name] != nil:
-		pr, pw := io.Pipe()
-		tx := b.txs[name]
-		b.wg.Add(1)
-		go func() {
-			defer b.wg.Done()
-			_, err := tx.WriteTo(pw)
-			pw.CloseWithError(err)
-		}()
-		rc = pr
+		snap, err := openSnapshot(b.txs[name])
+		if err != nil {
+			return nil, Errorf(CodeInternal, "%s: snapshot of %s: %v", b.st.what(), name, err)
+		}
+		rc = snap
 	default:
 		f, err := os.Open(b.paths[name])
 		if err != nil {
@@ -341,7 +336,6 @@ func (s *store) endSessionLocked(sess *backupSession, success bool) error {
 		r.rc.Close()
 	}
 	sess.mu.Unlock()
-	sess.wg.Wait()
 	sess.rollback()
 	s.session = nil
 	if !s.isRunning() {
@@ -391,8 +385,59 @@ func (s *store) abortSession() {
 			r.rc.Close()
 		}
 		sess.mu.Unlock()
-		sess.wg.Wait()
-		sess.rollback()
+			sess.rollback()
 		s.session = nil
 	}
 }
+
+// snapshot reads a consistent copy of a database as of a read transaction:
+// the two meta pages bbolt's Tx.WriteTo makes for that transaction, then the
+// file's pages up to the transaction's size straight from the file. Pages
+// a read transaction can see are never overwritten while it is open, so
+// the reader needs no goroutine and copies nothing twice.
+type snapshot struct {
+	meta []byte
+	data *io.SectionReader
+	f    *os.File
+}
+
+// errMetaDone stops Tx.WriteTo once it has written the meta pages.
+var errMetaDone = errors.New("meta pages captured")
+
+type metaCapture struct {
+	buf  []byte
+	want int
+}
+
+func (m *metaCapture) Write(p []byte) (int, error) {
+	n := min(len(p), m.want-len(m.buf))
+	m.buf = append(m.buf, p[:n]...)
+	if len(m.buf) >= m.want {
+		return n, errMetaDone
+	}
+	return n, nil
+}
+
+func openSnapshot(tx *bolt.Tx) (*snapshot, error) {
+	ps := tx.DB().Info().PageSize
+	mc := &metaCapture{want: 2 * ps}
+	if _, err := tx.WriteTo(mc); !errors.Is(err, errMetaDone) && len(mc.buf) < 2*ps {
+		return nil, fmt.Errorf("reading its meta pages: %v", err)
+	}
+	f, err := os.Open(tx.DB().Path())
+	if err != nil {
+		return nil, err
+	}
+	return &snapshot{meta: mc.buf, data: io.NewSectionReader(f, int64(2*ps), tx.Size()-int64(2*ps)), f: f}, nil
+}
+
+func (s *snapshot) Read(p []byte) (int, error) {
+	if len(s.meta) > 0 {
+		n := copy(p, s.meta)
+		s.meta = s.meta[n:]
+		return n, nil
+	}
+	return s.data.Read(p)
+}
+
+func (s *snapshot) Close() error { return s.f.Close() }
