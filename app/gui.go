@@ -1,0 +1,41 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+
+	_ "exbackup/app/locale" // before Fyne reads the locale
+	"exbackup/engine"
+	"exbackup/ui"
+)
+
+// runGUI starts the demo organization when no other is configured and runs
+// the console until its window closes. With EXBACKUP_SCREENSHOTS=DIR it
+// saves a PNG of every window and dialog into DIR and exits instead
+// (scripts/screenshots.sh).
+func runGUI(eng *engine.Engine) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	d, err := ensureOrg(ctx, eng, true)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer d.stop()
+	fyneapp.SetMetadata(fyne.AppMetadata{ID: ui.AppID, Name: "exbackup", Version: Version, Icon: ui.AppIcon(),
+		Migrations: map[string]bool{"fyneDo": true}})
+	a := fyneapp.NewWithID(ui.AppID)
+	c := ui.New(a, eng, ui.Options{Version: Version, Demo: eng.Settings().Demo})
+	if dir := os.Getenv("EXBACKUP_SCREENSHOTS"); dir != "" {
+		if err := c.Screenshots(dir); err != nil {
+			return fmt.Errorf("screenshots: %w", err)
+		}
+		return nil
+	}
+	c.ShowAndRun()
+	return nil
+}

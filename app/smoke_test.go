@@ -1,0 +1,66 @@
+package app_test
+
+import (
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The real console under Xvfb, on a fresh home: it starts the demo
+// organization by itself, opens every window and dialog and saves a picture
+// of each, which must not be blank.
+func TestGUISmokeUnderXvfb(t *testing.T) {
+	if _, err := exec.LookPath("xvfb-run"); err != nil {
+		t.Skip("xvfb-run is not installed (test.sh installs it)")
+	}
+	home, shots := t.TempDir(), t.TempDir()
+	cmd := exec.Command("xvfb-run", "-a", "-s", "-screen 0 1280x900x24", bins.exbackup)
+	cmd.Env = append(os.Environ(), "EXBACKUP_HOME="+home, "EXBACKUP_SCREENSHOTS="+shots)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the console under Xvfb: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "Error parsing user locale") {
+		t.Errorf("locale warning on start:\n%s", out)
+	}
+	files, _ := filepath.Glob(filepath.Join(shots, "*.png"))
+	if len(files) < 12 {
+		t.Fatalf("%d pictures, want every window and dialog:\n%s", len(files), out)
+	}
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(fh)
+		fh.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if blank(img) {
+			t.Errorf("%s is blank", filepath.Base(f))
+		}
+	}
+	if _, err := os.Stat(filepath.Join(home, "demo", "EXCH03", "server.json")); err != nil {
+		t.Errorf("the first run did not create the demo organization: %v", err)
+	}
+}
+
+func blank(img image.Image) bool {
+	b := img.Bounds()
+	first := img.At(b.Min.X, b.Min.Y)
+	r0, g0, b0, a0 := first.RGBA()
+	for y := b.Min.Y; y < b.Max.Y; y += 7 {
+		for x := b.Min.X; x < b.Max.X; x += 7 {
+			r, g, bb, a := img.At(x, y).RGBA()
+			if r != r0 || g != g0 || bb != b0 || a != a0 {
+				return false
+			}
+		}
+	}
+	return true
+}

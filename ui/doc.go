@@ -1,0 +1,22 @@
+// Package ui is the console's Fyne face: NT Backup's main window with its two
+// inner windows (Microsoft Exchange: the organization tree with check boxes;
+// Tapes: tapes and their sets), its menus and toolbar, and its dialogs
+// (Microsoft Exchange…, Backup Information, Restore Information, the status
+// dialogs and the confirmations).
+//
+// It holds no business logic: every job goes through the Engine interface
+// declared in engine.go, and the rules the dialogs check before a job starts
+// are only those an administrator sees on the form (the engine checks them
+// again). Work that may block — the organization, the catalog, the jobs —
+// runs in goroutines and comes back to widgets through Console.do (fyne.Do),
+// a few times a second at most.
+//
+// Files: console.go (main window, menus, toolbar, status bar), mdi.go (the
+// inner windows), orgindex.go and exchange.go (the tree and its index),
+// tapesmodel.go and tapes.go (the Tapes window), connect.go, backup.go,
+// restore.go and status.go (the dialogs and the job runner), ops.go
+// (Verify, Catalog, Erase Tape, About), modal.go (dialog frame,
+// confirmations, form helpers), dlgwidgets.go (keyboard-aware dialog
+// widgets), theme.go, icons.go, format.go, screenshots.go and capture_*.go
+// (Console.Screenshots).
+package ui

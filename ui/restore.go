@@ -1,0 +1,353 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"exbackup/catalog"
+	"exbackup/engine"
+	"exbackup/exchange"
+)
+
+// restorePage is one set's page of Restore Information and its options.
+type restorePage struct {
+	tape    catalog.Tape
+	set     catalog.Set
+	store   exchange.StoreID
+	dest    string
+	erase   bool
+	private bool
+	public  bool
+	start   bool
+	verify  bool
+	chain   string // the chain warning shown on the page, if any
+}
+
+func (p *restorePage) isDS() bool { return p.store == exchange.StoreDS }
+
+// restoreDialog is Restore Information: one page per set chosen in the
+// Tapes window, "Set 1 of 2", Previous and Next between them.
+type restoreDialog struct {
+	c     *Console
+	m     *modal
+	keys  *dlgKeys
+	pages []*restorePage
+	cur   int
+
+	heading   *widget.Label
+	tapeName  *widget.Label
+	backupSet *widget.Label
+	created   *widget.Label
+	owner     *widget.Label
+	storeName *widget.Label
+
+	dest     *dlgEntry
+	erase    *dlgCheck
+	private  *dlgCheck
+	public   *dlgCheck
+	start    *dlgCheck
+	verify   *dlgCheck
+	dsNote   *widget.Label
+	chain    *widget.Label
+	logFile  *dlgEntry
+	logLevel *radioGroup
+	errLine  errorLine
+
+	prev, next, ok, cancel *dlgButton
+	checking               bool
+}
+
+const restoreWidth = 540
+
+const dsOnlyOriginal = "The Directory restores only to its original server; Private and Public apply to the Information Store."
+
+// Restore is Operations > Restore…: Restore Information for the sets
+// ticked in the Tapes window.
+func (c *Console) Restore() {
+	chosen := c.tapes.tickedSets()
+	if len(chosen) == 0 {
+		c.info("Restore", "Select the sets to restore: tick them in the Tapes window (sets that are aborted, unreadable or on a missing tape cannot be ticked).")
+		return
+	}
+	c.newRestoreDialog(chosen).m.show()
+}
+
+func (c *Console) newRestoreDialog(chosen []restoreChoice) *restoreDialog {
+	d := &restoreDialog{c: c, keys: &dlgKeys{}}
+	for _, ch := range chosen {
+		p := &restorePage{tape: ch.tape, set: ch.set, store: setStore(ch.set), dest: strings.TrimLeft(ch.set.Server, `\`)}
+		if !p.isDS() {
+			p.private, p.public = true, true
+		}
+		d.pages = append(d.pages, p)
+	}
+	chainWarnings(d.pages)
+
+	d.heading = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	d.tapeName, d.backupSet, d.created, d.owner, d.storeName = value(""), value(""), value(""), value(""), value("")
+
+	d.dest = newDlgEntry(d.keys)
+	d.erase = newDlgCheck("Erase all existing data", d.keys, nil)
+	d.private = newDlgCheck("Private", d.keys, nil)
+	d.public = newDlgCheck("Public", d.keys, nil)
+	d.start = newDlgCheck("Start Service After Restore", d.keys, nil)
+	d.verify = newDlgCheck("Verify After Restore", d.keys, nil)
+	d.dsNote = wrappedNote(dsOnlyOriginal)
+	d.chain = widget.NewLabel("")
+	d.chain.Importance = widget.WarningImportance
+	d.chain.Wrapping = fyne.TextWrapWord
+
+	d.logFile = newDlgEntry(d.keys)
+	d.logFile.SetText(c.logDefault())
+	if c.logDefault() == "" {
+		d.logFile.SetPlaceHolder(logPlaceholder)
+	}
+	d.logLevel = newRadioGroup([]string{logFull, logSummary, logNone}, true, d.keys, func(s string) {
+		if s == logNone {
+			d.logFile.Disable()
+		} else {
+			d.logFile.Enable()
+		}
+	})
+	d.logLevel.SetSelected(logSummary)
+	d.errLine = newErrorLine()
+
+	d.prev = newDlgButton("< Previous", d.keys, func() { d.showPage(d.cur - 1) })
+	d.next = newDlgButton("Next >", d.keys, func() { d.showPage(d.cur + 1) })
+	d.ok = newDlgButton("OK", d.keys, d.submit)
+	d.ok.Importance = widget.HighImportance
+	d.cancel = newDlgButton("Cancel", d.keys, func() { d.m.hide() })
+	d.keys.ok, d.keys.cancel = d.submit, d.cancel.OnTapped
+
+	content := container.NewVBox(
+		d.heading,
+		form(
+			fieldLabel("Tape Name:"), d.tapeName,
+			fieldLabel("Backup Set:"), d.backupSet,
+			fieldLabel("Creation Date:"), d.created,
+			fieldLabel("Owner:"), d.owner,
+			fieldLabel("Store:"), d.storeName,
+		),
+		group("Restore",
+			form(fieldLabel("Destination Server:"), d.dest),
+			d.erase,
+			container.NewHBox(d.private, d.public),
+			d.start,
+			d.verify,
+			// A fixed height for the notes, so that paging does not
+			// resize the dialog.
+			container.New(&minSizeLayout{min: fyne.NewSize(0, 44)}, container.New(&wrapLayout{width: restoreWidth}, d.dsNote, d.chain)),
+		),
+		group("Log Information",
+			form(
+				fieldLabel("Log File:"), d.logFile,
+				widget.NewLabel(""), d.logLevel.box,
+			),
+		),
+		container.New(&wrapLayout{width: restoreWidth}, d.errLine),
+	)
+	d.m = c.newModal("Restore Information", content, d.keys, d.prev, d.next, d.cancel, d.ok)
+	d.showPage(0)
+	return d
+}
+
+// chainWarnings marks the pages that start a chain with an incremental or
+// differential set: its full set is not restored before it.
+func chainWarnings(pages []*restorePage) {
+	seenFull := map[string]bool{}
+	for i, p := range pages {
+		k := p.set.Server + "\x00" + string(p.store)
+		t := exchange.BackupType(strings.ToLower(p.set.Type))
+		switch {
+		case t.Full():
+			seenFull[k] = true
+		case !seenFull[k]:
+			p.chain = fmt.Sprintf("Set %d is %s backup: restore the full set of %s on %s first (set %d of this restore has none before it).",
+				p.set.Number, article(t), storeLabel(p.store), p.set.Server, i+1)
+		}
+	}
+}
+
+func article(t exchange.BackupType) string {
+	switch t {
+	case exchange.Incremental:
+		return "an incremental"
+	case "":
+		return "a"
+	}
+	return "a " + strings.ToLower(typeTitle(string(t)))
+}
+
+// save keeps the shown page's fields.
+func (d *restoreDialog) save() {
+	p := d.pages[d.cur]
+	if !p.isDS() {
+		p.dest = strings.TrimSpace(d.dest.Text)
+		p.private, p.public = d.private.Checked, d.public.Checked
+	}
+	p.erase, p.start, p.verify = d.erase.Checked, d.start.Checked, d.verify.Checked
+}
+
+// showPage saves the page shown and shows page i.
+func (d *restoreDialog) showPage(i int) {
+	if i < 0 || i >= len(d.pages) {
+		return
+	}
+	if d.heading.Text != "" {
+		d.save()
+	}
+	d.cur = i
+	p := d.pages[i]
+	d.heading.SetText(fmt.Sprintf("Backup Set Information (Set %d of %d)", i+1, len(d.pages)))
+	d.tapeName.SetText(p.tape.Name)
+	bs := fmt.Sprintf("Set %d", p.set.Number)
+	if p.set.Description != "" {
+		bs += ": " + p.set.Description
+	}
+	d.backupSet.SetText(bs)
+	d.created.SetText(ntDateTime(p.set.Created))
+	owner := p.set.Owner
+	if owner == "" {
+		owner = "—"
+	}
+	d.owner.SetText(owner)
+	d.storeName.SetText(device(p.set.Server, p.store) + " (" + typeTitle(p.set.Type) + ")")
+
+	d.dest.SetText(p.dest)
+	d.erase.SetChecked(p.erase)
+	d.private.SetChecked(p.private)
+	d.public.SetChecked(p.public)
+	d.start.SetChecked(p.start)
+	d.verify.SetChecked(p.verify)
+	if p.isDS() {
+		d.dest.Disable()
+		d.private.Disable()
+		d.public.Disable()
+		d.dsNote.Show()
+	} else {
+		d.dest.Enable()
+		d.private.Enable()
+		d.public.Enable()
+		d.dsNote.Hide()
+	}
+	d.chain.SetText(p.chain)
+	if p.chain == "" {
+		d.chain.Hide()
+	} else {
+		d.chain.Show()
+	}
+	if i == 0 {
+		d.prev.Disable()
+	} else {
+		d.prev.Enable()
+	}
+	if i == len(d.pages)-1 {
+		d.next.Disable()
+	} else {
+		d.next.Enable()
+	}
+	if p.isDS() {
+		d.m.focus = d.erase
+	} else {
+		d.m.focus = d.dest
+	}
+	if d.m != nil && d.m.visible {
+		d.c.win.Canvas().Focus(d.m.focus)
+		d.m.d.Refresh()
+	}
+}
+
+// validatePage checks one page's rules (Exchange 5.5's), or says what is
+// wrong.
+func validatePage(p *restorePage) string {
+	if p.isDS() {
+		return ""
+	}
+	switch {
+	case p.dest == "":
+		return "Enter the destination server."
+	case !p.private && !p.public:
+		return "Choose Private, Public or both."
+	case p.dest != strings.TrimLeft(p.set.Server, `\`) && !(p.erase && p.private && p.public):
+		return fmt.Sprintf("Restoring to another server (%s) needs Erase all existing data and both Private and Public.", p.dest)
+	}
+	return ""
+}
+
+// request builds the RestoreRequest from the pages.
+func (d *restoreDialog) request() (engine.RestoreRequest, string) {
+	var req engine.RestoreRequest
+	for _, p := range d.pages {
+		rs := engine.RestoreSet{Tape: p.tape.Name, Set: p.set.Number, Destination: p.dest, Erase: p.erase, Start: p.start, Verify: p.verify}
+		if !p.isDS() {
+			rs.Private, rs.Public = p.private, p.public
+		}
+		req.Sets = append(req.Sets, rs)
+	}
+	log, msg := readLog(d.logFile, d.logLevel)
+	req.Log = log
+	return req, msg
+}
+
+// submit validates every page, asks the engine for its rules and
+// warnings, and starts the restore once any warning is confirmed.
+func (d *restoreDialog) submit() {
+	if d.checking || d.ok.Disabled() {
+		return
+	}
+	d.save()
+	for i, p := range d.pages {
+		if msg := validatePage(p); msg != "" {
+			d.showPage(i)
+			d.errLine.set(fmt.Sprintf("Set %d of %d: %s", i+1, len(d.pages), msg))
+			return
+		}
+	}
+	req, msg := d.request()
+	if msg != "" {
+		d.errLine.set(msg)
+		return
+	}
+	d.errLine.set("")
+	d.checking = true
+	d.ok.Disable()
+	d.c.goDo(func() {
+		warnings, err := d.c.eng.CheckRestore(req)
+		d.c.do(func() {
+			d.checking = false
+			d.ok.Enable()
+			if !d.m.visible {
+				return
+			}
+			if err != nil {
+				d.errLine.set(oneLine(err))
+				return
+			}
+			start := func() {
+				d.m.hide()
+				d.c.startRestore(req)
+			}
+			if len(warnings) == 0 {
+				start()
+				return
+			}
+			d.c.confirm("Restore", "Restore anyway?", "• "+strings.Join(warnings, "\n• "), "Restore", start)
+		})
+	})
+}
+
+// startRestore runs the restore with its status dialog.
+func (c *Console) startRestore(req engine.RestoreRequest) {
+	c.runJob("Restore Status", func(j *job) (string, error) {
+		res, err := c.eng.Restore(j.ctx, req, j.progress("Restore"))
+		if err != nil {
+			return "", err
+		}
+		j.log(res.Messages...) // what the servers said about recovery
+		return fmt.Sprintf("Restored %d sets: %s files, %s.", res.Sets, thousands(int64(res.Files)), humanBytes(res.Bytes)), nil
+	}, func() { c.refreshOrg(); c.refreshTapes() })
+}

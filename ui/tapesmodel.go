@@ -1,0 +1,168 @@
+package ui
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"exbackup/catalog"
+	"exbackup/exchange"
+)
+
+// Columns of the Tapes window.
+var (
+	tapeColumns = []string{"Tape", "Sets", "Status", "Created", "Family", "Location"}
+	// A set's state comes second: whether it can be restored is what
+	// matters most, and the last columns are often scrolled out of view.
+	setColumns = []string{"", "Set", "State", "Store", "Server", "Type", "Date", "Time", "Description", "Owner"}
+)
+
+// tapeRow is one line of the tapes list, formatted once off the UI goroutine.
+type tapeRow struct {
+	tape    catalog.Tape
+	sets    int
+	present bool
+	cells   []string
+}
+
+// setRow is one line of a tape's sets.
+type setRow struct {
+	set catalog.Set
+	// restorable: complete, made by exbackup, on a tape that is present.
+	restorable bool
+	why        string // why not, when not
+	cells      []string
+}
+
+// tapesModel is the Tapes window's model: the catalog read off the UI
+// goroutine and swapped in whole.
+type tapesModel struct {
+	tapes []tapeRow
+	sets  map[uint64][]setRow // by tape ID, in set-number order
+	err   error
+}
+
+// tapeSource is the part of the engine the model reads.
+type tapeSource interface {
+	Tapes() ([]catalog.Tape, error)
+	Sets(tapeID uint64) ([]catalog.Set, error)
+	TapePresent(t catalog.Tape) bool
+}
+
+// loadTapes reads the catalog. It touches bbolt and the disk: never call it
+// on the UI goroutine.
+func loadTapes(src tapeSource) tapesModel {
+	tapes, err := src.Tapes()
+	if err != nil {
+		return tapesModel{err: fmt.Errorf("reading the catalog: %w", err), sets: map[uint64][]setRow{}}
+	}
+	sets := make(map[uint64][]catalog.Set, len(tapes))
+	present := make(map[uint64]bool, len(tapes))
+	for _, t := range tapes {
+		s, err := src.Sets(t.ID)
+		if err != nil {
+			return tapesModel{err: fmt.Errorf("reading the sets of tape %q: %w", t.Name, err), sets: map[uint64][]setRow{}}
+		}
+		sets[t.ID] = s
+		present[t.ID] = src.TapePresent(t)
+	}
+	return buildTapesModel(tapes, sets, func(t catalog.Tape) bool { return present[t.ID] })
+}
+
+// buildTapesModel formats the rows: tapes in catalog order (the order they
+// were first written or cataloged), sets by number.
+func buildTapesModel(tapes []catalog.Tape, sets map[uint64][]catalog.Set, present func(catalog.Tape) bool) tapesModel {
+	m := tapesModel{tapes: make([]tapeRow, 0, len(tapes)), sets: make(map[uint64][]setRow, len(tapes))}
+	tapes = slices.Clone(tapes)
+	slices.SortStableFunc(tapes, func(a, b catalog.Tape) int { return cmpUint(a.ID, b.ID) })
+	for _, t := range tapes {
+		ss := slices.Clone(sets[t.ID])
+		slices.SortStableFunc(ss, func(a, b catalog.Set) int { return a.Number - b.Number })
+		ok := present(t)
+		tr := tapeRow{tape: t, sets: len(ss), present: ok}
+		status := "Present"
+		if !ok {
+			status = "Missing"
+		}
+		name := t.Name
+		if t.Sequence > 1 {
+			name += fmt.Sprintf(" (#%d)", t.Sequence)
+		}
+		tr.cells = []string{name, thousands(int64(len(ss))), status, ntDateTime(t.Created), fmt.Sprintf("%08X", t.FamilyID), t.Location}
+		m.tapes = append(m.tapes, tr)
+		rows := make([]setRow, len(ss))
+		for i, s := range ss {
+			rows[i] = newSetRow(s, ok)
+		}
+		m.sets[t.ID] = rows
+	}
+	return m
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func newSetRow(s catalog.Set, tapePresent bool) setRow {
+	r := setRow{set: s, restorable: true}
+	state := "Complete"
+	switch {
+	case s.State == catalog.StateAborted:
+		state, r.restorable, r.why = "Aborted", false, "the set was never finished on tape"
+	case s.State == catalog.StateDamaged:
+		state, r.restorable, r.why = "Unreadable", false, "part of the set fails its checks"
+	case s.Foreign:
+		state, r.restorable, r.why = "Foreign", false, "not an exbackup set: it cannot be restored to a server"
+	case !tapePresent:
+		state, r.restorable, r.why = "Tape missing", false, "the tape's file is not there"
+	case !s.Verified.IsZero():
+		state = "Verified " + ntDate(s.Verified)
+	}
+	r.cells = []string{"", fmt.Sprint(s.Number), state, setStores(s), strings.TrimLeft(s.Server, `\`), typeTitle(s.Type), ntDate(s.Created), ntTime(s.Created), s.Description, s.Owner}
+	return r
+}
+
+// setStores names a set's stores: "Information Store", "Directory".
+func setStores(s catalog.Set) string {
+	names := make([]string, len(s.Stores))
+	for i, st := range s.Stores {
+		names[i] = storeLabel(exchange.StoreID(st))
+	}
+	return strings.Join(names, ", ")
+}
+
+// setStore is the store a set holds (exbackup writes one per set).
+func setStore(s catalog.Set) exchange.StoreID {
+	if len(s.Stores) == 0 {
+		return ""
+	}
+	return exchange.StoreID(strings.ToUpper(s.Stores[0]))
+}
+
+// tapeByID finds a tape row.
+func (m *tapesModel) tapeByID(id uint64) (tapeRow, int, bool) {
+	for i, t := range m.tapes {
+		if t.tape.ID == id {
+			return t, i, true
+		}
+	}
+	return tapeRow{}, -1, false
+}
+
+// setByID finds a set and its tape.
+func (m *tapesModel) setByID(id uint64) (setRow, tapeRow, bool) {
+	for _, t := range m.tapes {
+		for _, s := range m.sets[t.tape.ID] {
+			if s.set.ID == id {
+				return s, t, true
+			}
+		}
+	}
+	return setRow{}, tapeRow{}, false
+}
