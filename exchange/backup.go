@@ -385,7 +385,7 @@ func (s *store) abortSession() {
 			r.rc.Close()
 		}
 		sess.mu.Unlock()
-			sess.rollback()
+		sess.rollback()
 		s.session = nil
 	}
 }
