@@ -244,6 +244,29 @@ func TestBackupChainsAndRestores(t *testing.T) {
 	o.fails("unknown argument", "backup", "IS", `\\EXCH01`, "/bogus")
 }
 
+// Without --fingerprint, connect shows the certificate and pins it only
+// when the administrator says yes.
+func TestConnectAsksBeforePinning(t *testing.T) {
+	o := newOrg(t, "EXCH01/Redmond")
+	s := o.servers["EXCH01"]
+	ask := func(answer string) (string, error) {
+		cmd := exec.Command(bins.exbackup, "connect", s.addr, "--key", o.key)
+		cmd.Env = append(os.Environ(), "EXBACKUP_HOME="+filepath.Join(t.TempDir(), "h"))
+		cmd.Stdin = strings.NewReader(answer)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := ask("n\n")
+	if err == nil || !strings.Contains(out, s.fp) || !strings.Contains(out, "not trusted") {
+		t.Fatalf("answering no: %v\n%s", err, out)
+	}
+	out, err = ask("y\n")
+	if err != nil || !strings.Contains(out, "connected to organization First Organization") {
+		t.Fatalf("answering yes: %v\n%s", err, out)
+	}
+	o.fails("wrong access key", "connect", s.addr, "--key", "nope", "--fingerprint", s.fp)
+}
+
 func TestCatalogRebuiltEqualAndVerifyFindsDamage(t *testing.T) {
 	o := newOrg(t, "EXCH01/Redmond")
 	o.load("EXCH01", 100)
