@@ -15,6 +15,7 @@ import (
 
 	"exbackup/catalog"
 	"exbackup/exchange"
+	"exbackup/internal/durable"
 	"exbackup/tape"
 )
 
@@ -130,7 +131,7 @@ func (e *Engine) Settings() Settings {
 // SaveSettings replaces the settings and writes them.
 func (e *Engine) SaveSettings(s Settings) error {
 	data, _ := json.MarshalIndent(s, "", "  ")
-	if err := writeFileAtomic(filepath.Join(e.home, settingsFile), data); err != nil {
+	if err := durable.WriteFile(filepath.Join(e.home, settingsFile), data, 0o600); err != nil {
 		return err
 	}
 	e.mu.Lock()
@@ -438,26 +439,4 @@ func parseDevice(dev string) (server string, store exchange.StoreID, ok bool) {
 		}
 	}
 	return "", "", false
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
 }

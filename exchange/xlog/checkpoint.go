@@ -2,6 +2,7 @@ package xlog
 
 import (
 	"errors"
+	"exbackup/internal/durable"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -58,29 +59,13 @@ func ReadCheckpoint(dir, base string) (Checkpoint, error) {
 // synced. A crash leaves either checkpoint, never a mix.
 func WriteCheckpoint(dir, base string, cp Checkpoint) error {
 	path := checkpointPath(dir, base)
-	tmp := path + ".tmp"
 	b := make([]byte, 0, checkpointSize)
 	b = append(b, chkMagic[:]...)
 	b = le.AppendUint64(b, cp.LSN)
 	b = le.AppendUint32(b, cp.Gen)
 	b = le.AppendUint32(b, crc32.Checksum(b, castagnoli))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("writing checkpoint: %w", err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := durable.WriteFile(path, b, 0o600); err != nil {
 		return fmt.Errorf("writing checkpoint %s: %w", path, err)
 	}
-	return syncDir(dir)
+	return nil
 }

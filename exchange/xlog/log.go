@@ -3,10 +3,10 @@ package xlog
 import (
 	"crypto/rand"
 	"errors"
+	"exbackup/internal/durable"
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sync"
 )
@@ -424,20 +424,4 @@ func (l *Log) syncDir(dir string) error {
 
 // syncDir makes renames, creations and removals in dir durable. Windows
 // has no directory fsync; NTFS journals the metadata itself.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("syncing directory: %w", err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("syncing directory %s: %w", dir, err)
-	}
-	return nil
-}
+func syncDir(dir string) error { return durable.SyncDir(dir) }
