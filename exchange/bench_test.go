@@ -79,50 +79,67 @@ func BenchmarkDeliver(b *testing.B) {
 }
 
 // BenchmarkDeliverDuringBackup measures the delivery rate while full
-// backups of the Information Store stream, against the idle rate.
+// backups of the Information Store stream (prepare, every file read to its
+// end, end), against the idle rate: 16 senders deliver 4 KiB messages all
+// along, and the acknowledgements are counted inside the backup windows and
+// inside equally long idle windows between them.
 func BenchmarkDeliverDuringBackup(b *testing.B) {
 	s := benchServer(b)
-	deliverMany(b, s, 20000) // ~80 MiB in the store so that a backup streams for a while
-	var idle, busy float64
-	for i := 0; i < b.N; i++ {
-		idle = deliverMany(b, s, 3000)
-		stop := make(chan struct{})
-		var backups atomic.Int64
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
+	deliverMany(b, s, 60000) // ~260 MiB in the store
+	var acked atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < benchSenders; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
 			for {
 				select {
 				case <-stop:
 					return
 				default:
 				}
-				info, err := s.BackupPrepare(bg, StoreIS, Copy)
-				if err != nil {
+				if err := s.Deliver(bg, Message{Mailbox: fmt.Sprintf("user%02d", w), Subject: "bench", Body: body4K}); err != nil {
 					b.Error(err)
 					return
 				}
-				for _, f := range info.Files {
-					rc, err := s.BackupRead(bg, info.Session, f.Name)
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					io.Copy(io.Discard, rc)
-					rc.Close()
-				}
-				s.BackupEnd(bg, info.Session, true)
-				backups.Add(1)
+				acked.Add(1)
 			}
-		}()
-		busy = deliverMany(b, s, 3000)
-		close(stop)
-		<-done
-		b.ReportMetric(float64(backups.Load()), "backups")
+		}(w)
 	}
+	var idleN, busyN int64
+	var idleT, busyT time.Duration
+	buf := make([]byte, 1<<20)
+	for i := 0; i < b.N*10; i++ {
+		t0, n0 := time.Now(), acked.Load()
+		info, err := s.BackupPrepare(bg, StoreIS, Normal)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, f := range info.Files {
+			rc, err := s.BackupRead(bg, info.Session, f.Name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.CopyBuffer(struct{ io.Writer }{io.Discard}, rc, buf)
+			rc.Close()
+		}
+		if err := s.BackupEnd(bg, info.Session, true); err != nil {
+			b.Fatal(err)
+		}
+		window := time.Since(t0)
+		busyN, busyT = busyN+acked.Load()-n0, busyT+window
+		t1, n1 := time.Now(), acked.Load()
+		time.Sleep(window)
+		idleN, idleT = idleN+acked.Load()-n1, idleT+time.Since(t1)
+	}
+	close(stop)
+	wg.Wait()
+	idle, busy := float64(idleN)/idleT.Seconds(), float64(busyN)/busyT.Seconds()
 	b.ReportMetric(idle, "idle-msgs/s")
 	b.ReportMetric(busy, "during-backup-msgs/s")
 	b.ReportMetric(100*busy/idle, "%-of-idle")
+	b.ReportMetric(busyT.Seconds()/float64(b.N*10), "backup-s")
 }
 
 // BenchmarkSnapshotStream streams a store's database snapshot through the
