@@ -330,13 +330,7 @@ func (s *store) backupEnd(id string, success bool) error {
 // endSessionLocked closes the streams and read transactions and, on
 // success, records the backup. The caller holds s.smu.
 func (s *store) endSessionLocked(sess *backupSession, success bool) error {
-	sess.mu.Lock()
-	sess.ended = true
-	for r := range sess.readers {
-		r.rc.Close()
-	}
-	sess.mu.Unlock()
-	sess.rollback()
+	sess.close()
 	s.session = nil
 	if !s.isRunning() {
 		if success {
@@ -378,16 +372,20 @@ func (s *store) abortSession() {
 	s.smu.Lock()
 	defer s.smu.Unlock()
 	if s.session != nil {
-		sess := s.session
-		sess.mu.Lock()
-		sess.ended = true
-		for r := range sess.readers {
-			r.rc.Close()
-		}
-		sess.mu.Unlock()
-		sess.rollback()
+		s.session.close()
 		s.session = nil
 	}
+}
+
+// close ends the session's streams and releases its read transactions.
+func (b *backupSession) close() {
+	b.mu.Lock()
+	b.ended = true
+	for r := range b.readers {
+		r.rc.Close()
+	}
+	b.mu.Unlock()
+	b.rollback()
 }
 
 // snapshot reads a consistent copy of a database as of a read transaction:

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"exbackup/engine"
 	"exbackup/exchange"
 )
 
@@ -20,22 +21,7 @@ func ntDateTime(t time.Time) string { return t.Local().Format("1/2/2006 3:04 PM"
 func defaultTapeName(now time.Time) string { return "Tape created on " + ntDate(now) }
 
 // thousands writes n with thousands separators: 1,234,567.
-func thousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
+func thousands(n int64) string { return engine.Thousands(n) }
 
 // humanBytes is a short size: 0 bytes, 512 bytes, 1.5 KB, 12.3 MB, 4.01 GB.
 func humanBytes(n int64) string {
