@@ -59,13 +59,17 @@ func startDemo(ctx context.Context, eng *engine.Engine, traffic bool) (*demo, er
 	fresh := false
 	for i, s := range demoServers {
 		data := filepath.Join(dir, s.name)
-		if _, err := exchange.LoadConfig(data); err != nil {
+		if _, err := os.Stat(filepath.Join(data, "server.json")); errors.Is(err, os.ErrNotExist) {
 			fresh = true
 			o := exchange.InitOptions{Dir: data, Organization: demoOrg, Site: s.site, Name: s.name}
 			if i > 0 {
 				o.Organization, o.Key, o.Join, o.JoinFingerprint = "", first.key, first.addr, first.fp
 			}
-			os.RemoveAll(data) // a half-made server from an interrupted first run
+			// Without server.json nothing was stored yet (init writes it
+			// before any database): what is there is a half-made server
+			// from an interrupted first run. A damaged server.json is not
+			// this case: Open reports it and nothing is removed.
+			os.RemoveAll(data)
 			if _, err := exchange.Init(ctx, o); err != nil {
 				d.stop()
 				return nil, fmt.Errorf("creating demo server %s: %w", s.name, err)
