@@ -242,6 +242,13 @@ func TestBackupChainsAndRestores(t *testing.T) {
 	// A bad switch and a hardware-compression request get one-line reasons.
 	o.fails("hardware compression", "backup", "IS", `\\EXCH01`, "/hc:on")
 	o.fails("unknown argument", "backup", "IS", `\\EXCH01`, "/bogus")
+	// A server that is down shows as unreachable; the rest still answer.
+	o.servers["EXCH03"].kill9()
+	out = o.ok("org")
+	if !strings.Contains(out, "EXCH03     unreachable") || !strings.Contains(out, "EXCH02     Directory running") {
+		t.Fatalf("org with EXCH03 down:\n%s", out)
+	}
+	o.fails("EXCH03", "backup", "IS", `\\EXCH03`)
 }
 
 // Without --fingerprint, connect shows the certificate and pins it only
