@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"exbackup/internal/durable"
 	"exbackup/tape/mtf"
 )
 
@@ -99,7 +100,7 @@ func (t *Tape) appendSet(o SetOptions) (*SetWriter, error) {
 	if _, err := f.Seek(ap.Offset, io.SeekStart); err != nil {
 		return fail(fmt.Errorf("tape %q: %w", name, err))
 	}
-	w, err := mtf.NewWriter(newWriteback(f, ap.Offset), ap.Offset, mtf.WriterOptions{
+	w, err := mtf.NewWriter(durable.NewWriteback(f, ap.Offset), ap.Offset, mtf.WriterOptions{
 		FLBSize:          int(r.FLBSize()),
 		SoftFilemarkSize: int(r.FilemarkSize()),
 		Filemarks:        ap.Filemarks,

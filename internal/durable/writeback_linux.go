@@ -1,6 +1,6 @@
 //go:build linux && (amd64 || arm64 || 386 || riscv64 || loong64)
 
-package tape
+package durable
 
 import (
 	"os"

@@ -1,4 +1,4 @@
-package tape
+package durable
 
 import (
 	"io"
@@ -9,9 +9,9 @@ import (
 // writing it to disk.
 const writebackEvery = 8 << 20
 
-// writeback passes writes to the tape file and, where the system allows,
-// starts the disk writing them behind the writer, without waiting: the data
-// is then mostly on disk when End's fsync comes, instead of all of it
+// writeback passes writes to a file and, where the system allows, starts
+// the disk writing them behind the writer, without waiting: the data is
+// then mostly on disk when the closing fsync comes, instead of all of it
 // waiting for that fsync. Durability is unchanged: only the fsync counts.
 type writeback struct {
 	f      *os.File
@@ -19,7 +19,10 @@ type writeback struct {
 	kicked int64 // everything before is already asked for
 }
 
-func newWriteback(f *os.File, off int64) io.Writer {
+// NewWriteback returns a writer onto f, whose next byte goes to offset off,
+// that starts writeback every few MiB. Streams that end with an fsync
+// (a tape set, a restored database) write through it.
+func NewWriteback(f *os.File, off int64) io.Writer {
 	return &writeback{f: f, off: off, kicked: off}
 }
 
