@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"exbackup/exchange/xlog"
+	"exbackup/internal/durable"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -24,8 +26,9 @@ import (
 const (
 	restoreMarker = "restore.json"
 	stagingDir    = "restore"
-	phaseStaging  = "staging" // sets of a chain are arriving
-	phaseSwap     = "swap"    // recovery is done; staged files are being swapped in
+	retiredPrefix = "retired-" // databases a swap replaced, being deleted
+	phaseStaging  = "staging"  // sets of a chain are arriving
+	phaseSwap     = "swap"     // recovery is done; staged files are being swapped in
 )
 
 // marker is the restore-in-progress state of one store.
@@ -225,7 +228,7 @@ func receiveFile(dst string, src io.Reader) error {
 		return err
 	}
 	buf := make([]byte, 1<<20)
-	_, err = io.CopyBuffer(f, src, buf)
+	_, err = io.CopyBuffer(durable.NewWriteback(f, 0), src, buf)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -398,12 +401,26 @@ func dbTitle(name string) string {
 // by running it again.
 func (s *store) finishSwap(mk *marker) error {
 	staging := filepath.Join(s.dir, stagingDir)
+	retired := ""
 	for _, name := range mk.Databases {
-		src := filepath.Join(staging, name)
+		src, dst := filepath.Join(staging, name), filepath.Join(s.dir, name)
 		if _, err := os.Stat(src); errors.Is(err, os.ErrNotExist) {
 			continue // already moved
 		}
-		if err := os.Rename(src, filepath.Join(s.dir, name)); err != nil {
+		// The replaced database is moved aside, not unlinked by the
+		// rename: freeing a large file's blocks takes a while, and the
+		// service need not wait for it.
+		if _, err := os.Stat(dst); err == nil {
+			if retired == "" {
+				if retired, err = os.MkdirTemp(s.dir, retiredPrefix); err != nil {
+					return err
+				}
+			}
+			if err := os.Rename(dst, filepath.Join(retired, name)); err != nil {
+				return err
+			}
+		}
+		if err := os.Rename(src, dst); err != nil {
 			return err
 		}
 	}
@@ -441,7 +458,31 @@ func (s *store) finishSwap(mk *marker) error {
 	if err := os.Remove(filepath.Join(s.dir, restoreMarker)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	return syncDir(s.dir)
+	if err := syncDir(s.dir); err != nil {
+		return err
+	}
+	s.removeRetired()
+	return nil
+}
+
+// removeRetired deletes, in the background, the databases that restores
+// replaced, including those a crash left behind. Nothing reads them: they
+// are gone from the store the moment they are moved aside. stop waits for
+// the deletion.
+func (s *store) removeRetired() {
+	dirs, _ := filepath.Glob(filepath.Join(s.dir, retiredPrefix+"*"))
+	if len(dirs) == 0 {
+		return
+	}
+	s.retiring.Add(1)
+	go func() {
+		defer s.retiring.Done()
+		for _, d := range dirs {
+			if err := os.RemoveAll(d); err != nil {
+				slog.Warn("removing databases a restore replaced", "store", s.what(), "dir", d, "err", err)
+			}
+		}
+	}()
 }
 
 func sigBytes(h string) [16]byte {

@@ -560,3 +560,78 @@ func TestConcurrentDeliveriesAllAcknowledgedArePresent(t *testing.T) {
 	}
 	_ = set
 }
+
+// A swap moves the replaced database aside before moving the restored one
+// in; a crash between the two leaves no live database, and the next start
+// must still finish with the restored one and delete the replaced one.
+func TestSwapInterruptedAfterMovingTheLiveDatabaseAside(t *testing.T) {
+	s := newTestServer(t, "Org", "Site", "EX1", false)
+	deliver(t, s, "alice", 5, "a")
+	full := takeBackup(t, s, StoreIS, Normal)
+	want := digest(t, s)
+	deliver(t, s, "bob", 5, "b")
+	s.StopService(bg, StoreIS)
+	req := RestoreRequest{Env: full.info.Env, Erase: true, Private: true, Public: true, Last: true}
+	rs, _, err := s.is.restorePrepare(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range full.info.Files {
+		fh, _ := os.Open(filepath.Join(full.dir, f.Name))
+		if err := rs.write(f.Name, fh); err != nil {
+			t.Fatal(err)
+		}
+		fh.Close()
+	}
+	// Recovery swaps the files in; put the state back to where the process
+	// died: the restored database still staged, the replaced one aside.
+	if _, err := rs.recover(); err != nil {
+		t.Fatal(err)
+	}
+	mk := &marker{}
+	*mk = *rs.mk
+	mk.Phase = phaseSwap
+	writeMarker(s.is.dir, mk)
+	os.MkdirAll(filepath.Join(s.is.dir, stagingDir), 0o700)
+	if err := os.Rename(filepath.Join(s.is.dir, privEDB), filepath.Join(s.is.dir, stagingDir, privEDB)); err != nil {
+		t.Fatal(err)
+	}
+	retired := filepath.Join(s.is.dir, retiredPrefix+"crash")
+	os.MkdirAll(retired, 0o700)
+	if err := os.WriteFile(filepath.Join(retired, privEDB), []byte("the replaced database"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StartService(bg, StoreIS); err != nil {
+		t.Fatal(err)
+	}
+	if d := digest(t, s); d.Priv != want.Priv || d.Pub != want.Pub {
+		t.Fatalf("finished swap does not hold the restored data: %+v, want %+v", d, want)
+	}
+	if err := s.StopService(bg, StoreIS); err != nil { // waits for the deletion
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(s.is.dir, retiredPrefix+"*")); len(left) != 0 {
+		t.Errorf("replaced databases left behind: %v", left)
+	}
+}
+
+// A restore's swap leaves nothing of the replaced databases behind.
+func TestRestoreDeletesTheReplacedDatabases(t *testing.T) {
+	s := newTestServer(t, "Org", "Site", "EX1", false)
+	deliver(t, s, "alice", 5, "a")
+	full := takeBackup(t, s, StoreIS, Normal)
+	want := digest(t, s)
+	deliver(t, s, "bob", 5, "b")
+	if _, err := restoreSet(s, full, RestoreRequest{Erase: true, Private: true, Public: true, Last: true, Start: true}); err != nil {
+		t.Fatal(err)
+	}
+	if d := digest(t, s); d.Priv != want.Priv {
+		t.Fatal("restore does not hold the backup's data")
+	}
+	if err := s.StopService(bg, StoreIS); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(s.is.dir, retiredPrefix+"*")); len(left) != 0 {
+		t.Errorf("replaced databases left behind: %v", left)
+	}
+}

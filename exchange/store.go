@@ -48,6 +48,7 @@ type store struct {
 	// batchLimit caps the ops of one group commit; 1 makes every op its own
 	// log write and fsync (used to measure what group commit buys).
 	batchLimit int
+	retiring   sync.WaitGroup // deletion of databases restores replaced
 }
 
 // request is an op to commit, or a control step to run between batches.
@@ -125,6 +126,7 @@ func (s *store) start() error {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return Errorf(CodeInternal, "%s cannot start: %v", s.what(), err)
 	}
+	s.removeRetired() // left behind by a crash after a swap
 	lg, err := xlog.Open(s.dir, s.logOpts)
 	if err != nil {
 		return Errorf(CodeInternal, "%s cannot start: transaction log: %v", s.what(), err)
@@ -240,6 +242,7 @@ func (s *store) stop() error {
 }
 
 func (s *store) stopLocked() error {
+	defer s.retiring.Wait()
 	if !s.running {
 		return nil
 	}
