@@ -25,8 +25,10 @@ type Client struct {
 	key         string
 	fingerprint string
 	base        string
-	tr          *http.Transport
+	tr          *http.Transport // calls: HTTP/2 when the server offers it
 	hc          *http.Client
+	str         *http.Transport // file streams: HTTP/1.1, one connection each
+	shc         *http.Client
 }
 
 var _ Node = (*Client)(nil)
@@ -95,12 +97,21 @@ func Dial(ctx context.Context, addr, key, fingerprint string) (*Client, error) {
 		WriteBufferSize:     clientBufferSize,
 		// Proxy stays nil: the key goes to the pinned server and nowhere else.
 	}
-	c.hc = &http.Client{
-		Transport: c.tr,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse // the API never redirects; a redirect is an error answer
-		},
+	noRedirect := func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse // the API never redirects; a redirect is an error answer
 	}
+	c.hc = &http.Client{Transport: c.tr, CheckRedirect: noRedirect}
+	// A database streams fastest over a connection of its own: HTTP/1.1
+	// hands the bytes straight between TLS and the handler, where HTTP/2
+	// copies them through its frames, flow-control windows and a goroutine
+	// per connection. On the server, the handler then does all of a
+	// stream's work itself, at the priority it sets for backups.
+	c.str = c.tr.Clone()
+	c.str.ForceAttemptHTTP2 = false
+	c.str.HTTP2 = nil
+	c.str.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	c.str.TLSClientConfig.NextProtos = []string{"http/1.1"}
+	c.shc = &http.Client{Transport: c.str, CheckRedirect: noRedirect}
 	var st Status
 	if err := c.call(ctx, "connecting", http.MethodGet, "/v1/status", nil, &st); err != nil {
 		c.Close()
@@ -173,6 +184,7 @@ func (c *Client) Fingerprint() string { return c.fingerprint }
 // Close closes idle connections. Calls in flight are not affected.
 func (c *Client) Close() error {
 	c.tr.CloseIdleConnections()
+	c.str.CloseIdleConnections()
 	return nil
 }
 
@@ -356,7 +368,7 @@ func (c *Client) BackupRead(ctx context.Context, session, file string) (io.ReadC
 		return nil, err
 	}
 	req.Header.Set("Accept", FrameContentType)
-	resp, err := c.hc.Do(req)
+	resp, err := c.shc.Do(req)
 	if err != nil {
 		return nil, c.netErr(op, err)
 	}
@@ -407,47 +419,26 @@ func (c *Client) RestorePrepare(ctx context.Context, req RestoreRequest) (Restor
 	return info, err
 }
 
-// errAnswered stops the upload of a file the server has already answered.
-var errAnswered = errors.New("the server answered before the whole file was sent")
-
-// RestoreWrite implements Node. r streams through a FrameWriter and a pipe
-// into the request body, in constant memory. When reading r fails, the
-// upload is cut off (the server sees a truncated stream and keeps nothing)
-// and that read error is returned. RestoreWrite returns only once it has
-// stopped reading r.
+// RestoreWrite implements Node. r is framed on its way into the request
+// body, in constant memory: the transport has the body write its frames
+// straight into the connection. When reading r fails, the upload is cut
+// off (the server sees a truncated stream and keeps nothing) and that read
+// error is returned. RestoreWrite returns only once it has stopped reading
+// r.
 func (c *Client) RestoreWrite(ctx context.Context, session, file string, r io.Reader) error {
 	op := "restore of " + file
 	if err := clientCheckNames(session, file); err != nil {
 		return fmt.Errorf("server %s: %s: %w", c.addr, op, err)
 	}
-	pr, pw := io.Pipe()
-	var (
-		wg     sync.WaitGroup
-		srcErr error
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		fw := NewFrameWriter(pw)
-		_, err := fw.ReadFrom(r)
-		if err == nil {
-			err = fw.Close()
-		} else if fw.err == nil {
-			srcErr = err // the source failed, not the upload
-		}
-		pw.CloseWithError(err)
-	}()
-	req, err := c.request(ctx, http.MethodPut, "/v1/restore"+pathEscape(session, "files", file), pr)
+	body := &uploadBody{src: r}
+	req, err := c.request(ctx, http.MethodPut, "/v1/restore"+pathEscape(session, "files", file), body)
 	if err != nil {
-		pr.CloseWithError(errAnswered)
-		wg.Wait()
 		return err
 	}
 	req.Header.Set("Content-Type", FrameContentType)
 	req.Header.Set("Accept", "application/json")
-	resp, err := c.hc.Do(req)
-	pr.CloseWithError(errAnswered)
-	wg.Wait()
+	resp, err := c.shc.Do(req)
+	srcErr := body.stop()
 	if srcErr != nil {
 		if err == nil {
 			resp.Body.Close()
@@ -464,6 +455,110 @@ func (c *Client) RestoreWrite(ctx context.Context, session, file string, r io.Re
 	io.Copy(io.Discard, io.LimitReader(resp.Body, clientMaxErrorAnswer))
 	return nil
 }
+
+// uploadBody is a restore's request body: src, framed. The HTTP/1.1
+// transport calls WriteTo, which frames src straight into the connection;
+// Read, through a pipe, serves any transport that reads instead. Either
+// may end while src still has data (a failed write, an answer before the
+// end), so stop cuts src off and waits until nothing reads it any more.
+type uploadBody struct {
+	src io.Reader
+
+	mu      sync.Mutex
+	stopped bool
+	busy    sync.WaitGroup // a WriteTo or the pipe's goroutine reading src
+	srcErr  error          // src failed: not the upload
+	pr      *io.PipeReader
+}
+
+// errAnswered stops the upload of a file the server has already answered.
+var errAnswered = errors.New("the server answered before the whole file was sent")
+
+// begin reports whether src may still be read, and counts the reader in.
+func (b *uploadBody) begin() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stopped {
+		return false
+	}
+	b.busy.Add(1)
+	return true
+}
+
+// Read implements io.Reader for transports that pull the body.
+func (b *uploadBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	if b.pr == nil && !b.stopped {
+		pr, pw := io.Pipe()
+		b.pr = pr
+		b.busy.Add(1)
+		go func() {
+			defer b.busy.Done()
+			_, err := b.frame(pw)
+			pw.CloseWithError(err)
+		}()
+	}
+	pr := b.pr
+	b.mu.Unlock()
+	if pr == nil {
+		return 0, errAnswered
+	}
+	return pr.Read(p)
+}
+
+// WriteTo implements io.WriterTo: the frames go straight to w.
+func (b *uploadBody) WriteTo(w io.Writer) (int64, error) {
+	if !b.begin() {
+		return 0, errAnswered
+	}
+	defer b.busy.Done()
+	return b.frame(w)
+}
+
+// frame writes src to w as frames, ending with the trailer.
+func (b *uploadBody) frame(w io.Writer) (int64, error) {
+	fw := NewFrameWriter(w)
+	_, err := fw.ReadFrom(readerFunc(func(p []byte) (int, error) {
+		b.mu.Lock()
+		stopped := b.stopped
+		b.mu.Unlock()
+		if stopped {
+			return 0, errAnswered
+		}
+		return b.src.Read(p)
+	}))
+	if err == nil {
+		err = fw.Close()
+	} else if fw.err == nil && err != errAnswered {
+		b.mu.Lock()
+		b.srcErr = err // the source failed, not the upload
+		b.mu.Unlock()
+	}
+	return fw.Written(), err
+}
+
+// Close is called by the transport when it is done with the body.
+func (b *uploadBody) Close() error { return nil }
+
+// stop cuts src off, waits until nothing reads it, and returns its error.
+func (b *uploadBody) stop() error {
+	b.mu.Lock()
+	b.stopped = true
+	pr := b.pr
+	b.mu.Unlock()
+	if pr != nil {
+		pr.CloseWithError(errAnswered)
+	}
+	b.busy.Wait()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.srcErr
+}
+
+// readerFunc adapts a function to io.Reader.
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 
 // RestoreComplete implements Node.
 func (c *Client) RestoreComplete(ctx context.Context, session string) (RestoreResult, error) {

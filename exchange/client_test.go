@@ -552,3 +552,44 @@ func BenchmarkClientRestoreWrite(b *testing.B) {
 		})
 	}
 }
+
+// Files read whole one after the other share one connection.
+func TestClientStreamsReuseTheirConnection(t *testing.T) {
+	fake := newAPIFake()
+	fake.files["priv.edb"] = frameTestData(3<<20, 61)
+	fake.files["pub.edb"] = frameTestData(1<<10, 62)
+	cert, fp := apiTestCert(t)
+	key := NewKey()
+	var conns atomic.Int64
+	ts := httptest.NewUnstartedServer(NewHandler(fake, key, nil))
+	ts.EnableHTTP2 = true
+	ts.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}
+	ts.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	ts.StartTLS()
+	defer ts.Close()
+	c, err := Dial(context.Background(), ts.Listener.Addr().String(), key, fp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	before := conns.Load() // the calls' own connection
+	for i := 0; i < 3; i++ {
+		for _, name := range []string{"priv.edb", "pub.edb"} {
+			rc, err := c.BackupRead(context.Background(), "s-1", name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.Copy(io.Discard, rc); err != nil {
+				t.Fatal(err)
+			}
+			rc.Close()
+		}
+	}
+	if n := conns.Load() - before; n != 1 {
+		t.Errorf("6 files streamed over %d connections, want 1", n)
+	}
+}
