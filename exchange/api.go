@@ -512,16 +512,21 @@ func (h *apiHandler) backupRead(w http.ResponseWriter, r *http.Request) error {
 	}
 	sw := &apiStreamWriter{w: w}
 	fw := NewFrameWriter(sw)
-	n, err := fw.ReadFrom(rc)
-	if err != nil && fw.err == nil {
-		err = fmt.Errorf("reading failed after %d bytes: %w", n, err)
-	}
-	if cerr := rc.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("closing after %d bytes failed: %w", n, cerr)
-	}
-	if err == nil {
-		err = fw.Close()
-	}
+	// Over HTTP/1.1 this goroutine also encrypts and sends: all of the
+	// stream's work runs at background priority.
+	err = inBackground(func() error {
+		n, err := fw.ReadFrom(rc)
+		if err != nil && fw.err == nil {
+			err = fmt.Errorf("reading failed after %d bytes: %w", n, err)
+		}
+		if cerr := rc.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("closing after %d bytes failed: %w", n, cerr)
+		}
+		if err == nil {
+			err = fw.Close()
+		}
+		return err
+	})
 	switch {
 	case err == nil:
 		return nil
