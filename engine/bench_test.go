@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -86,4 +87,50 @@ func BenchmarkDeliverWhileBackingUp(b *testing.B) {
 	b.ReportMetric(busy, "during-backup-msgs/s")
 	b.ReportMetric(100*busy/idle, "%-of-idle")
 	b.ReportMetric(secs, "backup-s")
+}
+
+// BenchmarkBackupRestoreThroughput backs up and restores (Erase) a store of
+// about EXBACKUP_BENCH_STORE_MIB MiB (default 256) through the console, and
+// reports both rates:
+//
+//	EXBACKUP_BENCH_STORE_MIB=512 go test -run x -bench BackupRestoreThroughput -benchtime 1x ./engine
+func BenchmarkBackupRestoreThroughput(b *testing.B) {
+	e, srv := newEnvB(b)
+	mib := 256
+	if s := os.Getenv("EXBACKUP_BENCH_STORE_MIB"); s != "" {
+		fmt.Sscan(s, &mib)
+	}
+	bigBody := strings.Repeat("x", 16384)
+	per := mib << 20 / 16384 / 16
+	var wg sync.WaitGroup
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < per; i++ {
+				srv.Deliver(bg, exchange.Message{Mailbox: "alice", Subject: "preload", Body: bigBody})
+			}
+		}()
+	}
+	wg.Wait()
+	b.ResetTimer()
+	var bytes int64
+	var bsecs, rsecs float64
+	for i := 0; i < b.N; i++ {
+		name := fmt.Sprint("bench", i)
+		start := time.Now()
+		res, err := e.Backup(bg, BackupRequest{Stores: isEX1, TapeName: name}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bsecs = time.Since(start).Seconds()
+		bytes = res.Bytes
+		start = time.Now()
+		if _, err := e.Restore(bg, RestoreRequest{Sets: []RestoreSet{{Tape: name, Set: 1, Erase: true, Private: true, Public: true, Start: true}}}, nil); err != nil {
+			b.Fatal(err)
+		}
+		rsecs = time.Since(start).Seconds()
+	}
+	b.ReportMetric(float64(bytes)/1e6/bsecs, "backup-MB/s")
+	b.ReportMetric(float64(bytes)/1e6/rsecs, "restore-MB/s")
 }
