@@ -227,8 +227,13 @@ func receiveFile(dst string, src io.Reader) error {
 	if err != nil {
 		return err
 	}
-	buf := make([]byte, 1<<20)
-	_, err = io.CopyBuffer(durable.NewWriteback(f, 0), src, buf)
+	// Past the page cache where the system allows: a restored database is
+	// written once, then read by recovery and the service at their pace.
+	st := durable.NewStream(f)
+	_, err = io.Copy(st, src)
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
 	if err == nil {
 		err = f.Sync()
 	}

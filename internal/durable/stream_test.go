@@ -1,0 +1,76 @@
+package durable
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// Every size around the block and buffer boundaries arrives whole, written
+// in uneven pieces from offsets on and off block boundaries, with direct
+// I/O and without.
+func TestStreamWritesEveryByte(t *testing.T) {
+	sizes := []int{0, 1, streamAlign - 1, streamAlign, streamAlign + 1, streamBuffer - 1, streamBuffer,
+		streamBuffer + 1, 2 * streamBuffer, 3*streamBuffer + 12345}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, buffered := range []bool{false, true} {
+		for i, size := range sizes {
+			start := []int64{0, 1, 1000, streamAlign, streamAlign + 512}[i%5]
+			data := make([]byte, size)
+			for i := range data {
+				data[i] = byte(rng.Uint32())
+			}
+			path := filepath.Join(t.TempDir(), "db")
+			f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+			if err != nil {
+				t.Fatal(err)
+			}
+			prefix := bytes.Repeat([]byte{0xee}, int(start))
+			if _, err := f.Write(prefix); err != nil {
+				t.Fatal(err)
+			}
+			s := NewStreamAt(f, start)
+			if buffered {
+				s.direct = setDirect(f, false)
+			}
+			for p := data; len(p) > 0; {
+				n := min(len(p), 1+rng.IntN(streamBuffer/3))
+				if w, err := s.Write(p[:n]); err != nil || w != n {
+					t.Fatalf("size %d: Write = %d, %v", size, w, err)
+				}
+				p = p[n:]
+			}
+			if err := s.Close(); err != nil {
+				t.Fatalf("size %d: Close: %v", size, err)
+			}
+			if err := f.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			got, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, append(prefix, data...)) {
+				t.Errorf("buffered %v, size %d: the file differs (%d bytes)", buffered, size, len(got))
+			}
+		}
+	}
+}
+
+// A write that fails is reported, by Write or at the latest by Close.
+func TestStreamReportsWriteErrors(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewStream(f)
+	f.Close() // every write now fails
+	_, werr := s.Write(make([]byte, 2*streamBuffer+1))
+	if cerr := s.Close(); werr == nil && cerr == nil {
+		t.Fatal("writes to a closed file succeeded")
+	}
+}
