@@ -41,12 +41,18 @@ timed() { # label, command… → prints "seconds maxrss_kib"
   cat "$work/time"
 }
 
-sync
+# Each step starts on a quiet machine: for a few seconds after a large
+# write burst (the load, a backup, an archive) the system is still busy and
+# whatever runs next is slower, whether exbackup or tar.
+settle() { sync; sleep 5; }
+settle
 read -r bk_s bk_kb < <(timed "$B/exbackup" backup IS '\\EXCH01' /tape:bench)
-sync
+settle
 read -r tc_s _ < <(timed sh -c "tar -cf '$work/store.tar' -C '$work/EXCH01' mdbdata && sync")
+settle
 read -r rs_s rs_kb < <(timed "$B/exbackup" restore --tape bench --set 1 --erase --start)
 mkdir -p "$work/untar"
+settle
 read -r tx_s _ < <(timed sh -c "tar -xf '$work/store.tar' -C '$work/untar' && sync")
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) b = 0.01; printf "%.2f", a / b }'; }
