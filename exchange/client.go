@@ -27,7 +27,7 @@ type Client struct {
 	base        string
 	tr          *http.Transport // calls: HTTP/2 when the server offers it
 	hc          *http.Client
-	str         *http.Transport // file streams: HTTP/1.1, one connection each
+	str         *http.Transport // file streams: HTTP/1.1, a connection to each stream at a time
 	shc         *http.Client
 }
 
