@@ -632,12 +632,18 @@ func (s *Server) Deliver(ctx context.Context, m Message) error {
 		return err
 	}
 	var exists bool
-	err := s.is.view(privEDB, func(tx *bolt.Tx) error {
+	check := func(tx *bolt.Tx) error {
 		if mbs := tx.Bucket(bMailboxes); mbs != nil {
 			exists = mbs.Bucket([]byte(m.Mailbox)) != nil
 		}
 		return nil
-	})
+	}
+	// Mailboxes are never removed: one already applied needs no wait; one
+	// not found yet may have been acknowledged a moment ago.
+	err := s.is.viewApplied(privEDB, check)
+	if err == nil && !exists {
+		err = s.is.view(privEDB, check)
+	}
 	if err != nil {
 		return err
 	}

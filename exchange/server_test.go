@@ -635,3 +635,33 @@ func TestRestoreDeletesTheReplacedDatabases(t *testing.T) {
 		t.Errorf("replaced databases left behind: %v", left)
 	}
 }
+
+// A change is acknowledged once logged and applied to bbolt behind; a read
+// that starts after the acknowledgement must still see it.
+func TestAcknowledgedChangesAreReadAtOnce(t *testing.T) {
+	s := newTestServer(t, "Org", "Site", "EX1", false)
+	var wg sync.WaitGroup
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			box := fmt.Sprintf("user%02d", w)
+			if err := s.CreateMailbox(bg, Recipient{Alias: box}); err != nil {
+				t.Error(err)
+				return
+			}
+			for i := 1; i <= 15; i++ {
+				if err := s.Deliver(bg, Message{Mailbox: box, Subject: fmt.Sprint(i), Body: strings.Repeat("x", 4096)}); err != nil {
+					t.Error(err)
+					return
+				}
+				msgs, err := s.Messages(bg, box)
+				if err != nil || len(msgs) != i {
+					t.Errorf("%s after %d acknowledged deliveries reads %d messages (%v)", box, i, len(msgs), err)
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"exbackup/exchange/xlog"
@@ -17,11 +18,15 @@ import (
 // Directory has dir.edb; the Information Store has priv.edb and pub.edb).
 //
 // Every change goes through one committer goroutine: it takes all requests
-// waiting, appends them to the log with one fsync (group commit), applies
-// them to bbolt with their LSNs in one transaction per database, and only
-// then acknowledges them. Control steps (roll, snapshot) run between
-// batches, so a snapshot never sees half a batch and writers wait at most
-// one commit for it.
+// waiting, appends them to the log with one fsync (group commit) and
+// acknowledges them: a logged change is durable, since a restart replays
+// it. An applier goroutine applies the logged batches to bbolt behind it,
+// as many as are waiting in one transaction per database that also
+// records their last LSN, so the log's fsync and bbolt's overlap. A read
+// first waits until everything acknowledged before it is applied. Control
+// steps (roll, snapshot) and checkpoints run between batches once the
+// applier has caught up, so a snapshot sees the databases exactly at the
+// end of the log and writers wait at most one commit for it.
 type store struct {
 	id       StoreID
 	server   string // for messages
@@ -39,8 +44,17 @@ type store struct {
 	reqs    chan *request
 	quit    chan struct{}
 	done    chan struct{}
-	applied uint64 // LSN through which every database has applied (committer only)
+	applied uint64 // LSN through which every database has applied (applier; committer after a barrier)
 	pinned  uint32 // lowest generation a backup session still reads; 0 = none
+
+	// The applier applies logged batches to bbolt behind the committer.
+	// Readers wait until it has applied everything acknowledged before
+	// they began; logged and appliedTo publish the two LSNs for them.
+	applyq    chan applyItem
+	logged    atomic.Uint64
+	appliedTo atomic.Uint64
+	amu       sync.Mutex
+	acond     *sync.Cond // broadcast when appliedTo moves or the applier stops
 
 	smu     sync.Mutex // guards session; taken before mu, never after
 	session *backupSession
@@ -58,13 +72,24 @@ type request struct {
 	done chan error
 }
 
+// applyItem is a logged batch for the applier (its first op has LSN
+// first), or a barrier it closes once everything before it is applied.
+type applyItem struct {
+	ops     []*op
+	first   uint64
+	barrier chan struct{}
+}
+
 const (
 	maxBatch       = 512
 	checkpointEach = time.Second
+	applyQueue     = 16 // logged batches waiting for the applier
 )
 
 func newStore(id StoreID, server, dir string, dbNames []string, circular bool) *store {
-	return &store{id: id, server: server, dir: dir, dbNames: dbNames, circular: circular, batchLimit: maxBatch}
+	s := &store{id: id, server: server, dir: dir, dbNames: dbNames, circular: circular, batchLimit: maxBatch}
+	s.acond = sync.NewCond(&s.amu)
+	return s
 }
 
 func (s *store) what() string {
@@ -177,8 +202,13 @@ func (s *store) start() error {
 	s.reqs = make(chan *request, 1024)
 	s.quit = make(chan struct{})
 	s.done = make(chan struct{})
+	s.applyq = make(chan applyItem, applyQueue)
+	s.logged.Store(last)
+	s.appliedTo.Store(last)
 	s.running = true
-	go s.commitLoop(s.reqs, s.quit, s.done)
+	applied := make(chan struct{})
+	go s.applyLoop(s.applyq, applied)
+	go s.commitLoop(s.reqs, s.quit, s.done, applied)
 	return nil
 }
 
@@ -288,8 +318,15 @@ func (s *store) commit(o *op) error { return s.submit(&request{op: o}) }
 // control runs fn on the committer goroutine between batches.
 func (s *store) control(fn func() error) error { return s.submit(&request{ctl: fn}) }
 
-func (s *store) commitLoop(reqs chan *request, quit, done chan struct{}) {
+// commitLoop is the committer: it appends each batch to the log with one
+// fsync, acknowledges it (a logged op is durable: a restart replays it),
+// and hands it to the applier. Control steps, and checkpoints, wait until
+// the applier has caught up, so they see the databases exactly at the end
+// of the log.
+func (s *store) commitLoop(reqs chan *request, quit, done, applied chan struct{}) {
 	defer close(done)
+	applyq := s.applyq
+	defer func() { close(applyq); <-applied }()
 	lastCP := time.Now()
 	cpGen := s.log.CurrentGen()
 	var carry *request
@@ -306,6 +343,7 @@ func (s *store) commitLoop(reqs chan *request, quit, done chan struct{}) {
 			}
 		}
 		if first.ctl != nil {
+			s.barrier()
 			first.done <- s.runControl(first.ctl)
 			continue
 		}
@@ -323,7 +361,7 @@ func (s *store) commitLoop(reqs chan *request, quit, done chan struct{}) {
 				break drain
 			}
 		}
-		err := s.commitBatch(batch)
+		err := s.logBatch(batch)
 		for _, r := range batch {
 			r.done <- err
 		}
@@ -336,6 +374,11 @@ func (s *store) commitLoop(reqs chan *request, quit, done chan struct{}) {
 			return
 		}
 		if g := s.log.CurrentGen(); g != cpGen || time.Since(lastCP) > checkpointEach {
+			s.barrier()
+			if b := s.getBroken(); b != nil {
+				s.failPending(reqs)
+				return
+			}
 			if err := s.checkpoint(); err != nil {
 				s.fail(err)
 				s.failPending(reqs)
@@ -344,6 +387,79 @@ func (s *store) commitLoop(reqs chan *request, quit, done chan struct{}) {
 			cpGen, lastCP = g, time.Now()
 		}
 	}
+}
+
+// barrier waits until the applier has applied every logged batch.
+func (s *store) barrier() {
+	b := make(chan struct{})
+	s.applyq <- applyItem{barrier: b}
+	<-b
+}
+
+// applyLoop is the applier: it applies logged batches to bbolt, as many as
+// are waiting in one transaction per database, records the applied LSN in
+// the same transaction, and wakes the readers waiting for it. After a
+// failure it only answers barriers: the store is broken, and what was
+// logged is recovered at the next start.
+func (s *store) applyLoop(q chan applyItem, done chan struct{}) {
+	defer close(done)
+	defer s.wakeReaders()
+	failed := false
+	for item := range q {
+		if item.barrier != nil {
+			close(item.barrier)
+			continue
+		}
+		items := []applyItem{item}
+		var barrier chan struct{}
+	more:
+		for len(items) < applyQueue {
+			select {
+			case it, ok := <-q:
+				if !ok {
+					break more
+				}
+				if it.barrier != nil {
+					barrier = it.barrier
+					break more
+				}
+				items = append(items, it)
+			default:
+				break more
+			}
+		}
+		if !failed {
+			if err := s.applyBatches(items); err != nil {
+				failed = true
+				s.fail(err)
+			}
+			s.wakeReaders()
+		}
+		if barrier != nil {
+			close(barrier)
+		}
+	}
+}
+
+func (s *store) wakeReaders() {
+	s.amu.Lock()
+	s.acond.Broadcast()
+	s.amu.Unlock()
+}
+
+// waitApplied waits until every op acknowledged before the call is applied
+// (or the store has stopped applying), so that a read sees what was
+// acknowledged.
+func (s *store) waitApplied() {
+	target := s.logged.Load()
+	if s.appliedTo.Load() >= target {
+		return
+	}
+	s.amu.Lock()
+	for s.appliedTo.Load() < target && s.getBroken() == nil {
+		s.acond.Wait()
+	}
+	s.amu.Unlock()
 }
 
 func (s *store) runControl(fn func() error) error {
@@ -386,43 +502,61 @@ func (s *store) fail(err error) {
 	}()
 }
 
-func (s *store) commitBatch(batch []*request) error {
+// logBatch appends the batch to the log with one fsync and queues it for
+// the applier.
+func (s *store) logBatch(batch []*request) error {
 	payloads := make([][]byte, len(batch))
+	ops := make([]*op, len(batch))
 	for i, r := range batch {
 		p, err := encodeOp(r.op)
 		if err != nil {
 			return err
 		}
-		payloads[i] = p
+		payloads[i], ops[i] = p, r.op
 	}
 	first, last, err := s.log.Append(payloads...)
 	if err != nil {
 		return Errorf(CodeInternal, "%s: writing the transaction log: %v", s.what(), err)
 	}
-	byDB := map[string][]int{}
-	for i, r := range batch {
-		byDB[r.op.DB] = append(byDB[r.op.DB], i)
+	s.logged.Store(last)
+	s.applyq <- applyItem{ops: ops, first: first}
+	return nil
+}
+
+// applyBatches applies logged batches, in order, in one bbolt transaction
+// per database that also records the applied LSN.
+func (s *store) applyBatches(items []applyItem) error {
+	type at struct {
+		op  *op
+		lsn uint64
 	}
-	for name, idx := range byDB {
+	byDB := map[string][]at{}
+	var last uint64
+	for _, it := range items {
+		for i, o := range it.ops {
+			last = it.first + uint64(i)
+			byDB[o.DB] = append(byDB[o.DB], at{o, last})
+		}
+	}
+	for name, ops := range byDB {
 		db := s.dbs[name]
 		if db == nil {
 			return Errorf(CodeInternal, "%s has no database %s", s.what(), name)
 		}
 		err := db.Update(func(tx *bolt.Tx) error {
-			var lsn uint64
-			for _, i := range idx {
-				lsn = first + uint64(i)
-				if err := batch[i].op.apply(tx, lsn); err != nil {
+			for _, a := range ops {
+				if err := a.op.apply(tx, a.lsn); err != nil {
 					return err
 				}
 			}
-			return setApplied(tx, lsn)
+			return setApplied(tx, ops[len(ops)-1].lsn)
 		})
 		if err != nil {
 			return Errorf(CodeInternal, "%s: applying to %s: %v", s.what(), name, err)
 		}
 	}
 	s.applied = last
+	s.appliedTo.Store(last)
 	return nil
 }
 
@@ -460,8 +594,20 @@ func (s *store) removeGensThrough(last uint32) error {
 	return nil
 }
 
-// view runs fn in a read transaction of one database of a running store.
+// view runs fn in a read transaction of one database of a running store,
+// once every change acknowledged before the call is applied.
 func (s *store) view(name string, fn func(tx *bolt.Tx) error) error {
+	return s.viewAt(name, true, fn)
+}
+
+// viewApplied is view without the wait: fn sees what is applied, which may
+// lag what is acknowledged by a commit or two. It serves checks for what,
+// once there, is never undone (a mailbox exists), where a hit needs no wait.
+func (s *store) viewApplied(name string, fn func(tx *bolt.Tx) error) error {
+	return s.viewAt(name, false, fn)
+}
+
+func (s *store) viewAt(name string, wait bool, fn func(tx *bolt.Tx) error) error {
 	s.mu.Lock()
 	if !s.running {
 		s.mu.Unlock()
@@ -469,6 +615,9 @@ func (s *store) view(name string, fn func(tx *bolt.Tx) error) error {
 	}
 	db := s.dbs[name]
 	s.mu.Unlock()
+	if wait {
+		s.waitApplied()
+	}
 	return db.View(fn)
 }
 
@@ -479,6 +628,7 @@ func (s *store) viewAny(name string, fn func(tx *bolt.Tx) error) error {
 	if s.running {
 		db := s.dbs[name]
 		s.mu.Unlock()
+		s.waitApplied()
 		return db.View(fn)
 	}
 	defer s.mu.Unlock()
