@@ -500,7 +500,11 @@ func TestFailedRestoreLeavesLiveData(t *testing.T) {
 	}
 }
 
-func TestInterruptedSwapFinishesOnStart(t *testing.T) {
+// swapInterrupted restores a Normal backup of the IS over later mail, runs
+// its recovery (which swaps the files in), then marks the restore as
+// swapping again, as a process that died during the swap leaves it. It
+// returns the stopped server and the digest the restore must reach.
+func swapInterrupted(t *testing.T) (*Server, Digest) {
 	s := newTestServer(t, "Org", "Site", "EX1", false)
 	deliver(t, s, "alice", 5, "a")
 	full := takeBackup(t, s, StoreIS, Normal)
@@ -519,7 +523,6 @@ func TestInterruptedSwapFinishesOnStart(t *testing.T) {
 		}
 		fh.Close()
 	}
-	// Recover, then pretend the process died after moving one database.
 	if _, err := rs.recover(); err != nil {
 		t.Fatal(err)
 	}
@@ -528,6 +531,12 @@ func TestInterruptedSwapFinishesOnStart(t *testing.T) {
 	mk.Phase = phaseSwap
 	writeMarker(s.is.dir, mk)
 	os.MkdirAll(filepath.Join(s.is.dir, stagingDir), 0o700)
+	return s, want
+}
+
+func TestInterruptedSwapFinishesOnStart(t *testing.T) {
+	// Recover, then pretend the process died after moving one database.
+	s, want := swapInterrupted(t)
 	if err := s.StartService(bg, StoreIS); err != nil {
 		t.Fatal(err)
 	}
@@ -565,34 +574,9 @@ func TestConcurrentDeliveriesAllAcknowledgedArePresent(t *testing.T) {
 // in; a crash between the two leaves no live database, and the next start
 // must still finish with the restored one and delete the replaced one.
 func TestSwapInterruptedAfterMovingTheLiveDatabaseAside(t *testing.T) {
-	s := newTestServer(t, "Org", "Site", "EX1", false)
-	deliver(t, s, "alice", 5, "a")
-	full := takeBackup(t, s, StoreIS, Normal)
-	want := digest(t, s)
-	deliver(t, s, "bob", 5, "b")
-	s.StopService(bg, StoreIS)
-	req := RestoreRequest{Env: full.info.Env, Erase: true, Private: true, Public: true, Last: true}
-	rs, _, err := s.is.restorePrepare(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range full.info.Files {
-		fh, _ := os.Open(filepath.Join(full.dir, f.Name))
-		if err := rs.write(f.Name, fh); err != nil {
-			t.Fatal(err)
-		}
-		fh.Close()
-	}
 	// Recovery swaps the files in; put the state back to where the process
 	// died: the restored database still staged, the replaced one aside.
-	if _, err := rs.recover(); err != nil {
-		t.Fatal(err)
-	}
-	mk := &marker{}
-	*mk = *rs.mk
-	mk.Phase = phaseSwap
-	writeMarker(s.is.dir, mk)
-	os.MkdirAll(filepath.Join(s.is.dir, stagingDir), 0o700)
+	s, want := swapInterrupted(t)
 	if err := os.Rename(filepath.Join(s.is.dir, privEDB), filepath.Join(s.is.dir, stagingDir, privEDB)); err != nil {
 		t.Fatal(err)
 	}
