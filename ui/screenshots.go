@@ -121,7 +121,7 @@ func (c *Console) shoot(dir string) error {
 			s := sampleSnapshot("Restore", 1)
 			sd.apply(s)
 			sd.appendLines(sampleLines("Restore"))
-			sd.finish("Restored 2 sets: 1,204 files, 36.4 MB.", nil)
+			sd.finish("Restored 2 sets: 9 files, 36.4 MB.", nil)
 			sd.m.show()
 			m = sd.m
 		}, hide},
