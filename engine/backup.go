@@ -235,6 +235,9 @@ func (e *Engine) backupStore(ctx context.Context, t *tape.Tape, ct catalog.Tape,
 		}
 		cr := &countingReader{r: rc, p: p}
 		_, err = sw.AddFile(f.Name, f.Size, now, cr)
+		if err == nil {
+			err = streamEnd(rc)
+		}
 		rc.Close()
 		bytes += cr.n
 		if err != nil {
@@ -274,6 +277,23 @@ func titleType(t exchange.BackupType) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// streamEnd reads a file's stream past the size the server announced,
+// where it must end. Reading its end checks the server's trailer (the
+// checksum and length of everything sent), and a stream read to its end
+// leaves its connection free for the next file.
+func streamEnd(r io.Reader) error {
+	var b [1]byte
+	n, err := io.ReadFull(r, b[:])
+	switch {
+	case n > 0:
+		return errors.New("the server sent more than the size it announced")
+	case err == io.EOF:
+		return nil
+	default:
+		return err
+	}
 }
 
 // countingReader reports the bytes that pass through it.

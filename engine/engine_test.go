@@ -1,11 +1,15 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"exbackup/catalog"
@@ -210,5 +214,76 @@ func TestCheckRestoreWarnsAboutChainOrder(t *testing.T) {
 	}
 	if _, err := e.CheckRestore(RestoreRequest{Sets: []RestoreSet{{Tape: "C", Set: 1}}}); err == nil {
 		t.Fatal("IS restore with neither Private nor Public was accepted")
+	}
+}
+
+// A backup reads every file's stream to its end: the server's trailer is
+// checked, and the files of a store share one stream connection instead of
+// opening one each.
+func TestBackupReadsEachStreamToItsEnd(t *testing.T) {
+	e, srv := newEnv(t)
+	target := e.Settings().Servers["EX1"].Address
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go func() { io.Copy(s, c); s.Close() }()
+			go func() { io.Copy(c, s); c.Close() }()
+		}
+	}()
+	if err := e.Connect(bg, ln.Addr().String(), srv.Config().Key, srv.Fingerprint()); err != nil {
+		t.Fatal(err)
+	}
+	before := conns.Load() // Connect's own
+	res, err := e.Backup(bg, BackupRequest{Stores: isEX1, TapeName: "T"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One connection for the calls, one for the streams.
+	if n := conns.Load() - before; res.Files < 4 || n > 2 {
+		t.Errorf("%d files backed up over %d connections, want at most 2", res.Files, n)
+	}
+}
+
+func TestStreamEnd(t *testing.T) {
+	// stream returns a reader of a framed stream of data that has read
+	// the first 4 bytes, with the trailer's checksum damaged if asked.
+	stream := func(data string, damaged bool) *exchange.FrameReader {
+		var b bytes.Buffer
+		fw := exchange.NewFrameWriter(&b)
+		fw.Write([]byte(data))
+		fw.Close()
+		raw := b.Bytes()
+		if damaged {
+			raw[len(raw)-9] ^= 1 // trailer: 0 u32 | checksum u32 | length u64
+		}
+		r := exchange.NewFrameReader(bytes.NewReader(raw))
+		if _, err := io.ReadFull(r, make([]byte, 4)); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if err := streamEnd(stream("data", false)); err != nil {
+		t.Errorf("a stream that ends at its size: %v", err)
+	}
+	if err := streamEnd(stream("data and more", false)); err == nil || !strings.Contains(err.Error(), "more than the size") {
+		t.Errorf("a stream longer than its size: %v", err)
+	}
+	if err := streamEnd(stream("data", true)); !errors.Is(err, exchange.ErrCorruptStream) {
+		t.Errorf("a stream whose trailer is wrong: %v", err)
 	}
 }
