@@ -56,7 +56,14 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 0
 	}
 	c := &cli{eng: eng, stdin: stdin, stdout: stdout, stderr: stderr}
-	if err := c.run(context.Background(), args); err != nil {
+	// The GUI toolkit locks the main goroutine to the main thread when the
+	// program starts. A command runs on a goroutine of its own instead:
+	// each time a locked goroutine waits (for the network, the disk, the
+	// next block), the runtime must park its thread and wake it again,
+	// and a backup waits many thousands of times.
+	done := make(chan error, 1)
+	go func() { done <- c.run(context.Background(), args) }()
+	if err := <-done; err != nil {
 		fmt.Fprintf(stderr, "exbackup %s: %v\n", args[0], oneLine(err))
 		return 1
 	}
