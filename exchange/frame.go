@@ -1,11 +1,9 @@
 package exchange
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash"
 	"hash/crc32"
 	"io"
 )
@@ -22,12 +20,13 @@ import (
 // SHA-256 is checked end to end by the tape, not here, so that the bytes are
 // hashed once on their way rather than three times): a
 // stream cut short anywhere, even on a frame boundary, is an error and never
-// a clean short file.
+// a clean short file. Both ends build the CRC of the whole payload from the
+// frames' own CRCs (crcCombine), so each byte is checksummed once.
 
-// MaxChunk is the largest payload of one frame.
 // sumSize is the size of the whole-stream checksum in the trailer.
 const sumSize = 4
 
+// MaxChunk is the largest payload of one frame.
 const MaxChunk = 1 << 20
 
 // FrameContentType is the media type of a framed stream over HTTP.
@@ -75,10 +74,10 @@ func (e *StreamError) Unwrap() []error {
 // a sender that fails part-way says so.
 type FrameWriter struct {
 	w     io.Writer
-	chunk int       // payload size of a full frame
-	buf   []byte    // header room, payload (grown up to chunk), CRC room
-	n     int       // payload bytes in buf
-	sum   hash.Hash // CRC-32C of all payloads
+	chunk int    // payload size of a full frame
+	buf   []byte // header room, payload (grown up to chunk), CRC room
+	n     int    // payload bytes in buf
+	sum   uint32 // CRC-32C of all payloads, combined from the frames'
 	total uint64
 	err   error // sticky: the first write error, or errFrameWriterClosed
 }
@@ -93,7 +92,7 @@ func newFrameWriterSize(w io.Writer, chunk int) *FrameWriter {
 	if chunk <= 0 || chunk > MaxChunk {
 		chunk = MaxChunk
 	}
-	return &FrameWriter{w: w, chunk: chunk, sum: crc32.New(frameCRCTable)}
+	return &FrameWriter{w: w, chunk: chunk}
 }
 
 // grow makes room for want payload bytes in the frame buffer, up to a full
@@ -177,8 +176,9 @@ func (fw *FrameWriter) emit() error {
 	}
 	payload := fw.buf[4 : 4+fw.n]
 	binary.BigEndian.PutUint32(fw.buf[0:4], uint32(fw.n))
-	binary.BigEndian.PutUint32(fw.buf[4+fw.n:], crc32.Checksum(payload, frameCRCTable))
-	fw.sum.Write(payload)
+	crc := crc32.Checksum(payload, frameCRCTable)
+	binary.BigEndian.PutUint32(fw.buf[4+fw.n:], crc)
+	fw.sum = crcCombine(fw.sum, crc, uint64(fw.n))
 	fw.total += uint64(fw.n)
 	_, err := fw.w.Write(fw.buf[:4+fw.n+4])
 	fw.n = 0
@@ -201,7 +201,7 @@ func (fw *FrameWriter) Close() error {
 		return err
 	}
 	var t [4 + sumSize + 8]byte
-	fw.sum.Sum(t[4:4])
+	binary.BigEndian.PutUint32(t[4:], fw.sum)
 	binary.BigEndian.PutUint64(t[4+sumSize:], fw.total)
 	if _, err := fw.w.Write(t[:]); err != nil {
 		fw.err = err
@@ -221,7 +221,7 @@ func (fw *FrameWriter) Written() int64 { return int64(fw.total) }
 // one, every Read returns it again.
 type FrameReader struct {
 	r      io.Reader
-	sum    hash.Hash
+	sum    uint32 // CRC-32C of the verified payload, combined from the frames'
 	total  int64  // payload bytes verified
 	chunk  int64  // frames read
 	buf    []byte // a verified frame not yet handed out: buf[off:]
@@ -233,7 +233,7 @@ type FrameReader struct {
 // NewFrameReader returns a FrameReader over r, which must hold exactly one
 // framed stream: bytes after the trailer are an error.
 func NewFrameReader(r io.Reader) *FrameReader {
-	return &FrameReader{r: r, sum: crc32.New(frameCRCTable)}
+	return &FrameReader{r: r}
 }
 
 // Read reads verified payload.
@@ -344,10 +344,11 @@ func (fr *FrameReader) next(p []byte) (int, error) {
 	if _, err := io.ReadFull(fr.r, crc[:]); err != nil {
 		return 0, fr.truncated(err)
 	}
-	if binary.BigEndian.Uint32(crc[:]) != crc32.Checksum(payload, frameCRCTable) {
+	sum := crc32.Checksum(payload, frameCRCTable)
+	if binary.BigEndian.Uint32(crc[:]) != sum {
 		return 0, fr.fail(fr.chunk, "checksum mismatch", nil)
 	}
-	fr.sum.Write(payload)
+	fr.sum = crcCombine(fr.sum, sum, uint64(n))
 	fr.total += int64(n)
 	if len(p) >= n {
 		return n, nil
@@ -386,7 +387,7 @@ func (fr *FrameReader) trailer() error {
 	if want := binary.BigEndian.Uint64(t[sumSize:]); want != uint64(fr.total) {
 		return fr.fail(0, fmt.Sprintf("stream of %d bytes, but its trailer says %d", fr.total, want), nil)
 	}
-	if !bytes.Equal(fr.sum.Sum(nil), t[:sumSize]) {
+	if binary.BigEndian.Uint32(t[:sumSize]) != fr.sum {
 		return fr.fail(0, fmt.Sprintf("CRC-32C of the %d bytes does not match the trailer", fr.total), nil)
 	}
 	var extra [1]byte
