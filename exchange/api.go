@@ -512,6 +512,10 @@ func (h *apiHandler) backupRead(w http.ResponseWriter, r *http.Request) error {
 	}
 	sw := &apiStreamWriter{w: w}
 	fw := NewFrameWriter(sw)
+	if sc := streamConnOf(r.Context()); sc != nil && r.ProtoMajor == 1 {
+		sc.hold()
+		defer sc.release()
+	}
 	// Over HTTP/1.1 this goroutine also encrypts and sends: all of the
 	// stream's work runs at background priority.
 	err = inBackground(func() error {
@@ -767,7 +771,9 @@ func (rec *apiRecorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter
 // NewServer returns an HTTPS server for h on addr with cert: TLS 1.3 only,
 // HTTP/2 and HTTP/1.1, a deadline on request headers but none on bodies, so
 // that a database of any size can stream. Start it with
-// ListenAndServeTLS("", "") or ServeTLS(listener, "", "").
+// ListenAndServeTLS("", "") or ServeTLS(listener, "", ""); Server.Serve
+// gives it a listener whose connections also batch the TLS records of
+// file streams (streamConn).
 func NewServer(addr string, cert tls.Certificate, h http.Handler) *http.Server {
 	return &http.Server{
 		Addr:    addr,
@@ -782,6 +788,7 @@ func NewServer(addr string, cert tls.Certificate, h http.Handler) *http.Server {
 		MaxHeaderBytes:    64 << 10,
 		HTTP2:             apiHTTP2Config(),
 		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
+		ConnContext:       withStreamConn,
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"sync"
@@ -29,6 +30,17 @@ type Client struct {
 	hc          *http.Client
 	str         *http.Transport // file streams: HTTP/1.1, a connection to each stream at a time
 	shc         *http.Client
+	dialRaw     func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// dialStream opens a connection for file streams: a streamConn, whose
+// reads and uploads move in large pieces under TLS.
+func (c *Client) dialStream(ctx context.Context, network, addr string) (net.Conn, error) {
+	conn, err := c.dialRaw(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return newStreamConn(conn), nil
 }
 
 var _ Node = (*Client)(nil)
@@ -111,6 +123,8 @@ func Dial(ctx context.Context, addr, key, fingerprint string) (*Client, error) {
 	c.str.HTTP2 = nil
 	c.str.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	c.str.TLSClientConfig.NextProtos = []string{"http/1.1"}
+	c.dialRaw = c.tr.DialContext
+	c.str.DialContext = c.dialStream
 	c.shc = &http.Client{Transport: c.str, CheckRedirect: noRedirect}
 	var st Status
 	if err := c.call(ctx, "connecting", http.MethodGet, "/v1/status", nil, &st); err != nil {
@@ -431,6 +445,7 @@ func (c *Client) RestoreWrite(ctx context.Context, session, file string, r io.Re
 		return fmt.Errorf("server %s: %s: %w", c.addr, op, err)
 	}
 	body := &uploadBody{src: r}
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: body.gotConn})
 	req, err := c.request(ctx, http.MethodPut, "/v1/restore"+pathEscape(session, "files", file), body)
 	if err != nil {
 		return err
@@ -469,6 +484,14 @@ type uploadBody struct {
 	busy    sync.WaitGroup // a WriteTo or the pipe's goroutine reading src
 	srcErr  error          // src failed: not the upload
 	pr      *io.PipeReader
+	conn    *streamConn // the connection the upload goes over, if known
+}
+
+// gotConn notes the connection the transport picked for the upload.
+func (b *uploadBody) gotConn(info httptrace.GotConnInfo) {
+	b.mu.Lock()
+	b.conn = streamConnUnder(info.Conn)
+	b.mu.Unlock()
 }
 
 // errAnswered stops the upload of a file the server has already answered.
@@ -512,6 +535,15 @@ func (b *uploadBody) WriteTo(w io.Writer) (int64, error) {
 		return 0, errAnswered
 	}
 	defer b.busy.Done()
+	b.mu.Lock()
+	sc := b.conn
+	b.mu.Unlock()
+	if sc != nil {
+		// The frames leave in batches; the transport's own end of the
+		// body follows the last one.
+		sc.hold()
+		defer sc.release()
+	}
 	return b.frame(w)
 }
 

@@ -45,7 +45,7 @@ func (s *Server) Serve(ctx context.Context, addr string, ready func(name, url, f
 		writeFileAtomic(filepath.Join(s.dir, configFile), data)
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.ServeTLS(ln, "", "") }()
+	go func() { errc <- hs.ServeTLS(streamListener{ln}, "", "") }()
 	s.announce(bound)
 	if ready != nil {
 		ready(s.cfg.Name, "https://"+bound, s.fingerprint)
