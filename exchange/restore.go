@@ -26,7 +26,7 @@ import (
 const (
 	restoreMarker = "restore.json"
 	stagingDir    = "restore"
-	retiredPrefix = "retired-" // databases a swap replaced, being deleted
+	retiredPrefix = "retired-" // databases a swap replaced, logs a backup truncated: being deleted
 	phaseStaging  = "staging"  // sets of a chain are arriving
 	phaseSwap     = "swap"     // recovery is done; staged files are being swapped in
 )
@@ -470,12 +470,15 @@ func (s *store) finishSwap(mk *marker) error {
 	return nil
 }
 
-// removeRetired deletes, in the background, the databases that restores
-// replaced, including those a crash left behind. Nothing reads them: they
-// are gone from the store the moment they are moved aside. stop waits for
-// the deletion.
-func (s *store) removeRetired() {
-	dirs, _ := filepath.Glob(filepath.Join(s.dir, retiredPrefix+"*"))
+// removeRetired deletes, in the background, the given retired folders, or
+// all of them when none is given: databases a restore replaced, log
+// generations a backup truncated, and those a crash left behind. Nothing
+// reads them: they are gone from the store the moment they are moved
+// aside. stop waits for the deletion.
+func (s *store) removeRetired(dirs ...string) {
+	if len(dirs) == 0 {
+		dirs, _ = filepath.Glob(filepath.Join(s.dir, retiredPrefix+"*"))
+	}
 	if len(dirs) == 0 {
 		return
 	}
@@ -484,7 +487,7 @@ func (s *store) removeRetired() {
 		defer s.retiring.Done()
 		for _, d := range dirs {
 			if err := os.RemoveAll(d); err != nil {
-				slog.Warn("removing databases a restore replaced", "store", s.what(), "dir", d, "err", err)
+				slog.Warn("removing files the store no longer uses", "store", s.what(), "dir", d, "err", err)
 			}
 		}
 	}()

@@ -201,6 +201,17 @@ func TestNormalBackupTruncatesAndMarks(t *testing.T) {
 	if mk.LastFull == nil || mk.LastFull.HighGen != env.HighGen || mk.LastBackup == nil {
 		t.Fatalf("marks after normal: %+v", mk)
 	}
+	// The truncated generations' files are deleted in the background; a
+	// stop waits for that.
+	if err := s.StopService(bg, StoreIS); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(s.is.dir, retiredPrefix+"*")); len(left) != 0 {
+		t.Fatalf("left behind after truncation: %v", left)
+	}
+	if left, _ := filepath.Glob(filepath.Join(s.is.dir, "*.log")); len(left) != 1 {
+		t.Fatalf("log files after truncation and stop: %v", left)
+	}
 }
 
 func contains(xs []string, x string) bool {

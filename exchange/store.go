@@ -588,7 +588,15 @@ func (s *store) removeGensThrough(last uint32) error {
 	if len(gens) == 0 {
 		return nil
 	}
-	if err := s.log.Remove(gens...); err != nil {
+	// The generations leave the log folder at once; their blocks are
+	// freed in the background, as a restore's replaced databases are.
+	trash, err := os.MkdirTemp(s.dir, retiredPrefix)
+	if err != nil {
+		return Errorf(CodeInternal, "%s: truncating logs: %v", s.what(), err)
+	}
+	err = s.log.RemoveInto(trash, gens...)
+	s.removeRetired(trash)
+	if err != nil {
 		return Errorf(CodeInternal, "%s: truncating logs: %v", s.what(), err)
 	}
 	return nil

@@ -294,7 +294,15 @@ func (l *Log) roll() (uint32, error) {
 // Remove deletes rolled generations, e.g. those wholly below the
 // checkpoint. The current generation cannot be removed, and the ones left
 // must stay contiguous, so only the oldest can go.
-func (l *Log) Remove(gens ...uint32) error {
+func (l *Log) Remove(gens ...uint32) error { return l.remove("", gens) }
+
+// RemoveInto is Remove that moves the generations' files into dir, a
+// folder on the same file system, instead of deleting them: renaming
+// takes the log's lock for a moment, where freeing the blocks of a large
+// log set can take a second. The caller deletes dir.
+func (l *Log) RemoveInto(dir string, gens ...uint32) error { return l.remove(dir, gens) }
+
+func (l *Log) remove(into string, gens []uint32) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.usable(); err != nil {
@@ -321,7 +329,13 @@ func (l *Log) Remove(gens ...uint32) error {
 			l.dir, GenName(l.base, l.rolled[k].Gen))
 	}
 	for i := range k {
-		if err := os.Remove(l.rolled[i].Path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		var err error
+		if into == "" {
+			err = os.Remove(l.rolled[i].Path)
+		} else {
+			err = os.Rename(l.rolled[i].Path, filepath.Join(into, filepath.Base(l.rolled[i].Path)))
+		}
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			l.rolled = slices.Clone(l.rolled[i:])
 			return fmt.Errorf("removing transaction log: %w", err)
 		}

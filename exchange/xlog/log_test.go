@@ -163,6 +163,36 @@ func TestRoll(t *testing.T) {
 	}
 }
 
+// RemoveInto moves the generations aside instead of deleting them: they
+// leave the log at once, whole, for the caller to delete.
+func TestRemoveInto(t *testing.T) {
+	dir, trash := t.TempDir(), t.TempDir()
+	l := openT(t, dir, Options{NoSync: true})
+	for range 3 {
+		appendN(t, l, 3)
+		l.Roll()
+	}
+	if err := l.RemoveInto(trash, 2); err == nil || !strings.Contains(err.Error(), "gap") {
+		t.Fatalf("moving a middle generation aside: %v", err)
+	}
+	before, _ := os.ReadFile(genPath(dir, "edb", 1))
+	if err := l.RemoveInto(trash, 1, 2); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range []uint32{1, 2} {
+		if _, err := os.Stat(genPath(dir, "edb", g)); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("generation %d still in the log folder: %v", g, err)
+		}
+	}
+	if moved, err := os.ReadFile(genPath(trash, "edb", 1)); err != nil || !bytes.Equal(moved, before) {
+		t.Fatalf("generation 1 was not moved whole: %v", err)
+	}
+	if g := l.Generations(); len(g) != 2 || g[0].Gen != 3 {
+		t.Fatalf("generations after RemoveInto: %v", g)
+	}
+	l.Close()
+}
+
 func TestRemove(t *testing.T) {
 	dir := t.TempDir()
 	l := openT(t, dir, Options{NoSync: true})
