@@ -43,8 +43,18 @@ timed() { # label, command… → prints "seconds maxrss_kib"
 
 # Each step starts on a quiet machine: for a few seconds after a large
 # write burst (the load, a backup, an archive) the system is still busy and
-# whatever runs next is slower, whether exbackup or tar.
-settle() { sync; sleep 5; }
+# whatever runs next is slower, whether exbackup or tar. Then it writes and
+# deletes a file as large as the store: on some virtual machines the first
+# gigabytes written to the page cache after a pause cost several times
+# what the next ones do (2,400 MiB: 3.0 s cold, 0.4 s right after), and
+# whichever step came first paid it. WARM=0 leaves that out.
+settle() {
+  sync; sleep 5
+  if [ "${WARM:-1}" != 0 ]; then
+    dd if=/dev/zero of="$work/warm" bs=1M count=$(( store_bytes / 1048576 )) status=none
+    rm -f "$work/warm"; sync
+  fi
+}
 settle
 read -r bk_s bk_kb < <(timed "$B/exbackup" backup IS '\\EXCH01' /tape:bench)
 settle
