@@ -66,8 +66,13 @@ settle
 read -r tx_s _ < <(timed sh -c "tar -xf '$work/store.tar' -C '$work/untar' && sync")
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) b = 0.01; printf "%.2f", a / b }'; }
-mbs() { awk -v s="$store_bytes" -v t="$1" 'BEGIN { if (t == 0) t = 0.01; printf "%.0f", s / 1048576 / t }'; }
+tape_bytes=$(stat -c %s "$EXBACKUP_HOME/tapes/bench.bkf")
+tar_bytes=$(stat -c %s "$work/store.tar")
+mbs() { awk -v s="$tape_bytes" -v t="$1" 'BEGIN { if (t == 0) t = 0.01; printf "%.0f", s / 1048576 / t }'; }
 echo
 echo "                    exbackup        tar      ratio (tar/exbackup)   exbackup peak RSS"
 printf "backup    %10ss (%s MiB/s) %6ss   %s                  %s MiB\n" "$bk_s" "$(mbs "$bk_s")" "$tc_s" "$(ratio "$tc_s" "$bk_s")" $(( bk_kb / 1024 ))
 printf "restore   %10ss (%s MiB/s) %6ss   %s                  %s MiB\n" "$rs_s" "$(mbs "$rs_s")" "$tx_s" "$(ratio "$tx_s" "$rs_s")" $(( rs_kb / 1024 ))
+echo
+echo "moved: exbackup $(( tape_bytes / 1048576 )) MiB onto tape, tar $(( tar_bytes / 1048576 )) MiB (the backup"
+echo "truncated the logs it no longer needs; tar ran after it). MiB/s is of the tape."
