@@ -512,9 +512,13 @@ func (h *apiHandler) backupRead(w http.ResponseWriter, r *http.Request) error {
 	}
 	sw := &apiStreamWriter{w: w}
 	fw := NewFrameWriter(sw)
-	if sc := streamConnOf(r.Context()); sc != nil && r.ProtoMajor == 1 {
-		sc.hold()
-		defer sc.release()
+	held := streamConnOf(r.Context())
+	if r.ProtoMajor != 1 {
+		held = nil // an HTTP/2 connection carries other requests too
+	}
+	if held != nil {
+		held.hold()
+		defer held.release() // a failed stream; a whole one is released below
 	}
 	// Over HTTP/1.1 this goroutine also encrypts and sends: all of the
 	// stream's work runs at background priority.
@@ -528,6 +532,9 @@ func (h *apiHandler) backupRead(w http.ResponseWriter, r *http.Request) error {
 		}
 		if err == nil {
 			err = fw.Close()
+		}
+		if err == nil && held != nil {
+			err = held.release()
 		}
 		return err
 	})

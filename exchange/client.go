@@ -538,13 +538,17 @@ func (b *uploadBody) WriteTo(w io.Writer) (int64, error) {
 	b.mu.Lock()
 	sc := b.conn
 	b.mu.Unlock()
-	if sc != nil {
-		// The frames leave in batches; the transport's own end of the
-		// body follows the last one.
-		sc.hold()
-		defer sc.release()
+	if sc == nil {
+		return b.frame(w)
 	}
-	return b.frame(w)
+	// The frames leave in batches; the transport's own end of the body
+	// follows the last one.
+	sc.hold()
+	n, err := b.frame(w)
+	if rerr := sc.release(); err == nil {
+		err = rerr
+	}
+	return n, err
 }
 
 // frame writes src to w as frames, ending with the trailer.

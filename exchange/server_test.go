@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"exbackup/exchange/xlog"
@@ -177,6 +178,24 @@ func TestSoftRecoveryAppliesLoggedOps(t *testing.T) {
 	}
 	if !found || len(msgs) != 4 {
 		t.Fatalf("soft recovery did not apply the logged message: %d messages", len(msgs))
+	}
+}
+
+// When no retired folder can be made (a full disk), the truncated
+// generations are deleted at once instead.
+func TestTruncationWithoutARetiredFolder(t *testing.T) {
+	s := newTestServer(t, "Org", "Site", "EX1", false)
+	deliver(t, s, "alice", 10, "m")
+	defer func(f func(string, string) (string, error)) { mkdirRetired = f }(mkdirRetired)
+	mkdirRetired = func(string, string) (string, error) { return "", syscall.ENOSPC }
+	set := takeBackup(t, s, StoreIS, Normal)
+	for _, g := range logGens(t, s, StoreIS) {
+		if g <= set.info.Env.HighGen {
+			t.Fatalf("generation %d not truncated (high %d)", g, set.info.Env.HighGen)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(s.is.dir, retiredPrefix+"*")); len(left) != 0 {
+		t.Fatalf("retired folders: %v", left)
 	}
 }
 

@@ -574,6 +574,10 @@ func (s *store) checkpoint() error {
 	return nil
 }
 
+// mkdirRetired creates a retired folder; tests make it fail as a full
+// disk would.
+var mkdirRetired = os.MkdirTemp
+
 // removeGensThrough deletes the rolled generations up to and including
 // last, except those a backup session still reads. Every op in them is
 // applied and checkpointed: rolled generations end before s.applied.
@@ -590,12 +594,15 @@ func (s *store) removeGensThrough(last uint32) error {
 	}
 	// The generations leave the log folder at once; their blocks are
 	// freed in the background, as a restore's replaced databases are.
-	trash, err := os.MkdirTemp(s.dir, retiredPrefix)
+	// A full disk may refuse the folder: then they are deleted here,
+	// which is when the space is wanted most.
+	trash, err := mkdirRetired(s.dir, retiredPrefix)
 	if err != nil {
-		return Errorf(CodeInternal, "%s: truncating logs: %v", s.what(), err)
+		err = s.log.Remove(gens...)
+	} else {
+		err = s.log.RemoveInto(trash, gens...)
+		s.removeRetired(trash)
 	}
-	err = s.log.RemoveInto(trash, gens...)
-	s.removeRetired(trash)
 	if err != nil {
 		return Errorf(CodeInternal, "%s: truncating logs: %v", s.what(), err)
 	}
