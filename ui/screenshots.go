@@ -31,13 +31,45 @@ func (c *Console) Screenshots(dir string) error {
 	c.win.Resize(c.shotSize)
 	c.win.Show()
 	errc := make(chan error, 1)
+	taken, returned := make(chan error, 1), make(chan struct{})
 	go func() {
 		err := c.shoot(dir)
 		fyne.Do(func() { c.app.Quit() })
 		errc <- err
+		taken <- err
 	}()
+	go exitIfRunHangs(taken, returned, screenshotsQuitWait)
 	c.app.Run() // returns at once under the test driver: shoot runs on
+	close(returned)
 	return <-errc
+}
+
+// screenshotsQuitWait is how long Screenshots lets the app take to shut
+// down once the pictures are taken.
+const screenshotsQuitWait = 15 * time.Second
+
+// exitIfRunHangs ends the process when the app's run loop has not returned
+// within wait of the pictures being taken. Fyne 2.7.1 can hang at quit:
+// a call queued for the main thread just as the loop drains its queue is
+// never run, and whoever queued it waits for ever. The pictures are saved
+// by then; the exit status is shoot's.
+func exitIfRunHangs(taken <-chan error, returned <-chan struct{}, wait time.Duration) {
+	var err error
+	select {
+	case <-returned:
+		return
+	case err = <-taken:
+	}
+	select {
+	case <-returned:
+	case <-time.After(wait):
+		fmt.Fprintf(os.Stderr, "exbackup: screenshots taken, but the window system did not shut down within %s; exiting\n", wait)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "exbackup: screenshots: %v\n", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 }
 
 // shot is one picture: set up (on the UI goroutine), capture, tear down.

@@ -1,0 +1,42 @@
+package ui
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A run loop that does not return after the pictures are taken ends the
+// process with shoot's status; one that returns ends nothing.
+func TestExitIfRunHangs(t *testing.T) {
+	if mode := os.Getenv("EXBACKUP_TEST_HANG"); mode != "" {
+		taken := make(chan error, 1)
+		if mode == "failed" {
+			taken <- errors.New("a picture failed")
+		} else {
+			taken <- nil
+		}
+		exitIfRunHangs(taken, make(chan struct{}), 10*time.Millisecond)
+		os.Exit(3) // not reached
+	}
+	for mode, want := range map[string]int{"taken": 0, "failed": 1} {
+		cmd := exec.Command(os.Args[0], "-test.run", "^TestExitIfRunHangs$")
+		cmd.Env = append(os.Environ(), "EXBACKUP_TEST_HANG="+mode)
+		out, _ := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != want || !strings.Contains(string(out), "did not shut down") {
+			t.Errorf("%s: exit status %d, want %d; output:\n%s", mode, code, want, out)
+		}
+	}
+	returned := make(chan struct{})
+	close(returned)
+	done := make(chan struct{})
+	go func() { exitIfRunHangs(make(chan error), returned, time.Millisecond); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("exitIfRunHangs did not return once the loop had")
+	}
+}
