@@ -37,6 +37,7 @@ type Console struct {
 	eng  Engine
 	opts Options
 	win  fyne.Window
+	quit chan error // ShowAndRun's: told when the window has closed
 
 	// do runs a function on the UI goroutine: fyne.Do, or a queue the
 	// tests drain. Goroutines reach widgets only through it.
@@ -92,7 +93,15 @@ func newConsole(a fyne.App, eng Engine, opts Options, do func(func())) *Console 
 	c.win = a.NewWindow("Backup")
 	c.win.SetIcon(iconApp)
 	c.win.SetMaster()
-	c.win.SetOnClosed(c.stop)
+	c.win.SetOnClosed(func() {
+		c.stop()
+		if c.quit != nil {
+			select {
+			case c.quit <- nil:
+			default:
+			}
+		}
+	})
 	c.win.SetCloseIntercept(c.requestClose)
 
 	c.exch = newExchangeWindow(c)
@@ -121,7 +130,13 @@ func newConsole(a fyne.App, eng Engine, opts Options, do func(func())) *Console 
 func (c *Console) Window() fyne.Window { return c.win }
 
 // ShowAndRun shows the main window and runs the app until it is closed.
-func (c *Console) ShowAndRun() { c.win.ShowAndRun() }
+func (c *Console) ShowAndRun() {
+	c.quit = make(chan error, 1)
+	returned := make(chan struct{})
+	go exitIfRunHangs(c.quit, returned, quitWait, "the window closed")
+	c.win.ShowAndRun()
+	close(returned)
+}
 
 // logDefault is the log file the dialogs propose.
 func (c *Console) logDefault() string {

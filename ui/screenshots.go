@@ -38,34 +38,34 @@ func (c *Console) Screenshots(dir string) error {
 		errc <- err
 		taken <- err
 	}()
-	go exitIfRunHangs(taken, returned, screenshotsQuitWait)
+	go exitIfRunHangs(taken, returned, quitWait, "the pictures were taken")
 	c.app.Run() // returns at once under the test driver: shoot runs on
 	close(returned)
 	return <-errc
 }
 
-// screenshotsQuitWait is how long Screenshots lets the app take to shut
-// down once the pictures are taken.
-const screenshotsQuitWait = 15 * time.Second
+// quitWait is how long the app may take to shut down once it was told to.
+const quitWait = 15 * time.Second
 
 // exitIfRunHangs ends the process when the app's run loop has not returned
-// within wait of the pictures being taken. Fyne 2.7.1 can hang at quit:
-// a call queued for the main thread just as the loop drains its queue is
-// never run, and whoever queued it waits for ever. The pictures are saved
-// by then; the exit status is shoot's.
-func exitIfRunHangs(taken <-chan error, returned <-chan struct{}, wait time.Duration) {
+// within wait of done (the window closing, the pictures being taken).
+// Fyne 2.7.1 can hang at quit: a call queued for the main thread just as
+// the loop drains its queue is never run, and whoever queued it waits for
+// ever, leaving a process without a window. Whatever the console had to
+// do is done by then; the exit status is done's error, if any.
+func exitIfRunHangs(done <-chan error, returned <-chan struct{}, wait time.Duration, what string) {
 	var err error
 	select {
 	case <-returned:
 		return
-	case err = <-taken:
+	case err = <-done:
 	}
 	select {
 	case <-returned:
 	case <-time.After(wait):
-		fmt.Fprintf(os.Stderr, "exbackup: screenshots taken, but the window system did not shut down within %s; exiting\n", wait)
+		fmt.Fprintf(os.Stderr, "exbackup: %s, but the window system did not shut down within %s; exiting\n", what, wait)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "exbackup: screenshots: %v\n", err)
+			fmt.Fprintf(os.Stderr, "exbackup: %v\n", err)
 			os.Exit(1)
 		}
 		os.Exit(0)
