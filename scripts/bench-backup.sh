@@ -7,7 +7,8 @@
 #   exbackup backup IS \\EXCH01   against   tar -cf of the store folder + sync
 #   exbackup restore (Erase)      against   tar -xf of that archive + sync
 # and the console's peak memory (max RSS) in each. Ratios are tar's time over
-# exbackup's: 1.0 means as fast as tar, above 1 faster.
+# exbackup's: 1.0 means as fast as tar, above 1 faster. Each timed step
+# starts after a sync, a pause and a page-cache warm-up (WARM=0: none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mib=${1:-1024}
