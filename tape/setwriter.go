@@ -31,6 +31,7 @@ type SetOptions struct {
 type SetWriter struct {
 	t      *Tape
 	f      *os.File
+	disk   *durable.Stream // under w: writes the set past the page cache
 	w      *mtf.Writer
 	unlock func()
 	set    Set
@@ -100,7 +101,10 @@ func (t *Tape) appendSet(o SetOptions) (*SetWriter, error) {
 	if _, err := f.Seek(ap.Offset, io.SeekStart); err != nil {
 		return fail(fmt.Errorf("tape %q: %w", name, err))
 	}
-	w, err := mtf.NewWriter(durable.NewWriteback(f, ap.Offset), ap.Offset, mtf.WriterOptions{
+	// A tape set is written once and read back seldom: it goes past the
+	// page cache, as to a tape drive, and evicts nothing the server uses.
+	disk := durable.NewStreamAt(f, ap.Offset)
+	w, err := mtf.NewWriter(disk, ap.Offset, mtf.WriterOptions{
 		FLBSize:          int(r.FLBSize()),
 		SoftFilemarkSize: int(r.FilemarkSize()),
 		Filemarks:        ap.Filemarks,
@@ -124,7 +128,7 @@ func (t *Tape) appendSet(o SetOptions) (*SetWriter, error) {
 		o.Name = DefaultSetName(o.Created)
 	}
 	when := o.Created.UTC().Truncate(time.Second)
-	sw := &SetWriter{t: t, f: f, w: w, when: when}
+	sw := &SetWriter{t: t, f: f, w: w, when: when, disk: disk}
 	sw.set = Set{
 		Tape: name, Number: int(ap.Number), Type: o.Type, Name: o.Name, Description: o.Description,
 		Owner: o.Owner, Restricted: o.Restricted, Properties: maps.Clone(o.Properties), Created: when,
@@ -264,6 +268,9 @@ func (w *SetWriter) End() (Set, error) {
 	}
 	at, err := w.w.EndSet(&mtf.EndSet{WriteDate: w.when})
 	if err == nil {
+		err = w.disk.Close()
+	}
+	if err == nil {
 		if err = w.f.Sync(); err != nil {
 			// The ESET may sit in the page cache and list as written:
 			// take it back, so the set is never taken as durable.
@@ -290,6 +297,7 @@ func (w *SetWriter) Abort() error {
 		return nil
 	}
 	w.w.Flush()
+	w.disk.Close()
 	return w.close()
 }
 

@@ -1,9 +1,9 @@
 // Package durable writes small files so that a crash or a power loss leaves
 // either the old file or the new one, never a mix, and makes directory
 // changes durable. The server's logs and settings, the checkpoint and the
-// console's settings all go through it. For large files that end with an
-// fsync, Writeback starts the disk early (tape sets) and Stream writes past
-// the page cache where it can (restored databases).
+// console's settings all go through it. Large files that are written once
+// and end with an fsync (tape sets, restored databases) go through Stream,
+// which writes past the page cache where it can.
 package durable
 
 import (

@@ -14,8 +14,9 @@ const (
 	streamAlign  = 4096
 )
 
-// Stream writes a new file from its first byte to its last, for files of
-// any size that are written once and then fsynced (a restored database).
+// Stream writes a file from a starting offset to its end, for files of any
+// size that are written once and then fsynced (a tape set, a restored
+// database).
 // Where the system allows it writes past the page cache (direct I/O): the
 // disk takes the data straight from the stream's buffers, so the copy into
 // the page cache and the work of finding pages for it disappear, and the
@@ -28,23 +29,25 @@ type Stream struct {
 	direct   bool
 	buf      [2][]byte
 	cur      int   // buffer being filled
-	n        int   // bytes in it
-	limit    int   // size at which it is written: the first one ends on a block boundary
-	off      int64 // file offset of buf[cur][0]
+	start    int   // its first byte to write: only the first buffer skips some
+	n        int   // its end
+	off      int64 // file offset of buf[cur][0], on a block boundary
 	inflight chan error
 	err      error
-	kicked   int64 // buffered mode: writeback asked for everything before
+	kicked   int64 // writes through the page cache: writeback asked for everything before
 }
 
 // NewStream returns a Stream onto f, a new empty file opened for writing.
 func NewStream(f *os.File) *Stream { return NewStreamAt(f, 0) }
 
 // NewStreamAt returns a Stream onto f that writes from offset off on,
-// where f ends. The first stretch up to a block boundary goes through the
-// page cache; the rest is aligned for direct I/O.
+// where f ends. Each byte sits in the buffers at the same distance from a
+// block boundary as in the file, so that whatever the starting offset only
+// the stretch before the first boundary and the one after the last go
+// through the page cache.
 func NewStreamAt(f *os.File, off int64) *Stream {
-	s := &Stream{f: f, direct: setDirect(f, true), off: off, kicked: off,
-		limit: streamBuffer - int(off%streamAlign)}
+	skip := int(off % streamAlign)
+	s := &Stream{f: f, direct: setDirect(f, true), off: off - int64(skip), start: skip, n: skip, kicked: off}
 	for i := range s.buf {
 		s.buf[i] = alignedBuffer(streamBuffer)
 	}
@@ -64,11 +67,11 @@ func (s *Stream) Write(p []byte) (int, error) {
 		if s.err != nil {
 			return written, s.err
 		}
-		c := copy(s.buf[s.cur][s.n:s.limit], p)
+		c := copy(s.buf[s.cur][s.n:], p)
 		s.n += c
 		written += c
 		p = p[c:]
-		if s.n == s.limit {
+		if s.n == streamBuffer {
 			s.flush()
 		}
 	}
@@ -81,12 +84,12 @@ func (s *Stream) flush() {
 	if s.err = s.wait(); s.err != nil {
 		return
 	}
-	b, off := s.buf[s.cur][:s.n], s.off
+	b, off := s.buf[s.cur][s.start:s.n], s.off+int64(s.start)
 	done := make(chan error, 1)
 	s.inflight = done
 	go func() { done <- s.writeAt(b, off) }()
 	s.off += int64(s.n)
-	s.cur, s.n, s.limit = 1-s.cur, 0, streamBuffer
+	s.cur, s.start, s.n = 1-s.cur, 0, 0
 }
 
 func (s *Stream) wait() error {
@@ -98,19 +101,41 @@ func (s *Stream) wait() error {
 	return err
 }
 
-// writeAt writes b at off: directly when b is whole blocks at a block
-// boundary and direct I/O is on; otherwise, or when the file system
-// refuses direct I/O, through the page cache.
+// writeAt writes b at off, where b lies in a buffer as off lies in the
+// file: the whole blocks directly when direct I/O is on, the pieces before
+// and after them (and everything, when the file system refuses direct I/O)
+// through the page cache.
 func (s *Stream) writeAt(b []byte, off int64) error {
-	aligned := off%streamAlign == 0 && len(b)%streamAlign == 0
-	if s.direct && aligned {
-		_, err := s.f.WriteAt(b, off)
-		if !errors.Is(err, syscall.EINVAL) {
+	if !s.direct {
+		return s.cached(b, off)
+	}
+	head := min(len(b), int((streamAlign-off%streamAlign)%streamAlign))
+	body := (len(b) - head) / streamAlign * streamAlign
+	if head > 0 {
+		if err := s.cached(b[:head], off); err != nil {
 			return err
 		}
-		s.direct = setDirect(s.f, false) // refused, and nothing was written
 	}
-	if s.direct { // a piece that is not whole blocks
+	if body > 0 {
+		_, err := s.f.WriteAt(b[head:head+body], off+int64(head))
+		if errors.Is(err, syscall.EINVAL) {
+			s.direct = setDirect(s.f, false) // refused, and nothing was written
+			err = s.cached(b[head:head+body], off+int64(head))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if rest := head + body; rest < len(b) {
+		return s.cached(b[rest:], off+int64(rest))
+	}
+	return nil
+}
+
+// cached writes b at off through the page cache, and starts writing the
+// cached data to disk every few MiB.
+func (s *Stream) cached(b []byte, off int64) error {
+	if s.direct {
 		setDirect(s.f, false)
 		defer setDirect(s.f, true)
 	}
@@ -134,20 +159,10 @@ func (s *Stream) Close() error {
 	if s.err = s.wait(); s.err != nil {
 		return s.err
 	}
-	b, off := s.buf[s.cur][:s.n], s.off
-	whole := len(b) / streamAlign * streamAlign
-	if off%streamAlign != 0 {
-		whole = 0 // the stream never reached a block boundary
+	b, off := s.buf[s.cur][s.start:s.n], s.off+int64(s.start)
+	if len(b) > 0 {
+		s.err = s.writeAt(b, off)
 	}
-	if whole > 0 {
-		if s.err = s.writeAt(b[:whole], off); s.err != nil {
-			return s.err
-		}
-	}
-	if whole < len(b) {
-		s.err = s.writeAt(b[whole:], off+int64(whole))
-	}
-	s.off += int64(s.n)
-	s.n = 0
+	s.start = s.n // written: a second Close has nothing to write
 	return s.err
 }
