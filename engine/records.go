@@ -49,7 +49,7 @@ func setRecord(s tape.Set) catalog.SetWithEntries {
 			ce.Volume = s.Volumes[e.Volume].Device
 		}
 		if !e.Hash.IsZero() {
-			ce.Hash = "sha256:" + e.Hash.String()
+			ce.Hash = e.Hash.String()
 		}
 		entries = append(entries, ce)
 	}

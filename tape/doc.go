@@ -17,9 +17,10 @@
 // flag and free properties live in the set's EXBS stream, the owner in the
 // SSET user name (see tape/mtf for the layout and exbackup's streams).
 //
-// Integrity: each file's SHA-256 and CRC-32C are recorded on tape beside the
-// MTF CSUM. OpenEntry checks CSUM, CRC-32C and SHA-256 (ReadOptions.Fast
-// skips the SHA-256) and Verify re-reads a whole set; listing a set checks
+// Integrity: each file's digest (BLAKE3; SHA-256 on the first tapes) and
+// CRC-32C are recorded on tape beside the MTF CSUM. OpenEntry checks CSUM,
+// CRC-32C and digest (ReadOptions.Fast skips the digest) and Verify
+// re-reads a whole set; listing a set checks
 // its metadata digest. A mismatch is an error naming the tape, set and file.
 //
 // File tapes have no hardware compression (Capabilities). At most one set

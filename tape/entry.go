@@ -12,7 +12,7 @@ import (
 
 // ReadOptions tune OpenEntry.
 type ReadOptions struct {
-	// Fast skips the SHA-256 check; the MTF CSUM and the CRC-32C are still
+	// Fast skips the digest check; the MTF CSUM and the CRC-32C are still
 	// checked. By default all three are.
 	Fast bool
 	// ChunkSize is the size of each read from the tape file (default 1 MiB);
@@ -42,7 +42,7 @@ func (t *Tape) OpenEntry(e Entry, o ReadOptions) (*EntryReader, error) {
 	if err == nil && (b.Header.Type != mtf.TypeFile || b.Name != path.Base(e.Path) || b.Data != nil && int64(b.Data.Header.Length) != e.Size) {
 		err = fmt.Errorf("tape %q, set %d, file %q: the tape holds another block at byte %d", name, e.Set, e.Path, e.Offset)
 	}
-	if err == nil && !e.Hash.IsZero() && (b.Hash == nil || b.Hash.SHA256 != e.Hash) {
+	if err == nil && !e.Hash.IsZero() && (b.Hash == nil || (Hash{Algo: b.Hash.Algo, Sum: b.Hash.Sum}) != e.Hash) {
 		err = fmt.Errorf("tape %q, set %d, file %q: %w: the tape records another hash", name, e.Set, e.Path, mtf.ErrHash)
 	}
 	var d *mtf.DataReader

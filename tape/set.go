@@ -1,7 +1,6 @@
 package tape
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -104,10 +103,15 @@ func (s SetState) String() string {
 	return fmt.Sprintf("SetState(%d)", int(s))
 }
 
-// Hash is a file's SHA-256 as recorded on tape.
-type Hash [sha256.Size]byte
+// Hash is a file's digest as recorded on tape.
+type Hash struct {
+	Algo mtf.HashAlgo
+	Sum  [32]byte
+}
 
-func (h Hash) String() string { return hex.EncodeToString(h[:]) }
+// String returns the digest as the catalog records it: "blake3:HEX" (or
+// "sha256:HEX" for the first tapes).
+func (h Hash) String() string { return h.Algo.String() + ":" + hex.EncodeToString(h.Sum[:]) }
 
 // IsZero reports whether no hash is recorded (a foreign tape).
 func (h Hash) IsZero() bool { return h == Hash{} }
@@ -154,7 +158,7 @@ type Entry struct {
 	Size     int64
 	Modified time.Time
 	FLA      uint64 // format logical address of the FILE block
-	Hash     Hash   // SHA-256 of the data; zero when the tape records none
+	Hash     Hash   // digest of the data; zero when the tape records none
 	CRC32C   uint32
 	Corrupt  bool
 	Offset   int64 // byte offset of the FILE block in the tape file
@@ -186,7 +190,7 @@ func fromContents(tapeName string, s *mtf.Set) Set {
 			Modified: e.File.Modified, FLA: e.FLA, Corrupt: e.Corrupt, Offset: e.Block.Offset,
 		}
 		if h := e.Block.Hash; h != nil {
-			en.Hash, en.CRC32C = h.SHA256, h.CRC32C
+			en.Hash, en.CRC32C = Hash{Algo: h.Algo, Sum: h.Sum}, h.CRC32C
 		}
 		out.Entries = append(out.Entries, en)
 		out.Bytes += e.Size

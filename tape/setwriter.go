@@ -24,6 +24,8 @@ type SetOptions struct {
 	// Set.Properties.
 	Properties map[string]string
 	Created    time.Time // default now
+
+	fileHash mtf.HashAlgo // default BLAKE3; tests write SHA-256 as the first tapes did
 }
 
 // SetWriter writes one set at the end of a tape. The set is complete only
@@ -109,6 +111,7 @@ func (t *Tape) appendSet(o SetOptions) (*SetWriter, error) {
 		SoftFilemarkSize: int(r.FilemarkSize()),
 		Filemarks:        ap.Filemarks,
 		FilemarkCount:    ap.FilemarkCount,
+		FileHash:         o.fileHash,
 	})
 	if err != nil {
 		return fail(fmt.Errorf("tape %q: %w", name, err))
@@ -215,7 +218,7 @@ func (w *SetWriter) enterDir(parts []string) error {
 }
 
 // AddFile writes a file of the current volume: exactly size bytes from r,
-// with their CSUM, CRC-32C and SHA-256; it returns the SHA-256. name may
+// with their CSUM, CRC-32C and digest; it returns the digest. name may
 // hold directories separated by '/' or '\'. A failure leaves the set
 // unfinished: call Abort.
 func (w *SetWriter) AddFile(name string, size int64, modTime time.Time, r io.Reader) (Hash, error) {
@@ -248,7 +251,7 @@ func (w *SetWriter) AddFile(name string, size int64, modTime time.Time, r io.Rea
 	}
 	e := Entry{
 		Set: w.set.Number, Volume: len(w.set.Volumes) - 1, Path: strings.Join(parts, "/"),
-		Size: size, Modified: fb.Modified, FLA: at.FLA, Hash: sum.SHA256, CRC32C: sum.CRC32C, Offset: at.Offset,
+		Size: size, Modified: fb.Modified, FLA: at.FLA, Hash: Hash{Algo: sum.Algo, Sum: sum.Sum}, CRC32C: sum.CRC32C, Offset: at.Offset,
 	}
 	w.set.Entries = append(w.set.Entries, e)
 	w.set.Files++

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -169,4 +170,43 @@ func TestFlippedByteDetected(t *testing.T) {
 		t.Fatal("verify passed a flipped byte")
 	}
 	t.Log(err)
+}
+
+// A tape whose first set carries SHA-256 digests, as the first tapes do,
+// takes a set with BLAKE3 digests after it; both list, read and verify,
+// and each entry names its digest's algorithm.
+func TestSHA256TapesStillRead(t *testing.T) {
+	l := newLibrary(t)
+	tp, err := l.Create("mixed", CreateOptions{Created: when})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := storeFiles()
+	writeSet(t, tp, SetOptions{Created: when, fileHash: mtf.HashSHA256}, "Microsoft Information Store", files)
+	writeSet(t, tp, SetOptions{Created: when}, "Microsoft Information Store", files)
+	sets, err := tp.Sets()
+	if err != nil || len(sets) != 2 {
+		t.Fatalf("Sets = %d, %v", len(sets), err)
+	}
+	for i, want := range []string{"sha256:", "blake3:"} {
+		s := sets[i]
+		for j, e := range s.Entries {
+			if !strings.HasPrefix(e.Hash.String(), want) || len(e.Hash.String()) != len(want)+64 {
+				t.Errorf("set %d, %s: hash %s", s.Number, e.Path, e.Hash)
+			}
+			got, err := readEntry(t, tp, e, ReadOptions{})
+			if err != nil || !bytes.Equal(got, files[j].data) {
+				t.Errorf("set %d, %s: %v", s.Number, e.Path, err)
+			}
+		}
+		if rep, err := tp.Verify(context.Background(), s.Number, VerifyOptions{}); err != nil || rep.Files != len(files) {
+			t.Errorf("verify set %d: %+v %v", s.Number, rep, err)
+		}
+	}
+	// An entry whose recorded digest is of the other algorithm is refused.
+	e := sets[1].Entries[0]
+	e.Hash.Algo = mtf.HashSHA256
+	if _, err := readEntry(t, tp, e, ReadOptions{}); !errors.Is(err, mtf.ErrHash) {
+		t.Errorf("an entry with the other algorithm: %v", err)
+	}
 }

@@ -23,7 +23,7 @@ type VerifyReport struct {
 }
 
 // Verify reads a set back whole and checks everything recorded: the MTF
-// header and stream checksums, each file's CSUM, CRC-32C and SHA-256, and
+// header and stream checksums, each file's CSUM, CRC-32C and digest, and
 // the set's metadata digest. It returns an error naming the tape, the set
 // and the first file that failed; the report lists them all.
 func (t *Tape) Verify(ctx context.Context, number int, o VerifyOptions) (VerifyReport, error) {

@@ -1,8 +1,8 @@
 package mtf
 
 import (
-	"crypto/sha256"
 	"fmt"
+	"hash"
 	"hash/crc32"
 	"io"
 	"sync"
@@ -10,8 +10,9 @@ import (
 
 // DataOptions tune a DataReader.
 type DataOptions struct {
-	// Strong checks the SHA-256 of the EXBH stream as well as the CSUM and
-	// the CRC-32C, which are always checked when present.
+	// Strong checks the digest of the EXBH stream (SHA-256 or BLAKE3) as
+	// well as the CSUM and the CRC-32C, which are always checked when
+	// present.
 	Strong bool
 	// ChunkSize is the size of each read from the tape (default 1 MiB).
 	ChunkSize int
@@ -28,7 +29,7 @@ type chunk struct {
 
 // DataReader streams a FILE's STAN data and checks it at its end: a
 // mismatch is returned in place of io.EOF. A background goroutine reads a
-// few chunks ahead, and the SHA-256, when asked for, is computed by another,
+// few chunks ahead, and the digest, when asked for, is computed by another,
 // so that reading the disk, copying and hashing overlap. Memory is a fixed
 // number of chunks, whatever the file size. Close stops the goroutines.
 type DataReader struct {
@@ -93,7 +94,7 @@ func (r *Reader) OpenData(b *Block, path string, o DataOptions) (*DataReader, er
 		d.hashq = make(chan []byte, depth)
 		d.sum = make(chan [32]byte, 1)
 		d.wg.Add(1)
-		go d.hasher(d.hashq, d.free, d.sum)
+		go d.hasher(b.Hash.Algo.New(), d.hashq, d.free, d.sum)
 	}
 	d.wg.Add(1)
 	go d.readAhead(b.Data.Offset)
@@ -137,9 +138,8 @@ func (d *DataReader) readAhead(off int64) {
 	}
 }
 
-func (d *DataReader) hasher(in <-chan []byte, free chan<- []byte, out chan<- [32]byte) {
+func (d *DataReader) hasher(h hash.Hash, in <-chan []byte, free chan<- []byte, out chan<- [32]byte) {
 	defer d.wg.Done()
-	h := sha256.New()
 	for buf := range in {
 		h.Write(buf)
 		free <- buf[:cap(buf)]
@@ -159,7 +159,7 @@ func (r *Reader) fileErr(b *Block, path string, err error) error {
 func (d *DataReader) Size() int64 { return d.total }
 
 // Read reads data; after the last byte it checks the CSUM, CRC-32C and, when
-// asked, the SHA-256, returning io.EOF or a *FormatError wrapping ErrChecksum
+// asked, the digest, returning io.EOF or a *FormatError wrapping ErrChecksum
 // or ErrHash.
 func (d *DataReader) Read(p []byte) (int, error) {
 	if d.err != nil {
@@ -246,8 +246,8 @@ func (d *DataReader) check() error {
 			close(d.hashq)
 			sum := <-d.sum
 			d.hashq = nil
-			if sum != h.SHA256 {
-				return d.r.fileErr(d.b, d.path, detail(ErrHash, "SHA-256 %x, data gives %x", h.SHA256, sum))
+			if sum != h.Sum {
+				return d.r.fileErr(d.b, d.path, detail(ErrHash, "%s %x, data gives %x", h.Algo.Title(), h.Sum, sum))
 			}
 		}
 	}

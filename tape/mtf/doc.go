@@ -33,9 +33,11 @@
 // exbackup adds three streams of its own; their ids are not MTF's, so an
 // independent reader skips them like any stream it does not know:
 //
-//   - EXBH, after each FILE's CSUM: the data's length, CRC-32C and SHA-256
-//     (FileHash). All three hashes and the CSUM are computed in the one pass
-//     that copies the data to the tape.
+//   - EXBH, after each FILE's CSUM: the data's length, CRC-32C and digest
+//     (FileHash): BLAKE3 since version 2 of the stream, SHA-256 in version
+//     1, which the first tapes carry and which is still read. The hashes
+//     and the CSUM are computed in the one pass that copies the data to
+//     the tape.
 //   - EXBS, in the SSET: a JSON object with the set's restricted-access flag
 //     and free properties (SetInfo). The owner is the SSET user name.
 //   - EXBM, in the TAPE block and in each ESET: SHA-256 over every byte from
@@ -52,7 +54,7 @@
 // Reader walks blocks (Next) with one fixed buffer, jumping over file data,
 // so that listing a tape (Scan) costs its metadata, not its size. OpenData
 // streams one file's data through a few read-ahead chunks, whatever the file
-// size, and checks CSUM, CRC-32C and, when asked, SHA-256 at the end. Foreign
+// size, and checks CSUM, CRC-32C and, when asked, the digest at the end. Foreign
 // tapes are read too: ANSI strings, an SFMB right after TAPE, NT streams
 // (NACL, NTEA, ADAT…), CFIL and ESPB blocks, blocks without SPAD; what is not
 // needed is skipped.

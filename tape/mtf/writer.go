@@ -49,6 +49,9 @@ type WriterOptions struct {
 	// Plain leaves out exbackup's own streams (EXBS, EXBH, EXBM): the tape
 	// is then what any MTF writer would produce, with no strong hashes.
 	Plain bool
+	// FileHash is the digest each file's EXBH stream records (default
+	// HashBLAKE3).
+	FileHash HashAlgo
 }
 
 // Writer writes MTF blocks sequentially through two large buffers: one is
@@ -83,7 +86,8 @@ type Writer struct {
 	cbid     uint32
 
 	meta hash.Hash // SHA-256 of metadata bytes, nil when off
-	sha  hash.Hash
+	algo HashAlgo  // of the file data's digest
+	sum  hash.Hash // computes it
 	crc  uint32
 	xor  XOR32
 }
@@ -109,6 +113,12 @@ func NewWriter(w io.Writer, offset int64, o WriterOptions) (*Writer, error) {
 	if offset%int64(o.FLBSize) != 0 {
 		return nil, fmt.Errorf("mtf: writer offset %d is not on an FLB boundary", offset)
 	}
+	if o.FileHash == 0 {
+		o.FileHash = HashBLAKE3
+	}
+	if !o.FileHash.known() {
+		return nil, fmt.Errorf("mtf: unknown file hash %d", o.FileHash)
+	}
 	return &Writer{
 		w:     w,
 		pos:   offset,
@@ -118,7 +128,8 @@ func NewWriter(w io.Writer, offset int64, o WriterOptions) (*Writer, error) {
 		marks: append([]uint32(nil), o.Filemarks...),
 		count: o.FilemarkCount,
 		plain: o.Plain,
-		sha:   sha256.New(),
+		algo:  o.FileHash,
+		sum:   o.FileHash.New(),
 	}, nil
 }
 
@@ -379,7 +390,7 @@ func (w *Writer) WriteBlock(d Descriptor, streams ...Stream) (Written, error) {
 
 // WriteFile writes a FILE block of the open set: its small streams, then
 // exactly size bytes read from r as a STAN stream, then the CSUM stream and
-// the EXBH stream with the data's CRC-32C and SHA-256, computed in the same
+// the EXBH stream with the data's CRC-32C and digest, computed in the same
 // pass. A name longer than MaxInlineName moves to an FNAM stream.
 func (w *Writer) WriteFile(f *File, size int64, r io.Reader, streams ...Stream) (Written, FileHash, error) {
 	if size < 0 {
@@ -418,7 +429,7 @@ func (w *Writer) WriteFile(f *File, size int64, r io.Reader, streams ...Stream) 
 
 // data copies size bytes from r straight into the write buffer; they stay
 // out of the metadata digest. The CRC-32C and the CSUM are computed on the
-// way; the SHA-256, the costliest, by a goroutine of its own that is handed
+// way; the digest, the costliest, by a goroutine of its own that is handed
 // each buffer's stretch of data before the buffer is written out, so that
 // copying, hashing and writing overlap.
 func (w *Writer) data(size int64, r io.Reader) (FileHash, error) {
@@ -426,8 +437,8 @@ func (w *Writer) data(size int64, r io.Reader) (FileHash, error) {
 	w.xor = XOR32{}
 	w.segStart = len(w.buf)
 	w.hashq = make(chan segment, 2)
-	sums := make(chan [sha256.Size]byte, 1)
-	go hashSegments(w.sha, w.hashq, sums)
+	sums := make(chan [32]byte, 1)
+	go hashSegments(w.sum, w.hashq, sums)
 	left := size
 	for left > 0 && w.err == nil {
 		if len(w.buf) == cap(w.buf) {
@@ -458,7 +469,7 @@ func (w *Writer) data(size int64, r io.Reader) (FileHash, error) {
 	w.submit()
 	close(w.hashq)
 	w.hashq = nil
-	sum := FileHash{Size: uint64(size), CRC32C: w.crc, SHA256: <-sums}
+	sum := FileHash{Size: uint64(size), CRC32C: w.crc, Algo: w.algo, Sum: <-sums}
 	return sum, w.err
 }
 
@@ -481,13 +492,13 @@ func (w *Writer) submit() {
 	w.segStart = len(w.buf)
 }
 
-func hashSegments(h hash.Hash, in <-chan segment, out chan<- [sha256.Size]byte) {
+func hashSegments(h hash.Hash, in <-chan segment, out chan<- [32]byte) {
 	h.Reset()
 	for s := range in {
 		h.Write(s.p)
 		close(s.done)
 	}
-	var sum [sha256.Size]byte
+	var sum [32]byte
 	h.Sum(sum[:0])
 	out <- sum
 }

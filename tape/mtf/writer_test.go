@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zeebo/blake3"
 )
 
 var when = time.Date(2026, 11, 25, 14, 59, 0, 0, time.UTC)
@@ -23,8 +25,18 @@ type testFile struct {
 // sets, each on one volume.
 func buildTape(t testing.TB, sets ...[]testFile) []byte {
 	t.Helper()
+	return buildTapeWith(t, WriterOptions{}, sets...)
+}
+
+// buildTapeWith is buildTape with the writer's options o (BufferSize 4096
+// unless set).
+func buildTapeWith(t testing.TB, o WriterOptions, sets ...[]testFile) []byte {
+	t.Helper()
 	var buf bytes.Buffer
-	w, err := NewWriter(&buf, 0, WriterOptions{BufferSize: 4096})
+	if o.BufferSize == 0 {
+		o.BufferSize = 4096
+	}
+	w, err := NewWriter(&buf, 0, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +186,7 @@ func TestWriterLayoutGolden(t *testing.T) {
 	off += StreamHeaderSize + 4 + 2 // padding: 22+4 bytes
 	streamAt(t, tape, off, StreamFileHash)
 	fh, err := DecodeFileHash(tape[off+StreamHeaderSize:][:FileHashSize])
-	if err != nil || fh.Size != 17 || fh.SHA256 != sha256.Sum256(data) || fh.CRC32C != crc32.Checksum(data, castagnoli) {
+	if err != nil || fh.Size != 17 || fh.Algo != HashBLAKE3 || fh.Sum != blake3.Sum256(data) || fh.CRC32C != crc32.Checksum(data, castagnoli) {
 		t.Fatalf("EXBH %+v %v", fh, err)
 	}
 	off += StreamHeaderSize + FileHashSize + 2
@@ -323,5 +335,66 @@ func TestWriterDiskFull(t *testing.T) {
 	}
 	if ap := c.AppendPoint(); ap.Offset != 2048 || ap.Number != 1 {
 		t.Fatalf("append point %+v", ap)
+	}
+}
+
+// Files carry a BLAKE3 digest (EXBH version 2) unless the writer is told
+// SHA-256 (version 1, the first tapes). Either reads back, and a changed
+// digest is named with its algorithm.
+func TestFileDigests(t *testing.T) {
+	data := bytes.Repeat([]byte("mail "), 30_000)
+	for _, c := range []struct {
+		o    WriterOptions
+		algo HashAlgo
+		sum  [32]byte
+	}{
+		{WriterOptions{}, HashBLAKE3, blake3.Sum256(data)},
+		{WriterOptions{FileHash: HashSHA256}, HashSHA256, sha256.Sum256(data)},
+	} {
+		tape := buildTapeWith(t, c.o, []testFile{{"priv.edb", data}})
+		if err := inspect(t, tape); err != nil {
+			t.Fatalf("%s: %v", c.algo.Title(), err)
+		}
+		c2, err := openBytes(t, tape).Scan()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := c2.Sets[0].Files[0].Block
+		h := b.Hash
+		if h == nil || h.Algo != c.algo || h.Sum != c.sum {
+			t.Fatalf("%s: EXBH %+v", c.algo.Title(), h)
+		}
+		var at int
+		for _, s := range b.Streams {
+			if s.Header.ID == StreamFileHash {
+				at = int(s.Offset)
+			}
+		}
+		if v := binary.LittleEndian.Uint16(tape[at:]); v != uint16(c.algo) {
+			t.Fatalf("%s: EXBH version %d", c.algo.Title(), v)
+		}
+		// A changed EXBH fails the set's metadata digest; a digest that
+		// does not match the data (as if the data had changed and its CRC
+		// and CSUM with it) fails the read.
+		bad := bytes.Clone(tape)
+		bad[at+16] ^= 1
+		if err := inspect(t, bad); err == nil {
+			t.Errorf("%s: a changed EXBH went unseen", c.algo.Title())
+		}
+		r := openBytes(t, tape)
+		r.Scan()
+		h.Sum[0] ^= 1
+		d, err := r.OpenData(b, "priv.edb", DataOptions{Strong: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = io.Copy(io.Discard, d)
+		d.Close()
+		if !errors.Is(err, ErrHash) || !strings.Contains(err.Error(), c.algo.Title()+" ") {
+			t.Errorf("%s: data that does not match the digest gives %v", c.algo.Title(), err)
+		}
+	}
+	if _, err := NewWriter(io.Discard, 0, WriterOptions{FileHash: 3}); err == nil {
+		t.Error("a writer took an unknown digest")
 	}
 }
