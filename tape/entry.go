@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 
+	"exbackup/internal/durable"
 	"exbackup/tape/mtf"
 )
 
@@ -25,6 +26,7 @@ type ReadOptions struct {
 // error naming the tape, the set and the file.
 type EntryReader struct {
 	f    *os.File
+	src  *durable.Reader // the data's handle
 	d    *mtf.DataReader
 	e    Entry
 	tape string
@@ -45,15 +47,24 @@ func (t *Tape) OpenEntry(e Entry, o ReadOptions) (*EntryReader, error) {
 	if err == nil && !e.Hash.IsZero() && (b.Hash == nil || (Hash{Algo: b.Hash.Algo, Sum: b.Hash.Sum}) != e.Hash) {
 		err = fmt.Errorf("tape %q, set %d, file %q: %w: the tape records another hash", name, e.Set, e.Path, mtf.ErrHash)
 	}
+	// The data is read past the page cache, as from a drive: a restore
+	// or a verify reads it once.
+	var src *durable.Reader
+	if err == nil {
+		src, err = durable.OpenReader(t.path)
+	}
 	var d *mtf.DataReader
 	if err == nil {
-		d, err = r.OpenData(b, e.Path, mtf.DataOptions{Strong: !o.Fast, ChunkSize: o.ChunkSize})
+		d, err = r.OpenData(b, e.Path, mtf.DataOptions{Strong: !o.Fast, ChunkSize: o.ChunkSize, Source: src})
 	}
 	if err != nil {
+		if src != nil {
+			src.Close()
+		}
 		f.Close()
 		return nil, locate(err, e)
 	}
-	return &EntryReader{f: f, d: d, e: e, tape: name}, nil
+	return &EntryReader{f: f, src: src, d: d, e: e, tape: name}, nil
 }
 
 // locate fills in the set and file of a format error.
@@ -90,5 +101,6 @@ func (r *EntryReader) WriteTo(w io.Writer) (int64, error) {
 // Close stops reading ahead and releases the tape file.
 func (r *EntryReader) Close() error {
 	r.d.Close()
+	r.src.Close()
 	return r.f.Close()
 }

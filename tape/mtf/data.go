@@ -16,6 +16,10 @@ type DataOptions struct {
 	Strong bool
 	// ChunkSize is the size of each read from the tape (default 1 MiB).
 	ChunkSize int
+	// Source, when set, is read for the data instead of the Reader's own
+	// tape: the same tape through another handle (one past the page
+	// cache, say).
+	Source io.ReaderAt
 }
 
 // readAhead is how many chunks are read ahead of the consumer.
@@ -96,15 +100,19 @@ func (r *Reader) OpenData(b *Block, path string, o DataOptions) (*DataReader, er
 		d.wg.Add(1)
 		go d.hasher(b.Hash.Algo.New(), d.hashq, d.free, d.sum)
 	}
+	src := r.ra
+	if o.Source != nil {
+		src = o.Source
+	}
 	d.wg.Add(1)
-	go d.readAhead(b.Data.Offset)
+	go d.readAhead(src, b.Data.Offset)
 	return d, nil
 }
 
 // readAhead reads the chunks in order and computes the CSUM on the way,
 // while the data is fresh in the cache, which leaves the consumer only the
 // CRC-32C.
-func (d *DataReader) readAhead(off int64) {
+func (d *DataReader) readAhead(src io.ReaderAt, off int64) {
 	defer d.wg.Done()
 	end := off + d.total
 	var x XOR32
@@ -116,7 +124,7 @@ func (d *DataReader) readAhead(off int64) {
 			return
 		}
 		buf = buf[:min(int64(cap(buf)), end-off)]
-		n, err := d.r.ra.ReadAt(buf, off)
+		n, err := src.ReadAt(buf, off)
 		if n == len(buf) {
 			err = nil
 		} else if err == nil || err == io.EOF {
