@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -13,12 +14,12 @@ import (
 // the reader's buffer, and reading does not fill the memory with pages
 // nobody reads again. Each read covers whole blocks and the asked stretch
 // is copied out, so callers read at any offset and length. Where direct
-// I/O is refused the reads are ordinary. It is safe for concurrent use.
+// I/O is refused the reads are ordinary. Reads may run concurrently, and
+// should: the system reads nothing ahead for a direct reader.
 type Reader struct {
 	f      *os.File
-	mu     sync.Mutex
-	direct bool
-	buf    []byte // aligned, for direct reads
+	direct atomic.Bool
+	bufs   sync.Pool // *[]byte, aligned
 }
 
 // OpenReader opens path for reading through a Reader.
@@ -27,25 +28,28 @@ func OpenReader(path string) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{f: f, direct: setDirect(f, true)}, nil
+	r := &Reader{f: f}
+	r.direct.Store(setDirect(f, true))
+	return r, nil
 }
 
 // ReadAt reads len(p) bytes at off, as io.ReaderAt does.
 func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.direct || len(p) == 0 {
+	if !r.direct.Load() || len(p) == 0 {
 		return r.f.ReadAt(p, off)
 	}
 	start := off / streamAlign * streamAlign
 	end := (off + int64(len(p)) + streamAlign - 1) / streamAlign * streamAlign
-	if int64(cap(r.buf)) < end-start {
-		r.buf = alignedBuffer(int(end - start))
+	bp, _ := r.bufs.Get().(*[]byte)
+	if bp == nil || int64(len(*bp)) < end-start {
+		b := alignedBuffer(int(end - start))
+		bp = &b
 	}
-	b := r.buf[:end-start]
+	defer r.bufs.Put(bp)
+	b := (*bp)[:end-start]
 	n, err := r.f.ReadAt(b, start)
 	if errors.Is(err, syscall.EINVAL) && n <= 0 {
-		r.direct = setDirect(r.f, false) // refused, and nothing was read
+		r.direct.Store(setDirect(r.f, false)) // refused, and nothing was read
 		return r.f.ReadAt(p, off)
 	}
 	skip := int(off - start)

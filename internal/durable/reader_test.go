@@ -28,7 +28,7 @@ func TestReaderReadsEveryStretch(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !direct {
-			r.direct = setDirect(r.f, false)
+			r.direct.Store(setDirect(r.f, false))
 		}
 		cases := [][2]int{{0, 1}, {0, streamAlign}, {1, streamAlign}, {streamAlign - 1, 2}, {5000, 300000},
 			{len(data) - 10, 10}, {len(data) - 10, 20}, {len(data), 5}, {len(data) + 4096, 1}}

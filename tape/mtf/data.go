@@ -109,40 +109,82 @@ func (r *Reader) OpenData(b *Block, path string, o DataOptions) (*DataReader, er
 	return d, nil
 }
 
-// readAhead reads the chunks in order and computes the CSUM on the way,
-// while the data is fresh in the cache, which leaves the consumer only the
-// CRC-32C.
+// pendingRead is a chunk being read: its result arrives on done.
+type pendingRead struct {
+	buf  []byte
+	at   int64
+	done chan readResult
+}
+
+type readResult struct {
+	n   int
+	err error
+}
+
+// readAhead starts a read of the next chunk as soon as a buffer is free,
+// so that as many reads as there are buffers can be in flight: a disk read
+// past the page cache, with no read-ahead of the system's, keeps busy.
+// inOrder hands the chunks on in order.
 func (d *DataReader) readAhead(src io.ReaderAt, off int64) {
 	defer d.wg.Done()
-	end := off + d.total
-	var x XOR32
-	for off < end {
+	pending := make(chan pendingRead, cap(d.free))
+	defer close(pending)
+	d.wg.Add(1)
+	go d.inOrder(pending)
+	for end := off + d.total; off < end; {
 		var buf []byte
 		select {
 		case buf = <-d.free:
 		case <-d.quit:
 			return
 		}
-		buf = buf[:min(int64(cap(buf)), end-off)]
-		n, err := src.ReadAt(buf, off)
-		if n == len(buf) {
+		p := pendingRead{buf: buf[:min(int64(cap(buf)), end-off)], at: off, done: make(chan readResult, 1)}
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			n, err := src.ReadAt(p.buf, p.at)
+			p.done <- readResult{n, err}
+		}()
+		select {
+		case pending <- p:
+		case <-d.quit:
+			return
+		}
+		off += int64(len(p.buf))
+	}
+}
+
+// inOrder passes the chunks on in tape order and computes the CSUM on the
+// way, while the data is fresh in the cache, which leaves the consumer
+// only the CRC-32C. It stops at the first failed read.
+func (d *DataReader) inOrder(pending <-chan pendingRead) {
+	defer d.wg.Done()
+	var x XOR32
+	for p := range pending {
+		var r readResult
+		select {
+		case r = <-p.done:
+		case <-d.quit:
+			return
+		}
+		n, err := r.n, r.err
+		if n == len(p.buf) {
 			err = nil
 		} else if err == nil || err == io.EOF {
 			err = detail(ErrTruncated, "file data ends early")
 		}
 		if err != nil {
-			err = fmt.Errorf("reading data at byte %d: %w", off+int64(n), err)
+			err = fmt.Errorf("reading data at byte %d: %w", p.at+int64(n), err)
 		}
-		x.Write(buf[:n])
+		x.Write(p.buf[:n])
 		select {
-		case d.filled <- chunk{buf: buf, err: err, xor: x.Sum32()}:
+		case d.filled <- chunk{buf: p.buf, err: err, xor: x.Sum32()}:
 		case <-d.quit:
 			return
 		}
 		if err != nil {
 			return
 		}
-		off += int64(n)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -396,5 +397,53 @@ func TestFileDigests(t *testing.T) {
 	}
 	if _, err := NewWriter(io.Discard, 0, WriterOptions{FileHash: 3}); err == nil {
 		t.Error("a writer took an unknown digest")
+	}
+}
+
+// gatedSource holds the read of the data's first chunk until the read of
+// a later chunk has started.
+type gatedSource struct {
+	r       io.ReaderAt
+	first   int64 // offset of the first chunk
+	started chan struct{}
+	once    sync.Once
+}
+
+func (g *gatedSource) ReadAt(p []byte, off int64) (int, error) {
+	if off == g.first {
+		select {
+		case <-g.started:
+		case <-time.After(10 * time.Second):
+			return 0, errors.New("no other read started while the first was in flight")
+		}
+	} else {
+		g.once.Do(func() { close(g.started) })
+	}
+	return g.r.ReadAt(p, off)
+}
+
+// Data from a Source is read with several chunks in flight, and still
+// arrives in order.
+func TestDataReadsOverlap(t *testing.T) {
+	data := make([]byte, 10_000)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	tape := buildTape(t, []testFile{{"priv.edb", data}})
+	r := openBytes(t, tape)
+	c, err := r.Scan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := c.Sets[0].Files[0].Block
+	src := &gatedSource{r: bytes.NewReader(tape), first: b.Data.Offset, started: make(chan struct{})}
+	d, err := r.OpenData(b, "priv.edb", DataOptions{Strong: true, ChunkSize: 1000, Source: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(d)
+	d.Close()
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read %d bytes, %v", len(got), err)
 	}
 }
