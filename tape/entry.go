@@ -44,7 +44,7 @@ func (t *Tape) OpenEntry(e Entry, o ReadOptions) (*EntryReader, error) {
 	if err == nil && (b.Header.Type != mtf.TypeFile || b.Name != path.Base(e.Path) || b.Data != nil && int64(b.Data.Header.Length) != e.Size) {
 		err = fmt.Errorf("tape %q, set %d, file %q: the tape holds another block at byte %d", name, e.Set, e.Path, e.Offset)
 	}
-	if err == nil && !e.Hash.IsZero() && (b.Hash == nil || (Hash{Algo: b.Hash.Algo, Sum: b.Hash.Sum}) != e.Hash) {
+	if err == nil && !e.Hash.IsZero() && (b.Hash == nil || hashOf(b.Hash) != e.Hash) {
 		err = fmt.Errorf("tape %q, set %d, file %q: %w: the tape records another hash", name, e.Set, e.Path, mtf.ErrHash)
 	}
 	// The data is read past the page cache, as from a drive: a restore

@@ -113,6 +113,9 @@ type Hash struct {
 // "sha256:HEX" for the first tapes).
 func (h Hash) String() string { return h.Algo.String() + ":" + hex.EncodeToString(h.Sum[:]) }
 
+// hashOf returns the digest an EXBH stream records.
+func hashOf(h *mtf.FileHash) Hash { return Hash{Algo: h.Algo, Sum: h.Sum} }
+
 // IsZero reports whether no hash is recorded (a foreign tape).
 func (h Hash) IsZero() bool { return h == Hash{} }
 
@@ -190,7 +193,7 @@ func fromContents(tapeName string, s *mtf.Set) Set {
 			Modified: e.File.Modified, FLA: e.FLA, Corrupt: e.Corrupt, Offset: e.Block.Offset,
 		}
 		if h := e.Block.Hash; h != nil {
-			en.Hash, en.CRC32C = Hash{Algo: h.Algo, Sum: h.Sum}, h.CRC32C
+			en.Hash, en.CRC32C = hashOf(h), h.CRC32C
 		}
 		out.Entries = append(out.Entries, en)
 		out.Bytes += e.Size

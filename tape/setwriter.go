@@ -251,7 +251,7 @@ func (w *SetWriter) AddFile(name string, size int64, modTime time.Time, r io.Rea
 	}
 	e := Entry{
 		Set: w.set.Number, Volume: len(w.set.Volumes) - 1, Path: strings.Join(parts, "/"),
-		Size: size, Modified: fb.Modified, FLA: at.FLA, Hash: Hash{Algo: sum.Algo, Sum: sum.Sum}, CRC32C: sum.CRC32C, Offset: at.Offset,
+		Size: size, Modified: fb.Modified, FLA: at.FLA, Hash: hashOf(&sum), CRC32C: sum.CRC32C, Offset: at.Offset,
 	}
 	w.set.Entries = append(w.set.Entries, e)
 	w.set.Files++
