@@ -48,6 +48,9 @@ func TestReaderReadsEveryStretch(t *testing.T) {
 				t.Fatalf("direct %v: ReadAt(%d bytes at %d) = %d, %v", direct, n, off, got, err)
 			}
 		}
+		if direct && directWorks(t) && !r.direct.Load() {
+			t.Error("direct I/O was dropped: a read was refused for its alignment")
+		}
 		r.Close()
 	}
 }

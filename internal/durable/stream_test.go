@@ -45,6 +45,11 @@ func TestStreamWritesEveryByte(t *testing.T) {
 			if err := s.Close(); err != nil {
 				t.Fatalf("size %d: Close: %v", size, err)
 			}
+			// Whatever the starting offset, the whole blocks went out
+			// directly: no write was refused for its alignment.
+			if !buffered && directWorks(t) && !s.direct {
+				t.Errorf("size %d from byte %d: direct I/O was dropped", size, start)
+			}
 			if err := f.Sync(); err != nil {
 				t.Fatal(err)
 			}
@@ -58,6 +63,17 @@ func TestStreamWritesEveryByte(t *testing.T) {
 			}
 		}
 	}
+}
+
+// directWorks reports whether the test's temporary folder takes direct I/O.
+func directWorks(t *testing.T) bool {
+	t.Helper()
+	f, err := os.Create(filepath.Join(t.TempDir(), "probe"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	return setDirect(f, true)
 }
 
 // A write that fails is reported, by Write or at the latest by Close.
