@@ -13,6 +13,7 @@ import (
 
 	"exbackup/engine"
 	"exbackup/exchange"
+	"exbackup/exchange/server"
 )
 
 // The built-in demo organization: three real servers on loopback, run in
@@ -40,7 +41,7 @@ var demoSubjects = []string{
 type demo struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	srvs   []*exchange.Server
+	srvs   []*server.Server
 }
 
 // startDemo starts the demo servers (creating them on first run), waits until
@@ -61,7 +62,7 @@ func startDemo(ctx context.Context, eng *engine.Engine, traffic bool) (*demo, er
 		data := filepath.Join(dir, s.name)
 		if _, err := os.Stat(filepath.Join(data, "server.json")); errors.Is(err, os.ErrNotExist) {
 			fresh = true
-			o := exchange.InitOptions{Dir: data, Organization: demoOrg, Site: s.site, Name: s.name}
+			o := server.InitOptions{Dir: data, Organization: demoOrg, Site: s.site, Name: s.name}
 			if i > 0 {
 				o.Organization, o.Key, o.Join, o.JoinFingerprint = "", first.key, first.addr, first.fp
 			}
@@ -70,12 +71,12 @@ func startDemo(ctx context.Context, eng *engine.Engine, traffic bool) (*demo, er
 			// from an interrupted first run. A damaged server.json is not
 			// this case: Open reports it and nothing is removed.
 			os.RemoveAll(data)
-			if _, err := exchange.Init(ctx, o); err != nil {
+			if _, err := server.Init(ctx, o); err != nil {
 				d.stop()
 				return nil, fmt.Errorf("creating demo server %s: %w", s.name, err)
 			}
 		}
-		srv, err := exchange.Open(data, log.With("server", s.name))
+		srv, err := server.Open(data, log.With("server", s.name))
 		if err != nil {
 			d.stop()
 			return nil, err

@@ -15,6 +15,7 @@ import (
 
 	"exbackup/catalog"
 	"exbackup/exchange"
+	"exbackup/exchange/client"
 	"exbackup/internal/durable"
 	"exbackup/tape"
 )
@@ -73,7 +74,7 @@ type Engine struct {
 
 	mu       sync.Mutex
 	settings Settings
-	clients  map[string]*exchange.Client
+	clients  map[string]*client.Client
 	running  map[string]bool // tapes being written, by name
 }
 
@@ -96,7 +97,7 @@ func Open(home string) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{home: home, cat: cat, lib: lib, owner: currentOwner(), settings: st,
-		clients: map[string]*exchange.Client{}, running: map[string]bool{}}
+		clients: map[string]*client.Client{}, running: map[string]bool{}}
 	e.admin = e.systemAdmin
 	return e, nil
 }
@@ -107,7 +108,7 @@ func (e *Engine) Close() error {
 	for _, c := range e.clients {
 		c.Close()
 	}
-	e.clients = map[string]*exchange.Client{}
+	e.clients = map[string]*client.Client{}
 	e.mu.Unlock()
 	return e.cat.Close()
 }
@@ -139,7 +140,7 @@ func (e *Engine) SaveSettings(s Settings) error {
 	for _, c := range e.clients {
 		c.Close()
 	}
-	e.clients = map[string]*exchange.Client{}
+	e.clients = map[string]*client.Client{}
 	e.mu.Unlock()
 	return nil
 }
@@ -195,7 +196,7 @@ func (e *Engine) mayRead(tapeName string, restricted bool, owner string) error {
 // FetchFingerprint reads a server's certificate fingerprint, to be shown and
 // confirmed before it is pinned.
 func (e *Engine) FetchFingerprint(ctx context.Context, addr string) (string, error) {
-	return exchange.FetchFingerprint(ctx, addr)
+	return client.FetchFingerprint(ctx, addr)
 }
 
 // Connect connects to an organization through one of its servers, whose
@@ -211,7 +212,7 @@ func (e *Engine) ConnectDemo(ctx context.Context, addr, key, fingerprint string)
 }
 
 func (e *Engine) connect(ctx context.Context, addr, key, fingerprint string, demo bool) error {
-	c, err := exchange.Dial(ctx, addr, key, fingerprint)
+	c, err := client.Dial(ctx, addr, key, fingerprint)
 	if err != nil {
 		return err
 	}
@@ -235,7 +236,7 @@ func (e *Engine) connect(ctx context.Context, addr, key, fingerprint string, dem
 }
 
 // client returns a connection to the named server.
-func (e *Engine) client(ctx context.Context, server string) (*exchange.Client, error) {
+func (e *Engine) client(ctx context.Context, server string) (*client.Client, error) {
 	e.mu.Lock()
 	c := e.clients[server]
 	st := e.settings
@@ -259,7 +260,7 @@ func (e *Engine) client(ctx context.Context, server string) (*exchange.Client, e
 			return nil, fmt.Errorf("server %s has never announced its address", server)
 		}
 	}
-	c, err := exchange.Dial(ctx, conn.Address, st.Key, conn.Fingerprint)
+	c, err := client.Dial(ctx, conn.Address, st.Key, conn.Fingerprint)
 	if err != nil {
 		return nil, fmt.Errorf("server %s: %w", server, err)
 	}
@@ -288,7 +289,7 @@ func (e *Engine) refresh(ctx context.Context) error {
 	if entry == "" {
 		return fmt.Errorf("the entry server %s is unknown: connect again", st.Entry)
 	}
-	c, err := exchange.Dial(ctx, entry, st.Key, fp)
+	c, err := client.Dial(ctx, entry, st.Key, fp)
 	if err != nil {
 		return err
 	}

@@ -14,21 +14,23 @@ import (
 
 	"exbackup/catalog"
 	"exbackup/exchange"
+	"exbackup/exchange/server"
+	"exbackup/exchange/wire"
 	"exbackup/tape"
 )
 
 var bg = context.Background()
 
 // newEnv runs a real server on loopback and an engine connected to it.
-func newEnv(t *testing.T) (*Engine, *exchange.Server) { return newEnvB(t) }
+func newEnv(t *testing.T) (*Engine, *server.Server) { return newEnvB(t) }
 
-func newEnvB(t testing.TB) (*Engine, *exchange.Server) {
+func newEnvB(t testing.TB) (*Engine, *server.Server) {
 	t.Helper()
 	dir := t.TempDir()
-	if _, err := exchange.Init(bg, exchange.InitOptions{Dir: filepath.Join(dir, "srv"), Organization: "Org", Site: "Site", Name: "EX1"}); err != nil {
+	if _, err := server.Init(bg, server.InitOptions{Dir: filepath.Join(dir, "srv"), Organization: "Org", Site: "Site", Name: "EX1"}); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := exchange.Open(filepath.Join(dir, "srv"), nil)
+	srv, err := server.Open(filepath.Join(dir, "srv"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,16 +264,16 @@ func TestBackupReadsEachStreamToItsEnd(t *testing.T) {
 func TestStreamEnd(t *testing.T) {
 	// stream returns a reader of a framed stream of data that has read
 	// the first 4 bytes, with the trailer's checksum damaged if asked.
-	stream := func(data string, damaged bool) *exchange.FrameReader {
+	stream := func(data string, damaged bool) *wire.FrameReader {
 		var b bytes.Buffer
-		fw := exchange.NewFrameWriter(&b)
+		fw := wire.NewFrameWriter(&b)
 		fw.Write([]byte(data))
 		fw.Close()
 		raw := b.Bytes()
 		if damaged {
 			raw[len(raw)-9] ^= 1 // trailer: 0 u32 | checksum u32 | length u64
 		}
-		r := exchange.NewFrameReader(bytes.NewReader(raw))
+		r := wire.NewFrameReader(bytes.NewReader(raw))
 		if _, err := io.ReadFull(r, make([]byte, 4)); err != nil {
 			t.Fatal(err)
 		}
@@ -283,7 +285,7 @@ func TestStreamEnd(t *testing.T) {
 	if err := streamEnd(stream("data and more", false)); err == nil || !strings.Contains(err.Error(), "more than the size") {
 		t.Errorf("a stream longer than its size: %v", err)
 	}
-	if err := streamEnd(stream("data", true)); !errors.Is(err, exchange.ErrCorruptStream) {
+	if err := streamEnd(stream("data", true)); !errors.Is(err, wire.ErrCorruptStream) {
 		t.Errorf("a stream whose trailer is wrong: %v", err)
 	}
 }

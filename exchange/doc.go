@@ -1,22 +1,18 @@
-// Package exchange is the Exchange-style server that exbackup backs up, and
-// its Go client.
+// Package exchange is the contract of the Exchange-style server that
+// exbackup backs up: the names and types both sides speak (stores, backup
+// types, service states, the organization's topology, statuses, restore
+// environments and requests, mailboxes, messages and posts), the error
+// codes that survive the trip through HTTPS (Error, Errorf, CodeOf), and
+// the Node interface a server offers.
 //
-// An organization has sites; a site has servers; each server runs two
-// services, the Directory (DS: dsadata/dir.edb) and the Information Store
-// (IS: mdbdata/priv.edb and mdbdata/pub.edb). Each .edb is a bbolt file.
-// Every change is first appended to its store's write-ahead transaction log
-// (package xlog: edb.log, rolled into generations edbXXXXX.log, checkpoint
-// edb.chk), then applied to bbolt together with its LSN in one bbolt
-// transaction. Starting a service replays the logs after the checkpoint.
+// It holds no behaviour, so that a console that only shows or chooses
+// these values needs nothing else. The server itself is exchange/server,
+// the Go client that speaks to it remotely is exchange/client, and what the
+// two ends share on the wire is exchange/wire:
 //
-// The online backup and restore API mirrors Exchange 5.5's HrBackupPrepare …
-// HrBackupEnd and HrRestorePrepare … HrRestoreEnd: databases stream as
-// consistent snapshots while mail keeps flowing; restores stage files, run
-// hard recovery, optionally roll forward through the logs already on the
-// server, and only then swap the live files.
-//
-// The Node interface is what a server offers; Server implements it locally,
-// the HTTPS handler serves it and Client speaks it remotely, with the
-// organization's access key on every request and the server's certificate
-// fingerprint pinned.
+//	exchange          contract: imports nothing of exbackup
+//	exchange/wire     frames, stream connections, status table: imports exchange
+//	exchange/client   the client: imports exchange, exchange/wire
+//	exchange/server   the server: imports exchange, exchange/wire, exchange/client
+//	                  (it dials its peers), exchange/server/xlog
 package exchange

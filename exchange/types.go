@@ -1,10 +1,6 @@
 package exchange
 
-import (
-	"context"
-	"io"
-	"time"
-)
+import "time"
 
 // StoreID names one of a server's two backup units.
 type StoreID string
@@ -207,35 +203,14 @@ type Digest struct {
 	Pub  string `json:"pub"`
 }
 
-// Node is what a server offers through the API. The server implements it;
-// the HTTPS handler serves it; the client speaks it remotely.
-type Node interface {
-	Status(ctx context.Context) (Status, error)
-	Topology(ctx context.Context) (Topology, error)
-	// Join registers a new server with this one, which passes it on to the
-	// others; it answers the topology including the new server.
-	Join(ctx context.Context, s ServerInfo) (Topology, error)
-	// UpdateServer records a server object (new, or a changed address) that
-	// another server passes on; it is not passed on again.
-	UpdateServer(ctx context.Context, s ServerInfo) error
-	Recipients(ctx context.Context) ([]Recipient, error)
-
-	StartService(ctx context.Context, id StoreID) error
-	StopService(ctx context.Context, id StoreID) error
-
-	BackupPrepare(ctx context.Context, id StoreID, t BackupType) (BackupInfo, error)
-	// BackupRead streams one file of the session; the caller closes it.
-	BackupRead(ctx context.Context, session, file string) (io.ReadCloser, error)
-	// BackupEnd ends a session: only with success are logs truncated and
-	// the backup marked.
-	BackupEnd(ctx context.Context, session string, success bool) error
-
-	RestorePrepare(ctx context.Context, req RestoreRequest) (RestoreInfo, error)
-	RestoreWrite(ctx context.Context, session, file string, r io.Reader) error
-	RestoreComplete(ctx context.Context, session string) (RestoreResult, error)
-
-	CreateMailbox(ctx context.Context, r Recipient) error
-	Deliver(ctx context.Context, m Message) error
-	Post(ctx context.Context, p Post) error
-	Digest(ctx context.Context) (Digest, error)
+// Find returns the server of the organization named name.
+func (t Topology) Find(name string) (ServerInfo, bool) {
+	for _, site := range t.Sites {
+		for _, srv := range site.Servers {
+			if srv.Name == name {
+				return srv, true
+			}
+		}
+	}
+	return ServerInfo{}, false
 }

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"time"
 
-	"exbackup/exchange"
+	"exbackup/exchange/client"
+	"exbackup/exchange/server"
 )
 
 func cmdInit(args []string) error {
 	fs := flag.NewFlagSet("init", flag.ContinueOnError)
-	var o exchange.InitOptions
+	var o server.InitOptions
 	fs.StringVar(&o.Dir, "data", "", "data folder of the new server")
 	fs.StringVar(&o.Organization, "org", "", "organization name")
 	fs.StringVar(&o.Site, "site", "", "site name")
@@ -29,14 +30,14 @@ func cmdInit(args []string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if o.Join != "" && o.JoinFingerprint == "" {
-		fp, err := exchange.FetchFingerprint(ctx, o.Join)
+		fp, err := client.FetchFingerprint(ctx, o.Join)
 		if err != nil {
 			return err
 		}
 		fmt.Printf("trusting %s with certificate %s\n", o.Join, fp)
 		o.JoinFingerprint = fp
 	}
-	cfg, err := exchange.Init(ctx, o)
+	cfg, err := server.Init(ctx, o)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"exbackup/exchange"
+	"exbackup/exchange/server"
 )
 
 func cmdRun(args []string) error {
@@ -23,7 +23,7 @@ func cmdRun(args []string) error {
 		return fmt.Errorf("--data is required")
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	s, err := exchange.Open(*dir, log)
+	s, err := server.Open(*dir, log)
 	if err != nil {
 		return err
 	}

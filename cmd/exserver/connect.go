@@ -5,7 +5,8 @@ import (
 	"flag"
 	"fmt"
 
-	"exbackup/exchange"
+	"exbackup/exchange/client"
+	"exbackup/exchange/server"
 )
 
 // target is how an admin command reaches a server: its data folder, or an
@@ -21,13 +22,13 @@ func (t *target) flags(fs *flag.FlagSet) {
 	fs.StringVar(&t.fingerprint, "fingerprint", "", "the server's certificate fingerprint (sha256:…)")
 }
 
-func (t *target) dial(ctx context.Context) (*exchange.Client, error) {
+func (t *target) dial(ctx context.Context) (*client.Client, error) {
 	if t.data != "" {
-		cfg, err := exchange.LoadConfig(t.data)
+		cfg, err := server.LoadConfig(t.data)
 		if err != nil {
 			return nil, err
 		}
-		ri, err := exchange.LoadRunInfo(t.data)
+		ri, err := server.LoadRunInfo(t.data)
 		if err != nil {
 			return nil, err
 		}
@@ -36,5 +37,5 @@ func (t *target) dial(ctx context.Context) (*exchange.Client, error) {
 	if t.addr == "" || t.key == "" || t.fingerprint == "" {
 		return nil, fmt.Errorf("give --data DIR, or --addr, --key and --fingerprint")
 	}
-	return exchange.Dial(ctx, t.addr, t.key, t.fingerprint)
+	return client.Dial(ctx, t.addr, t.key, t.fingerprint)
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"exbackup/exchange"
+	"exbackup/exchange/client"
+	"exbackup/exchange/server"
 )
 
 // End-to-end tests: real exserver processes on loopback, driven through
@@ -114,16 +116,16 @@ func (p *proc) term(t *testing.T) {
 }
 
 func key(t *testing.T, data string) string {
-	cfg, err := exchange.LoadConfig(data)
+	cfg, err := server.LoadConfig(data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return cfg.Key
 }
 
-func dial(t *testing.T, p *proc, k string) *exchange.Client {
+func dial(t *testing.T, p *proc, k string) *client.Client {
 	t.Helper()
-	c, err := exchange.Dial(context.Background(), p.addr, k, p.fp)
+	c, err := client.Dial(context.Background(), p.addr, k, p.fp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +149,7 @@ func ackedSubjects(out string) map[string][]string {
 // every acknowledged message is there.
 func checkAcked(t *testing.T, data string, acks map[string][]string) int {
 	t.Helper()
-	s, err := exchange.Open(data, nil)
+	s, err := server.Open(data, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +197,7 @@ func TestTwoSitesJoinKillAndRecover(t *testing.T) {
 	}
 	// The wrong key is refused, and so is a changed certificate.
 	refused := func(key, fp string) error {
-		c, err := exchange.Dial(ctx, pa.addr, key, fp)
+		c, err := client.Dial(ctx, pa.addr, key, fp)
 		if err != nil {
 			return err
 		}

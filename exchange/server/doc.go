@@ -1,0 +1,72 @@
+// Package server is the Exchange-style server that exbackup backs up
+// (exserver): its two services, their stores and transaction logs, the
+// online backup and restore sessions, and the HTTPS API that offers them
+// (NewHandler serves any exchange.Node; Server is the real one).
+//
+// An organization has sites; a site has servers; each server runs two
+// services, the Directory (DS: dsadata/dir.edb) and the Information Store
+// (IS: mdbdata/priv.edb and mdbdata/pub.edb). Each .edb is a bbolt file.
+// Every change is first appended to its store's write-ahead transaction log
+// (package xlog: edb.log, rolled into generations edbXXXXX.log, checkpoint
+// edb.chk), then applied to bbolt together with its LSN in one bbolt
+// transaction. Starting a service replays the logs after the checkpoint.
+//
+// The online backup and restore API mirrors Exchange 5.5's HrBackupPrepare …
+// HrBackupEnd and HrRestorePrepare … HrRestoreEnd: databases stream as
+// consistent snapshots while mail keeps flowing; restores stage files, run
+// hard recovery, optionally roll forward through the logs already on the
+// server, and only then swap the live files.
+//
+// Server implements exchange.Node locally, the handler serves it over
+// HTTPS, and package client speaks it remotely, with the organization's
+// access key on every request and the server's certificate fingerprint
+// pinned. The server dials the other servers of its organization with that
+// client too, to pass server objects on.
+//
+// # Files
+//
+// A server's data folder:
+//
+//	server.json        Config: organization, site, name, access key
+//	run.json           RunInfo, while the server serves
+//	tls/cert.pem       the self-signed certificate (fingerprint pinned by consoles)
+//	tls/key.pem
+//	dsadata/           the Directory: dir.edb, its logs edb*.log, edb.chk, backup.json
+//	mdbdata/           the Information Store: priv.edb, pub.edb, their shared logs
+//
+// beside which a store may hold restore.json and restore/ (a restore in
+// progress), retired-* (files being deleted) and logs-before-restore-*.
+//
+// # Schema of the .edb files
+//
+// Each .edb is one bbolt file. Values are JSON with the Go field names of
+// the exchange types; keys named <lsn> are the big-endian uint64 LSN of the
+// log record that wrote the value, so a folder walks in delivery order and
+// replaying a record rewrites the same key.
+//
+//	dir.edb
+//	  meta
+//	    applied                 → uint64: LSN of the last record applied
+//	  org
+//	    name                    → the organization's name
+//	  sites
+//	    <site>                  one bucket per site
+//	      <server>              → ServerInfo
+//	  recipients
+//	    <alias>                 → Recipient
+//
+//	priv.edb
+//	  meta                      applied: as in dir.edb
+//	  mailboxes
+//	    <alias>                 one bucket per mailbox
+//	      info                  → Recipient
+//	      folders
+//	        <folder>            Inbox, Outbox, Sent Items, Deleted Items, Calendar, Contacts, …
+//	          <lsn>             → Message
+//
+//	pub.edb
+//	  meta                      applied: as in dir.edb
+//	  folders
+//	    <path>                  one bucket per public folder
+//	      <lsn>                 → Post
+package server

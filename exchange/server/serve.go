@@ -1,0 +1,72 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"exbackup/exchange/wire"
+)
+
+// Serve starts the services, listens on addr (host:port; port 0 picks one)
+// and serves the API until ctx is done, then shuts down cleanly: requests
+// finish, the services stop and write their checkpoints. ready is called
+// once the server accepts connections.
+func (s *Server) Serve(ctx context.Context, addr string, ready func(name, url, fingerprint string)) error {
+	if addr == "" {
+		addr = s.cfg.Listen
+	}
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	if err := s.StartServices(); err != nil {
+		s.log.Warn("starting services", "err", err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		s.Close()
+		return fmt.Errorf("listening on %s: %w", addr, err)
+	}
+	bound := ln.Addr().String()
+	hs := NewServer(bound, s.cert, NewHandler(s, s.cfg.Key, s.log))
+	ri, _ := json.MarshalIndent(RunInfo{Address: bound, Fingerprint: s.fingerprint, PID: os.Getpid()}, "", "  ")
+	if err := writeFileAtomic(filepath.Join(s.dir, runFile), ri); err != nil {
+		ln.Close()
+		s.Close()
+		return err
+	}
+	if s.cfg.Listen != bound && isFixedPort(addr) {
+		s.cfg.Listen = bound
+		data, _ := json.MarshalIndent(s.cfg, "", "  ")
+		writeFileAtomic(filepath.Join(s.dir, configFile), data)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.ServeTLS(wire.StreamListener{Listener: ln}, "", "") }()
+	s.announce(bound)
+	if ready != nil {
+		ready(s.cfg.Name, "https://"+bound, s.fingerprint)
+	}
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = hs.Shutdown(sctx)
+		cancel()
+	}
+	os.Remove(filepath.Join(s.dir, runFile))
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return errors.Join(err, s.Close())
+}
+
+func isFixedPort(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	return err == nil && port != "0"
+}

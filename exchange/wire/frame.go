@@ -1,0 +1,417 @@
+package wire
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+
+	"exbackup/exchange"
+)
+
+// Files cross the API as a framed stream, so that a database of any size
+// streams in constant memory and every chunk is checked on arrival:
+//
+//	frame   = length u32 | payload [length]byte | frameCRCTable(payload) u32
+//	trailer = 0 u32 | frameCRCTable(all payloads) u32 | total length u64
+//
+// Integers are big-endian; a payload holds 1 byte to MaxChunk bytes. The
+// trailer proves that the stream ended where the sender meant it to (the
+// CRC of the whole payload catches frames dropped or reordered; the file's
+// SHA-256 is checked end to end by the tape, not here, so that the bytes are
+// hashed once on their way rather than three times): a
+// stream cut short anywhere, even on a frame boundary, is an error and never
+// a clean short file. Both ends build the CRC of the whole payload from the
+// frames' own CRCs (crcCombine), so each byte is checksummed once.
+
+// sumSize is the size of the whole-stream checksum in the trailer.
+const sumSize = 4
+
+// MaxChunk is the largest payload of one frame.
+const MaxChunk = 1 << 20
+
+// FrameContentType is the media type of a framed stream over HTTP.
+const FrameContentType = "application/vnd.exbackup.frames"
+
+var frameCRCTable = crc32.MakeTable(crc32.Castagnoli)
+
+// ErrCorruptStream matches every integrity failure of a framed stream:
+// a checksum mismatch, a bad length, a truncation, a wrong trailer.
+var ErrCorruptStream = errors.New("corrupt stream")
+
+// StreamError is an integrity failure of a framed stream. It matches
+// ErrCorruptStream and ErrInternal with errors.Is, and the underlying read
+// error (a network error, context.Canceled) when there is one.
+type StreamError struct {
+	Chunk  int64  // 1-based number of the frame that failed; 0 for the trailer
+	Offset int64  // payload bytes verified before the failure
+	Reason string // what is wrong
+	Err    error  // the underlying read error, if any
+}
+
+func (e *StreamError) Error() string {
+	var msg string
+	if e.Chunk > 0 {
+		msg = fmt.Sprintf("chunk %d at byte %d: %s", e.Chunk, e.Offset, e.Reason)
+	} else {
+		msg = e.Reason
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *StreamError) Unwrap() []error {
+	if e.Err != nil {
+		return []error{ErrCorruptStream, exchange.ErrInternal, e.Err}
+	}
+	return []error{ErrCorruptStream, exchange.ErrInternal}
+}
+
+// FrameWriter writes a framed stream. It collects writes into frames of up
+// to MaxChunk bytes; Close writes the trailer. A writer that is abandoned
+// without Close leaves a stream that every FrameReader rejects, which is how
+// a sender that fails part-way says so.
+type FrameWriter struct {
+	w     io.Writer
+	chunk int    // payload size of a full frame
+	buf   []byte // header room, payload (grown up to chunk), CRC room
+	n     int    // payload bytes in buf
+	sum   uint32 // CRC-32C of all payloads, combined from the frames'
+	total uint64
+	err   error // sticky: the first write error, or errFrameWriterClosed
+}
+
+var errFrameWriterClosed = errors.New("frame writer is closed")
+
+// NewFrameWriter returns a FrameWriter onto w.
+func NewFrameWriter(w io.Writer) *FrameWriter { return newFrameWriterSize(w, MaxChunk) }
+
+// newFrameWriterSize lets tests produce many small frames.
+func newFrameWriterSize(w io.Writer, chunk int) *FrameWriter {
+	if chunk <= 0 || chunk > MaxChunk {
+		chunk = MaxChunk
+	}
+	return &FrameWriter{w: w, chunk: chunk}
+}
+
+// grow makes room for want payload bytes in the frame buffer, up to a full
+// frame: a small file costs a small buffer.
+func (fw *FrameWriter) grow(want int) {
+	room := fw.room()
+	if want <= room || room >= fw.chunk {
+		return
+	}
+	size := min(max(want, 2*room, 32<<10), fw.chunk)
+	nb := make([]byte, 4+size+4)
+	if fw.n > 0 {
+		copy(nb[4:], fw.buf[4:4+fw.n])
+	}
+	fw.buf = nb
+}
+
+// room is the payload the frame buffer can hold now.
+func (fw *FrameWriter) room() int { return max(len(fw.buf)-8, 0) }
+
+// Write adds p to the stream; full frames go out as they fill.
+func (fw *FrameWriter) Write(p []byte) (int, error) {
+	if fw.err != nil {
+		return 0, fw.err
+	}
+	written := 0
+	for len(p) > 0 {
+		fw.grow(fw.n + len(p))
+		m := copy(fw.buf[4+fw.n:4+fw.room()], p)
+		fw.n += m
+		p = p[m:]
+		written += m
+		if fw.n == fw.chunk {
+			if err := fw.emit(); err != nil {
+				return written, err
+			}
+		}
+	}
+	return written, nil
+}
+
+// ReadFrom reads r until EOF straight into frames, saving io.Copy a buffer
+// and a copy.
+func (fw *FrameWriter) ReadFrom(r io.Reader) (int64, error) {
+	if fw.err != nil {
+		return 0, fw.err
+	}
+	var read int64
+	for {
+		if fw.n == fw.room() {
+			fw.grow(fw.n + 1) // doubles: a big file soon gets full frames
+		}
+		m, err := r.Read(fw.buf[4+fw.n : 4+fw.room()])
+		fw.n += m
+		read += int64(m)
+		if fw.n == fw.chunk {
+			if werr := fw.emit(); werr != nil {
+				return read, werr
+			}
+		}
+		if err == io.EOF {
+			return read, nil
+		}
+		if err != nil {
+			return read, err
+		}
+	}
+}
+
+// Flush writes the payload collected so far as a frame.
+func (fw *FrameWriter) Flush() error {
+	if fw.err != nil {
+		return fw.err
+	}
+	return fw.emit()
+}
+
+func (fw *FrameWriter) emit() error {
+	if fw.n == 0 {
+		return nil
+	}
+	payload := fw.buf[4 : 4+fw.n]
+	binary.BigEndian.PutUint32(fw.buf[0:4], uint32(fw.n))
+	crc := crc32.Checksum(payload, frameCRCTable)
+	binary.BigEndian.PutUint32(fw.buf[4+fw.n:], crc)
+	fw.sum = crcCombine(fw.sum, crc, uint64(fw.n))
+	fw.total += uint64(fw.n)
+	_, err := fw.w.Write(fw.buf[:4+fw.n+4])
+	fw.n = 0
+	if err != nil {
+		fw.err = err
+	}
+	return err
+}
+
+// Close writes the last frame and the trailer. It does not close the
+// underlying writer.
+func (fw *FrameWriter) Close() error {
+	if fw.err != nil {
+		if fw.err == errFrameWriterClosed {
+			return nil
+		}
+		return fw.err
+	}
+	if err := fw.emit(); err != nil {
+		return err
+	}
+	var t [4 + sumSize + 8]byte
+	binary.BigEndian.PutUint32(t[4:], fw.sum)
+	binary.BigEndian.PutUint64(t[4+sumSize:], fw.total)
+	if _, err := fw.w.Write(t[:]); err != nil {
+		fw.err = err
+		return err
+	}
+	fw.err = errFrameWriterClosed
+	return nil
+}
+
+// WriteErr returns the error the underlying writer gave, if any: it tells
+// a stream that failed on its way out from one whose source failed.
+func (fw *FrameWriter) WriteErr() error {
+	if fw.err == errFrameWriterClosed {
+		return nil
+	}
+	return fw.err
+}
+
+// Written returns the payload bytes handed to the underlying writer so far.
+func (fw *FrameWriter) Written() int64 { return int64(fw.total) }
+
+// FrameReader reads a framed stream and gives back its payload. It hands
+// out a frame only after its checksum matched, and answers io.EOF only
+// after the trailer confirmed the length and CRC-32C of the whole payload
+// and the underlying reader ended. Every failure is a *StreamError; after
+// one, every Read returns it again.
+type FrameReader struct {
+	r      io.Reader
+	sum    uint32 // CRC-32C of the verified payload, combined from the frames'
+	total  int64  // payload bytes verified
+	chunk  int64  // frames read
+	buf    []byte // a verified frame not yet handed out: buf[off:]
+	off    int
+	err    error // sticky: a *StreamError or io.EOF
+	header [4]byte
+}
+
+// NewFrameReader returns a FrameReader over r, which must hold exactly one
+// framed stream: bytes after the trailer are an error.
+func NewFrameReader(r io.Reader) *FrameReader {
+	return &FrameReader{r: r}
+}
+
+// Read reads verified payload.
+func (fr *FrameReader) Read(p []byte) (int, error) {
+	for {
+		if fr.off < len(fr.buf) {
+			n := copy(p, fr.buf[fr.off:])
+			fr.off += n
+			return n, nil
+		}
+		if fr.err != nil {
+			return 0, fr.err
+		}
+		if len(p) == 0 {
+			return 0, nil
+		}
+		n, err := fr.next(p)
+		if err != nil {
+			fr.err = err
+			return 0, err
+		}
+		if n > 0 {
+			return n, nil
+		}
+	}
+}
+
+// Verified returns the payload bytes verified so far.
+func (fr *FrameReader) Verified() int64 { return fr.total }
+
+// Done reports whether the whole stream, trailer included, was verified.
+func (fr *FrameReader) Done() bool { return fr.err == io.EOF }
+
+// WriteTo writes the verified payload to w until the stream ends, without
+// an intermediate copy; io.Copy uses it.
+func (fr *FrameReader) WriteTo(w io.Writer) (int64, error) {
+	var written int64
+	for {
+		if fr.off < len(fr.buf) {
+			n, err := w.Write(fr.buf[fr.off:])
+			fr.off += n
+			written += int64(n)
+			if err != nil {
+				return written, err
+			}
+			continue
+		}
+		if fr.err == io.EOF {
+			return written, nil
+		}
+		if fr.err != nil {
+			return written, fr.err
+		}
+		if _, err := fr.next(nil); err != nil {
+			fr.err = err
+		}
+	}
+}
+
+// Err returns the integrity failure the reader met, if any.
+func (fr *FrameReader) Err() error {
+	if fr.err == nil || fr.err == io.EOF {
+		return nil
+	}
+	return fr.err
+}
+
+func (fr *FrameReader) fail(chunk int64, reason string, err error) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = nil
+	}
+	return &StreamError{Chunk: chunk, Offset: fr.total, Reason: reason, Err: err}
+}
+
+func (fr *FrameReader) truncated(err error) error {
+	return fr.fail(0, fmt.Sprintf("stream truncated after %d bytes", fr.total), err)
+}
+
+// next reads one frame. A frame that fits in p is read straight into it and
+// n is its length; a larger one goes to fr.buf and n is 0. At the trailer it
+// verifies the stream and answers io.EOF.
+func (fr *FrameReader) next(p []byte) (int, error) {
+	if _, err := io.ReadFull(fr.r, fr.header[:]); err != nil {
+		return 0, fr.truncated(err)
+	}
+	length := binary.BigEndian.Uint32(fr.header[:])
+	if length == 0 {
+		return 0, fr.trailer()
+	}
+	fr.chunk++
+	if length > MaxChunk {
+		return 0, fr.fail(fr.chunk, fmt.Sprintf("length %d exceeds the limit of %d", length, MaxChunk), nil)
+	}
+	n := int(length)
+	var payload []byte
+	if len(p) >= n {
+		payload = p[:n]
+		if _, err := io.ReadFull(fr.r, payload); err != nil {
+			return 0, fr.truncated(err)
+		}
+	} else {
+		var err error
+		if payload, err = fr.fill(n); err != nil {
+			return 0, fr.truncated(err)
+		}
+	}
+	var crc [4]byte
+	if _, err := io.ReadFull(fr.r, crc[:]); err != nil {
+		return 0, fr.truncated(err)
+	}
+	sum := crc32.Checksum(payload, frameCRCTable)
+	if binary.BigEndian.Uint32(crc[:]) != sum {
+		return 0, fr.fail(fr.chunk, "checksum mismatch", nil)
+	}
+	fr.sum = crcCombine(fr.sum, sum, uint64(n))
+	fr.total += int64(n)
+	if len(p) >= n {
+		return n, nil
+	}
+	fr.buf, fr.off = payload, 0
+	return 0, nil
+}
+
+// fill reads n bytes into fr.buf. The buffer grows as data actually
+// arrives, so a forged length costs no more memory than the bytes behind it.
+func (fr *FrameReader) fill(n int) ([]byte, error) {
+	buf := fr.buf[:0]
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			c := min(max(2*cap(buf), 64<<10), n)
+			nb := make([]byte, len(buf), c)
+			copy(nb, buf)
+			buf = nb
+		}
+		m, err := fr.r.Read(buf[len(buf):min(cap(buf), n)])
+		buf = buf[:len(buf)+m]
+		if err != nil && len(buf) < n {
+			fr.buf = buf[:0]
+			return nil, err
+		}
+	}
+	fr.buf = buf
+	return buf, nil
+}
+
+func (fr *FrameReader) trailer() error {
+	var t [sumSize + 8]byte
+	if _, err := io.ReadFull(fr.r, t[:]); err != nil {
+		return fr.fail(0, fmt.Sprintf("stream truncated in its trailer after %d bytes", fr.total), err)
+	}
+	if want := binary.BigEndian.Uint64(t[sumSize:]); want != uint64(fr.total) {
+		return fr.fail(0, fmt.Sprintf("stream of %d bytes, but its trailer says %d", fr.total, want), nil)
+	}
+	if binary.BigEndian.Uint32(t[:sumSize]) != fr.sum {
+		return fr.fail(0, fmt.Sprintf("CRC-32C of the %d bytes does not match the trailer", fr.total), nil)
+	}
+	var extra [1]byte
+	for {
+		n, err := fr.r.Read(extra[:])
+		if n > 0 {
+			return fr.fail(0, fmt.Sprintf("data after the end of the stream of %d bytes", fr.total), nil)
+		}
+		if err == io.EOF {
+			return io.EOF
+		}
+		if err != nil {
+			return fr.fail(0, fmt.Sprintf("reading the end of the stream of %d bytes failed", fr.total), err)
+		}
+	}
+}
