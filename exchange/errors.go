@@ -21,12 +21,19 @@ const (
 )
 
 // Error is an error with a code and a one-line message for an administrator.
+// In-process it keeps the errors its message wrapped with %w (a file that
+// does not exist, a cancelled context), so errors.Is and errors.As reach
+// them; over the API only the code and the message travel.
 type Error struct {
 	Code    Code
 	Message string
+	Err     error // the cause: what Errorf's %w verbs wrapped, or nil
 }
 
 func (e *Error) Error() string { return e.Message }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Is matches any *Error with the same code, so errors.Is(err, ErrRefused)
 // works on errors rebuilt by the client.
@@ -49,9 +56,19 @@ var (
 	ErrInternal     = &Error{Code: CodeInternal}
 )
 
-// Errorf builds an *Error with a formatted message.
+// Errorf builds an *Error with a formatted message. As with fmt.Errorf, a
+// %w verb formats an error as %v does and also makes it the cause (several
+// %w verbs make them all the cause).
 func Errorf(code Code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+	err := fmt.Errorf(format, args...)
+	e := &Error{Code: code, Message: err.Error()}
+	switch w := err.(type) {
+	case interface{ Unwrap() error }:
+		e.Err = w.Unwrap()
+	case interface{ Unwrap() []error }:
+		e.Err = errors.Join(w.Unwrap()...)
+	}
+	return e
 }
 
 // CodeOf returns the code of err, CodeInternal for errors without one.

@@ -208,7 +208,7 @@ func (c *Client) Close() error {
 func (c *Client) request(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
-		return nil, exchange.Errorf(exchange.CodeBadRequest, "server %s: %v", c.addr, err)
+		return nil, exchange.Errorf(exchange.CodeBadRequest, "server %s: %w", c.addr, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.key)
 	return req, nil
@@ -221,7 +221,7 @@ func (c *Client) call(ctx context.Context, op, method, path string, in, out any)
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return exchange.Errorf(exchange.CodeBadRequest, "server %s: %s: encoding the request: %v", c.addr, op, err)
+			return exchange.Errorf(exchange.CodeBadRequest, "server %s: %s: encoding the request: %w", c.addr, op, err)
 		}
 		body = bytes.NewReader(b)
 	}
@@ -249,7 +249,7 @@ func (c *Client) call(ctx context.Context, op, method, path string, in, out any)
 		if ctx.Err() != nil {
 			return c.netErr(op, err)
 		}
-		return exchange.Errorf(exchange.CodeInternal, "server %s: %s: malformed answer: %v", c.addr, op, err)
+		return exchange.Errorf(exchange.CodeInternal, "server %s: %s: malformed answer: %w", c.addr, op, err)
 	}
 	return nil
 }

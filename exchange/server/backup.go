@@ -103,7 +103,7 @@ func (s *store) backupPrepare(t exchange.BackupType, env exchange.RestoreEnv) (*
 		}
 		var err error
 		if mk, err = readMarks(s.dir); err != nil {
-			return nil, exchange.Errorf(exchange.CodeInternal, "%s: %v", s.what(), err)
+			return nil, exchange.Errorf(exchange.CodeInternal, "%s: %w", s.what(), err)
 		}
 		if mk.LastFull == nil {
 			return nil, exchange.Errorf(exchange.CodeRefused, "%s has had no Normal backup since it was created or restored: run a Normal backup before a %s one", s.what(), t)
@@ -124,14 +124,14 @@ func (s *store) backupPrepare(t exchange.BackupType, env exchange.RestoreEnv) (*
 	err := s.control(func() error {
 		closed, err := s.log.Roll()
 		if err != nil {
-			return exchange.Errorf(exchange.CodeInternal, "%s: rolling the log: %v", s.what(), err)
+			return exchange.Errorf(exchange.CodeInternal, "%s: rolling the log: %w", s.what(), err)
 		}
 		sess.high, sess.base = closed, s.applied
 		// The generations on disk, not the log's memory of them: a missing
 		// file must refuse the backup.
 		gens, err := xlog.Generations(s.dir, "")
 		if err != nil {
-			return exchange.Errorf(exchange.CodeRefused, "%s: %v: run a Normal backup", s.what(), err)
+			return exchange.Errorf(exchange.CodeRefused, "%s: %w: run a Normal backup", s.what(), err)
 		}
 		var low uint32
 		switch t {
@@ -166,7 +166,7 @@ func (s *store) backupPrepare(t exchange.BackupType, env exchange.RestoreEnv) (*
 				tx, err := s.dbs[name].Begin(false)
 				if err != nil {
 					sess.rollback()
-					return exchange.Errorf(exchange.CodeInternal, "%s: snapshot of %s: %v", s.what(), name, err)
+					return exchange.Errorf(exchange.CodeInternal, "%s: snapshot of %s: %w", s.what(), name, err)
 				}
 				sess.txs[name] = tx
 			}
@@ -196,7 +196,7 @@ func (s *store) backupPrepare(t exchange.BackupType, env exchange.RestoreEnv) (*
 		if err != nil {
 			sess.rollback()
 			s.unpin()
-			return nil, exchange.Errorf(exchange.CodeInternal, "%s: %v", s.what(), err)
+			return nil, exchange.Errorf(exchange.CodeInternal, "%s: %w", s.what(), err)
 		}
 		files = append(files, exchange.BackupFile{Name: name, Kind: exchange.KindLog, Size: fi.Size()})
 	}
@@ -245,13 +245,13 @@ func (b *backupSession) open(name string) (io.ReadCloser, error) {
 	case b.txs[name] != nil:
 		snap, err := openSnapshot(b.txs[name])
 		if err != nil {
-			return nil, exchange.Errorf(exchange.CodeInternal, "%s: snapshot of %s: %v", b.st.what(), name, err)
+			return nil, exchange.Errorf(exchange.CodeInternal, "%s: snapshot of %s: %w", b.st.what(), name, err)
 		}
 		rc = snap
 	default:
 		f, err := os.Open(b.paths[name])
 		if err != nil {
-			return nil, exchange.Errorf(exchange.CodeInternal, "%s: %v", b.st.what(), err)
+			return nil, exchange.Errorf(exchange.CodeInternal, "%s: %w", b.st.what(), err)
 		}
 		rc = f
 	}
@@ -347,7 +347,7 @@ func (s *store) endSessionLocked(sess *backupSession, success bool) error {
 		}
 		mk, err := readMarks(s.dir)
 		if err != nil {
-			return exchange.Errorf(exchange.CodeInternal, "%s: %v", s.what(), err)
+			return exchange.Errorf(exchange.CodeInternal, "%s: %w", s.what(), err)
 		}
 		m := &mark{Time: time.Now().UTC(), HighGen: sess.high, LSN: sess.base}
 		if sess.typ == exchange.Normal {
@@ -355,7 +355,7 @@ func (s *store) endSessionLocked(sess *backupSession, success bool) error {
 		}
 		mk.LastBackup = m
 		if err := writeMarks(s.dir, mk); err != nil {
-			return exchange.Errorf(exchange.CodeInternal, "%s: recording the backup: %v", s.what(), err)
+			return exchange.Errorf(exchange.CodeInternal, "%s: recording the backup: %w", s.what(), err)
 		}
 		if err := s.checkpoint(); err != nil {
 			return err

@@ -237,7 +237,7 @@ func (s *store) logBatch(batch []*request) error {
 	}
 	first, last, err := s.log.Append(payloads...)
 	if err != nil {
-		return exchange.Errorf(exchange.CodeInternal, "%s: writing the transaction log: %v", s.what(), err)
+		return exchange.Errorf(exchange.CodeInternal, "%s: writing the transaction log: %w", s.what(), err)
 	}
 	s.logged.Store(last)
 	s.applyq <- applyItem{ops: ops, first: first}
@@ -273,7 +273,7 @@ func (s *store) applyBatches(items []applyItem) error {
 			return setApplied(tx, ops[len(ops)-1].lsn)
 		})
 		if err != nil {
-			return exchange.Errorf(exchange.CodeInternal, "%s: applying to %s: %v", s.what(), name, err)
+			return exchange.Errorf(exchange.CodeInternal, "%s: applying to %s: %w", s.what(), name, err)
 		}
 	}
 	s.applied = last
@@ -287,7 +287,7 @@ func (s *store) applyBatches(items []applyItem) error {
 func (s *store) checkpoint() error {
 	cp := xlog.Checkpoint{LSN: s.applied, Gen: s.log.CurrentGen()}
 	if err := xlog.WriteCheckpoint(s.dir, "", cp); err != nil {
-		return exchange.Errorf(exchange.CodeInternal, "%s: writing the checkpoint: %v", s.what(), err)
+		return exchange.Errorf(exchange.CodeInternal, "%s: writing the checkpoint: %w", s.what(), err)
 	}
 	if s.circular {
 		return s.removeGensThrough(s.log.CurrentGen() - 1)
@@ -325,7 +325,7 @@ func (s *store) removeGensThrough(last uint32) error {
 		s.removeRetired(trash)
 	}
 	if err != nil {
-		return exchange.Errorf(exchange.CodeInternal, "%s: truncating logs: %v", s.what(), err)
+		return exchange.Errorf(exchange.CodeInternal, "%s: truncating logs: %w", s.what(), err)
 	}
 	return nil
 }

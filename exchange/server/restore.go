@@ -114,13 +114,13 @@ func (s *store) restorePrepare(req exchange.RestoreRequest) (*restoreSession, []
 	}
 	mk, err := readMarker(s.dir)
 	if err != nil {
-		return nil, nil, exchange.Errorf(exchange.CodeInternal, "%s: %v", s.what(), err)
+		return nil, nil, exchange.Errorf(exchange.CodeInternal, "%s: %w", s.what(), err)
 	}
 	if mk != nil && mk.Phase == phaseSwap {
 		// Recovery finished but the swap was interrupted: finish it first
 		// so that the earlier restore is whole before a new one begins.
 		if err := s.finishSwap(mk); err != nil {
-			return nil, nil, exchange.Errorf(exchange.CodeInternal, "%s: finishing the interrupted restore: %v", s.what(), err)
+			return nil, nil, exchange.Errorf(exchange.CodeInternal, "%s: finishing the interrupted restore: %w", s.what(), err)
 		}
 		mk = nil
 	}
@@ -131,10 +131,10 @@ func (s *store) restorePrepare(req exchange.RestoreRequest) (*restoreSession, []
 			warnings = append(warnings, fmt.Sprintf("The unfinished restore of %s that began %s was discarded: a full set starts the chain anew.", s.what(), mk.Started.Local().Format("1/2/2006 3:04 PM")))
 		}
 		if err := os.RemoveAll(staging); err != nil {
-			return nil, nil, exchange.Errorf(exchange.CodeInternal, "%s: clearing the staging area: %v", s.what(), err)
+			return nil, nil, exchange.Errorf(exchange.CodeInternal, "%s: clearing the staging area: %w", s.what(), err)
 		}
 		if err := os.MkdirAll(filepath.Join(staging, "logs"), 0o700); err != nil {
-			return nil, nil, exchange.Errorf(exchange.CodeInternal, "%s: %v", s.what(), err)
+			return nil, nil, exchange.Errorf(exchange.CodeInternal, "%s: %w", s.what(), err)
 		}
 		mk = &marker{Phase: phaseStaging, Env: env, Erase: req.Erase, Private: req.Private, Public: req.Public, Started: time.Now().UTC()}
 		if s.id == exchange.StoreDS {
@@ -160,7 +160,7 @@ func (s *store) restorePrepare(req exchange.RestoreRequest) (*restoreSession, []
 		}
 	}
 	if err := writeMarker(s.dir, mk); err != nil {
-		return nil, nil, exchange.Errorf(exchange.CodeInternal, "%s: writing the restore marker: %v", s.what(), err)
+		return nil, nil, exchange.Errorf(exchange.CodeInternal, "%s: writing the restore marker: %w", s.what(), err)
 	}
 	rs := &restoreSession{id: newSessionID(), st: s, req: req, mk: mk, received: map[string]bool{}}
 	s.restore = rs
@@ -211,7 +211,7 @@ func (r *restoreSession) write(name string, src io.Reader) error {
 		dst = filepath.Join(r.st.dir, stagingDir, "logs", name)
 	}
 	if err := receiveFile(dst, src); err != nil {
-		return exchange.Errorf(exchange.CodeInternal, "%s: receiving %s: %v (the live files are untouched)", r.st.what(), name, err)
+		return exchange.Errorf(exchange.CodeInternal, "%s: receiving %s: %w (the live files are untouched)", r.st.what(), name, err)
 	}
 	r.mark(name)
 	return nil
@@ -272,7 +272,7 @@ func (r *restoreSession) complete() (exchange.RestoreResult, error) {
 	mk := r.mk
 	mk.HighGen, mk.HighLSN = max(mk.HighGen, r.req.Env.HighGen), max(mk.HighLSN, r.req.Env.HighLSN)
 	if err := writeMarker(s.dir, mk); err != nil {
-		return exchange.RestoreResult{}, exchange.Errorf(exchange.CodeInternal, "%s: %v", s.what(), err)
+		return exchange.RestoreResult{}, exchange.Errorf(exchange.CodeInternal, "%s: %w", s.what(), err)
 	}
 	if !r.req.Last {
 		return exchange.RestoreResult{Messages: []string{fmt.Sprintf("Set staged on %s; the %s stays stopped until the last set of the chain is restored.", s.server, s.id.ServiceName())}}, nil
@@ -307,14 +307,14 @@ func (r *restoreSession) recover() (exchange.RestoreResult, error) {
 		db, err := boltOpen(filepath.Join(staging, name), false)
 		if err != nil {
 			closeAll()
-			return res, exchange.Errorf(exchange.CodeInternal, "%s: opening the restored %s: %v", s.what(), name, err)
+			return res, exchange.Errorf(exchange.CodeInternal, "%s: opening the restored %s: %w", s.what(), name, err)
 		}
 		dbs[name] = db
 	}
 	last, err := replayInto(filepath.Join(staging, "logs"), mk.Env.BaseLSN, dbs)
 	if err != nil {
 		closeAll()
-		return res, exchange.Errorf(exchange.CodeInternal, "%s: hard recovery from the restored logs failed: %v; the live files are untouched", s.what(), err)
+		return res, exchange.Errorf(exchange.CodeInternal, "%s: hard recovery from the restored logs failed: %w; the live files are untouched", s.what(), err)
 	}
 	if last < mk.HighLSN {
 		closeAll()
@@ -384,10 +384,10 @@ func (r *restoreSession) recover() (exchange.RestoreResult, error) {
 	}
 	mk.Phase = phaseSwap
 	if err := writeMarker(s.dir, mk); err != nil {
-		return res, exchange.Errorf(exchange.CodeInternal, "%s: %v", s.what(), err)
+		return res, exchange.Errorf(exchange.CodeInternal, "%s: %w", s.what(), err)
 	}
 	if err := s.finishSwap(mk); err != nil {
-		return res, exchange.Errorf(exchange.CodeInternal, "%s: swapping in the restored files: %v (the swap finishes when the service starts)", s.what(), err)
+		return res, exchange.Errorf(exchange.CodeInternal, "%s: swapping in the restored files: %w (the swap finishes when the service starts)", s.what(), err)
 	}
 	res.Recovered, res.LastLSN = true, last
 	return res, nil

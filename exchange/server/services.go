@@ -38,11 +38,11 @@ func (s *Server) StopService(ctx context.Context, id exchange.StoreID) error {
 			s.log.Warn("topology not cached", "err", err)
 		}
 		if err := s.is.stop(); err != nil {
-			return exchange.Errorf(exchange.CodeInternal, "stopping the Microsoft Information Store on %s: %v", s.cfg.Name, err)
+			return exchange.Errorf(exchange.CodeInternal, "stopping the Microsoft Information Store on %s: %w", s.cfg.Name, err)
 		}
 	}
 	if err := st.stop(); err != nil {
-		return exchange.Errorf(exchange.CodeInternal, "stopping %s: %v", st.what(), err)
+		return exchange.Errorf(exchange.CodeInternal, "stopping %s: %w", st.what(), err)
 	}
 	return nil
 }

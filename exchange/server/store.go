@@ -139,7 +139,7 @@ func (s *store) start() error {
 		return nil
 	}
 	if m, err := readMarker(s.dir); err != nil {
-		return exchange.Errorf(exchange.CodeInternal, "%s cannot start: %v", s.what(), err)
+		return exchange.Errorf(exchange.CodeInternal, "%s cannot start: %w", s.what(), err)
 	} else if m != nil {
 		if m.Phase != phaseSwap {
 			return exchange.Errorf(exchange.CodeConflict, "%s cannot start: a restore is in progress (finish it with the last set of its chain)", s.what())
@@ -147,16 +147,16 @@ func (s *store) start() error {
 		// A restore was swapping its files in when the server stopped:
 		// finish the swap, which only renames files already whole.
 		if err := s.finishSwap(m); err != nil {
-			return exchange.Errorf(exchange.CodeInternal, "%s cannot start: finishing the interrupted restore: %v", s.what(), err)
+			return exchange.Errorf(exchange.CodeInternal, "%s cannot start: finishing the interrupted restore: %w", s.what(), err)
 		}
 	}
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
-		return exchange.Errorf(exchange.CodeInternal, "%s cannot start: %v", s.what(), err)
+		return exchange.Errorf(exchange.CodeInternal, "%s cannot start: %w", s.what(), err)
 	}
 	s.removeRetired() // left behind by a crash after a swap
 	lg, err := xlog.Open(s.dir, s.logOpts)
 	if err != nil {
-		return exchange.Errorf(exchange.CodeInternal, "%s cannot start: transaction log: %v", s.what(), err)
+		return exchange.Errorf(exchange.CodeInternal, "%s cannot start: transaction log: %w", s.what(), err)
 	}
 	dbs := map[string]*bolt.DB{}
 	closeAll := func() {
@@ -169,19 +169,19 @@ func (s *store) start() error {
 		db, err := boltOpen(filepath.Join(s.dir, name), false)
 		if err != nil {
 			closeAll()
-			return exchange.Errorf(exchange.CodeInternal, "%s cannot start: %s: %v", s.what(), name, err)
+			return exchange.Errorf(exchange.CodeInternal, "%s cannot start: %s: %w", s.what(), name, err)
 		}
 		dbs[name] = db
 	}
 	cp, err := xlog.ReadCheckpoint(s.dir, "")
 	if err != nil {
 		closeAll()
-		return exchange.Errorf(exchange.CodeInternal, "%s cannot start: checkpoint: %v", s.what(), err)
+		return exchange.Errorf(exchange.CodeInternal, "%s cannot start: checkpoint: %w", s.what(), err)
 	}
 	last, err := replayInto(s.dir, cp.LSN, dbs)
 	if err != nil {
 		closeAll()
-		return exchange.Errorf(exchange.CodeInternal, "%s cannot start: recovery: %v", s.what(), err)
+		return exchange.Errorf(exchange.CodeInternal, "%s cannot start: recovery: %w", s.what(), err)
 	}
 	if last < lg.LastLSN() {
 		last = lg.LastLSN()
@@ -196,7 +196,7 @@ func (s *store) start() error {
 	}
 	if err := xlog.WriteCheckpoint(s.dir, "", xlog.Checkpoint{LSN: last, Gen: lg.CurrentGen()}); err != nil {
 		closeAll()
-		return exchange.Errorf(exchange.CodeInternal, "%s cannot start: checkpoint: %v", s.what(), err)
+		return exchange.Errorf(exchange.CodeInternal, "%s cannot start: checkpoint: %w", s.what(), err)
 	}
 	s.log, s.dbs, s.applied = lg, dbs, last
 	s.setBroken(nil)
@@ -338,7 +338,7 @@ func (s *store) viewAny(name string, fn func(tx *bolt.Tx) error) error {
 	}
 	db, err := boltOpen(path, true)
 	if err != nil {
-		return exchange.Errorf(exchange.CodeInternal, "%s: %s: %v", s.what(), name, err)
+		return exchange.Errorf(exchange.CodeInternal, "%s: %s: %w", s.what(), name, err)
 	}
 	defer db.Close()
 	return db.View(fn)
