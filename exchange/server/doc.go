@@ -47,6 +47,7 @@
 //	dir.edb
 //	  meta
 //	    applied                 → uint64: LSN of the last record applied
+//	    schema                  → uint64: the schema version (1); absent from older files: 1
 //	  org
 //	    name                    → the organization's name
 //	  sites
@@ -56,7 +57,7 @@
 //	    <alias>                 → Recipient
 //
 //	priv.edb
-//	  meta                      applied: as in dir.edb
+//	  meta                      applied, schema: as in dir.edb
 //	  mailboxes
 //	    <alias>                 one bucket per mailbox
 //	      info                  → Recipient
@@ -65,8 +66,15 @@
 //	          <lsn>             → Message
 //
 //	pub.edb
-//	  meta                      applied: as in dir.edb
+//	  meta                      applied, schema: as in dir.edb
 //	  folders
 //	    <path>                  one bucket per public folder
 //	      <lsn>                 → Post
+//
+// # Versions
+//
+// A file without meta/schema is of version 1, the schema above. Opening a
+// database writable records the version it is written in; a file of a
+// version newer than this server knows is refused, naming the file and
+// its version, and is left as it is.
 package server

@@ -45,11 +45,11 @@ const (
 // defaultFolders are created with every mailbox, as Exchange did.
 var defaultFolders = []string{"Inbox", "Outbox", "Sent Items", "Deleted Items", "Calendar", "Contacts"}
 
-// Bucket names. The tree of each .edb:
+// Bucket names. The tree of each .edb is drawn in the package doc:
 //
-//	dir.edb   meta{applied}  org{name}  sites/<site>/<server> = ServerInfo  recipients/<alias> = Recipient
-//	priv.edb  meta{applied}  mailboxes/<alias>/{info = Recipient, folders/<folder>/<lsn> = Message}
-//	pub.edb   meta{applied}  folders/<path>/<lsn> = Post
+//	dir.edb   meta{applied, schema}  org{name}  sites/<site>/<server> = ServerInfo  recipients/<alias> = Recipient
+//	priv.edb  meta{applied, schema}  mailboxes/<alias>/{info = Recipient, folders/<folder>/<lsn> = Message}
+//	pub.edb   meta{applied, schema}  folders/<path>/<lsn> = Post
 var (
 	bMeta       = []byte("meta")
 	bOrg        = []byte("org")

@@ -98,8 +98,10 @@ func (s *store) what() string {
 	return fmt.Sprintf("the %s on %s", s.id.ServiceName(), s.server)
 }
 
+// boltOpen opens a database of the store and checks its schema version
+// (schema.go): a file of a newer version is refused and left as it is.
 func boltOpen(path string, readOnly bool) (*bolt.DB, error) {
-	return bolt.Open(path, 0o600, &bolt.Options{
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:  2 * time.Second,
 		ReadOnly: readOnly,
 		// A backup holds a read transaction for as long as it streams; a
@@ -108,6 +110,14 @@ func boltOpen(path string, readOnly bool) (*bolt.DB, error) {
 		InitialMmapSize: 1 << 32,
 		FreelistType:    bolt.FreelistMapType,
 	})
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSchema(db, readOnly); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
 }
 
 // isRunning reports the service state.
