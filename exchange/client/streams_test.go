@@ -73,7 +73,7 @@ func TestFileStreamsTravelInBatches(t *testing.T) {
 	fake.Files["priv.edb"] = apitest.Data(size, 72)
 	cert, fp := apiTestCert(t)
 	key := server.NewKey()
-	srv := server.NewServer("127.0.0.1:0", cert, server.NewHandler(fake, key, nil))
+	srv := server.NewHTTPServer("127.0.0.1:0", cert, server.NewHandler(fake, key, nil))
 	srv.ErrorLog = log.New(io.Discard, "", 0)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

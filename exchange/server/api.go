@@ -275,13 +275,13 @@ func (rec *apiRecorder) Write(p []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection.
 func (rec *apiRecorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
 
-// NewServer returns an HTTPS server for h on addr with cert: TLS 1.3 only,
+// NewHTTPServer returns an HTTPS server for h on addr with cert: TLS 1.3 only,
 // HTTP/2 and HTTP/1.1, a deadline on request headers but none on bodies, so
 // that a database of any size can stream. Start it with
 // ListenAndServeTLS("", "") or ServeTLS(listener, "", ""); Server.Serve
 // gives it a listener whose connections also batch the TLS records of
-// file streams (streamConn).
-func NewServer(addr string, cert tls.Certificate, h http.Handler) *http.Server {
+// file streams (wire.StreamConn).
+func NewHTTPServer(addr string, cert tls.Certificate, h http.Handler) *http.Server {
 	return &http.Server{
 		Addr:    addr,
 		Handler: h,

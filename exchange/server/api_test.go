@@ -317,7 +317,7 @@ func TestAPIServer(t *testing.T) {
 	cert, fp := apiTestCert(t)
 	fake := apitest.NewFake()
 	key := NewKey()
-	srv := NewServer("127.0.0.1:0", cert, NewHandler(fake, key, nil))
+	srv := NewHTTPServer("127.0.0.1:0", cert, NewHandler(fake, key, nil))
 	if srv.TLSConfig.MinVersion != tls.VersionTLS13 {
 		t.Errorf("MinVersion %x", srv.TLSConfig.MinVersion)
 	}

@@ -34,7 +34,7 @@ func (s *Server) Serve(ctx context.Context, addr string, ready func(name, url, f
 		return fmt.Errorf("listening on %s: %w", addr, err)
 	}
 	bound := ln.Addr().String()
-	hs := NewServer(bound, s.cert, NewHandler(s, s.cfg.Key, s.log))
+	hs := NewHTTPServer(bound, s.cert, NewHandler(s, s.cfg.Key, s.log))
 	ri, _ := json.MarshalIndent(RunInfo{Address: bound, Fingerprint: s.fingerprint, PID: os.Getpid()}, "", "  ")
 	if err := writeFileAtomic(filepath.Join(s.dir, runFile), ri); err != nil {
 		ln.Close()
