@@ -27,7 +27,7 @@ type session struct {
 }
 
 var (
-	_ imapserver.SessionIMAP4rev2    = (*session)(nil)
+	_ imapserver.SessionIMAP4rev2   = (*session)(nil)
 	_ imapserver.SessionAppendLimit = (*session)(nil)
 )
 
