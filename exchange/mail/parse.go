@@ -64,12 +64,12 @@ func Parse(data []byte) (Metadata, error) {
 		head = head[:maxHeader]
 	}
 	h, herr := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(head)))
+	truncated := len(data) > maxHeader && !bytes.Contains(head, []byte("\n\n")) && !bytes.Contains(head, []byte("\n\r\n"))
 	switch {
-	case herr == nil:
-	case errors.Is(herr, io.EOF) && len(data) <= maxHeader:
-		herr = nil // a header without a body
-	case errors.Is(herr, io.EOF):
+	case truncated:
 		herr = fmt.Errorf("%w: the header is longer than %d bytes", ErrMalformed, maxHeader)
+	case herr == nil, errors.Is(herr, io.EOF):
+		herr = nil // io.EOF: a header without a body
 	default:
 		why := strings.TrimPrefix(herr.Error(), "message: ")
 		if len(why) > 100 {
