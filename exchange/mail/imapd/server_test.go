@@ -22,13 +22,14 @@ import (
 )
 
 type fixture struct {
-	be       *memback.Backend
-	srv      *Server
-	addr     string
-	smtpAddr string
-	client   *tls.Config
-	throttle *mail.Throttle
-	logs     *bytes.Buffer
+	be        *memback.Backend
+	srv       *Server
+	addr      string
+	smtpAddr  string
+	client    *tls.Config
+	serverTLS *tls.Config
+	throttle  *mail.Throttle
+	logs      *bytes.Buffer
 }
 
 func start(t testing.TB) *fixture {
@@ -40,7 +41,7 @@ func start(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{be: be, client: ctls, throttle: mail.NewThrottle(), logs: &bytes.Buffer{}}
+	f := &fixture{be: be, client: ctls, serverTLS: stls, throttle: mail.NewThrottle(), logs: &bytes.Buffer{}}
 	log := slog.New(slog.NewTextHandler(f.logs, nil))
 	srv, err := New(be, Config{TLS: stls, Throttle: f.throttle, Log: log, SummaryEvery: time.Hour})
 	if err != nil {
@@ -451,4 +452,68 @@ func hasAttr(attrs []imap.MailboxAttr, a imap.MailboxAttr) bool {
 		}
 	}
 	return false
+}
+
+func TestAppendTooBigAndMissingFolder(t *testing.T) {
+	f := start(t)
+	f.srv.cfg.AppendLimit = 1024
+	c := f.login(t, nil)
+	cmd := c.Append("Nowhere", 3, nil)
+	cmd.Write([]byte("x\r\n"))
+	cmd.Close()
+	if _, err := cmd.Wait(); !isCode(err, imap.ResponseCodeTryCreate) {
+		t.Fatalf("APPEND to a missing folder answered %v", err)
+	}
+	big := strings.Repeat("x", 2048)
+	cmd = c.Append("INBOX", int64(len(big)), nil)
+	cmd.Write([]byte(big))
+	cmd.Close()
+	if _, err := cmd.Wait(); !isCode(err, imap.ResponseCodeTooBig) {
+		t.Fatalf("oversized APPEND answered %v", err)
+	}
+	if fo, _ := f.be.Folder(context.Background(), "alice", mail.Inbox); len(fo.List) != 0 {
+		t.Fatal("a refused APPEND stored something")
+	}
+}
+
+func TestRenameInboxMovesItsMessages(t *testing.T) {
+	f := start(t)
+	c := f.login(t, nil)
+	appendMsg(t, c, "INBOX", "Subject: old\r\n\r\nold\r\n")
+	if err := c.Rename("INBOX", "Old Mail", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	in, _ := f.be.Folder(context.Background(), "alice", mail.Inbox)
+	old, err := f.be.Folder(context.Background(), "alice", "Old Mail")
+	if err != nil || len(in.List) != 0 || len(old.List) != 1 {
+		t.Fatalf("after RENAME INBOX: inbox %d, Old Mail %+v %v", len(in.List), old, err)
+	}
+}
+
+func TestConnectionsBounded(t *testing.T) {
+	f := start(t)
+	f.srv.Close()
+	// A server of its own with room for one connection.
+	srv, err := New(f.be, Config{TLS: f.serverTLS, MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	go srv.Serve(ln)
+	defer srv.Close()
+	f.addr = ln.Addr().String()
+	first := f.login(t, nil)
+	conn, err := tls.Dial("tcp", f.addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	buf := make([]byte, 64)
+	n, _ := conn.Read(buf)
+	if !strings.HasPrefix(string(buf[:n]), "* BYE Too many connections") {
+		t.Fatalf("connection over the limit got %q", buf[:n])
+	}
+	if err := first.Noop().Wait(); err != nil {
+		t.Fatalf("the connection within the limit broke: %v", err)
+	}
 }
