@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -117,8 +118,13 @@ func (s *Server) changed(c mail.Change) {
 	s.mu.Lock()
 	v := s.open[viewKey{strings.ToLower(c.Mailbox), c.Folder}]
 	s.mu.Unlock()
-	if v != nil {
-		go v.refresh(s.be, nil)
+	// Changes that come while a refresh is pending are covered by it: the
+	// flag drops before the refresh reads, so a later change starts another.
+	if v != nil && v.pending.CompareAndSwap(false, true) {
+		go func() {
+			v.pending.Store(false)
+			v.refresh(s.be, nil)
+		}()
 	}
 }
 
@@ -154,6 +160,7 @@ func (s *Server) release(v *view) {
 type view struct {
 	mailbox, folder string
 	refs            int // guarded by Server.mu
+	pending         atomic.Bool
 
 	mu       sync.Mutex
 	tracker  *imapserver.MailboxTracker

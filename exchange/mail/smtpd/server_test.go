@@ -267,3 +267,62 @@ func TestStartTLSOffered(t *testing.T) {
 		t.Fatal("STARTTLS did not give a TLS connection")
 	}
 }
+
+// gated is a Backend whose deliveries wait until the test lets them
+// through, as a store waits for its log's fsync.
+type gated struct {
+	*memback.Backend
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gated) Deliver(ctx context.Context, d mail.Delivery) error {
+	g.entered <- struct{}{}
+	<-g.release
+	return g.Backend.Deliver(ctx, d)
+}
+
+func TestAcknowledgedOnlyAfterDurableDelivery(t *testing.T) {
+	f := start(t, Config{})
+	g := &gated{Backend: f.be, entered: make(chan struct{}), release: make(chan struct{})}
+	f.srv.be = g
+	sent := make(chan error, 1)
+	go func() { sent <- f.send(t, "carol@elsewhere.net", []string{"alice@example.org"}, []byte(letter)) }()
+	<-g.entered // the store has the message but has not made it durable
+	select {
+	case err := <-sent:
+		t.Fatalf("the client was answered (%v) before the store returned", err)
+	default:
+	}
+	close(g.release)
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	if n := len(inbox(t, f.be, "alice").List); n != 1 {
+		t.Fatalf("%d messages", n)
+	}
+}
+
+func TestIdleClientTimesOut(t *testing.T) {
+	f := start(t, Config{ReadTimeout: 100 * time.Millisecond})
+	conn, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	r := bufio.NewReader(conn)
+	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "220") {
+		t.Fatalf("greeting %q %v", line, err)
+	}
+	// Say nothing: the server must hang up rather than hold the slot.
+	for {
+		if _, err := r.ReadString('\n'); err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatal("the server kept a silent client for 30 s")
+			}
+			return
+		}
+	}
+}
