@@ -29,7 +29,9 @@ func (ss *session) Fetch(w *imapserver.FetchWriter, set imap.NumSet, options *im
 		for i := range ts {
 			if !hasFlag(ts[i].info.Flags, mail.FlagSeen) {
 				unseen = append(unseen, ts[i].info.UID)
-				ts[i].info.Flags = append(ts[i].info.Flags, mail.FlagSeen)
+				// A fresh slice: the old one is shared with the view.
+				f := ts[i].info.Flags
+				ts[i].info.Flags = append(f[:len(f):len(f)], mail.FlagSeen)
 			}
 		}
 		if len(unseen) > 0 {

@@ -517,3 +517,72 @@ func TestConnectionsBounded(t *testing.T) {
 		t.Fatalf("the connection within the limit broke: %v", err)
 	}
 }
+
+// Sessions stay consistent with the store while mail pours in from several
+// SMTP clients and another session expunges.
+func TestConcurrentDeliveriesAndExpunges(t *testing.T) {
+	f := start(t)
+	watcher := f.login(t, nil)
+	mustSelect(t, watcher, "INBOX")
+	const senders, each = 4, 25
+	errs := make(chan error, senders)
+	for i := range senders {
+		go func() {
+			c, err := smtp.DialStartTLS(f.smtpAddr, f.client)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			for j := range each {
+				body := strings.NewReader("Subject: load " + strings.Repeat("x", i) + "\r\n\r\n" + strings.Repeat("y", j) + "\r\n")
+				if err := c.SendMail("carol@elsewhere.net", []string{"alice@example.org"}, body); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 20 { // the watcher keeps talking while mail arrives
+		if err := watcher.Noop().Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range senders {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := f.login(t, nil)
+	mustSelect(t, other, "INBOX")
+	if err := other.Store(imap.SeqSet{imap.SeqRange{Start: 1, Stop: 50}}, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}, Silent: true}, nil).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Expunge().Collect(); err != nil {
+		t.Fatal(err)
+	}
+	want := senders*each - 50
+	deadline := time.Now().Add(20 * time.Second)
+	for watcher.Mailbox().NumMessages != uint32(want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the watcher counts %d messages, want %d", watcher.Mailbox().NumMessages, want)
+		}
+		if err := watcher.Noop().Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs, err := watcher.Fetch(imap.SeqSet{imap.SeqRange{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fo, _ := f.be.Folder(context.Background(), "alice", mail.Inbox)
+	if len(msgs) != want || len(fo.List) != want {
+		t.Fatalf("fetched %d, store has %d, want %d", len(msgs), len(fo.List), want)
+	}
+	for i, m := range msgs {
+		if m.SeqNum != uint32(i+1) || m.UID != imap.UID(fo.List[i].UID) {
+			t.Fatalf("message %d: seq %d uid %d, store uid %d", i+1, m.SeqNum, m.UID, fo.List[i].UID)
+		}
+	}
+}
