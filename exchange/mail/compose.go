@@ -164,7 +164,7 @@ var contentTypes = map[string]string{
 	".xls": "application/vnd.ms-excel", ".ppt": "application/vnd.ms-powerpoint",
 	".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 	".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-	".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+	".png":  "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
 }
 
 func contentType(name string) string {
