@@ -129,28 +129,37 @@ func (s *Server) changed(c mail.Change) {
 }
 
 // acquire answers the shared view of a folder, fresh.
-func (s *Server) acquire(ctx context.Context, mailbox, folder string) (*view, error) {
+func (s *Server) acquire(mailbox, folder string) (*view, error) {
 	k := viewKey{strings.ToLower(mailbox), folder}
-	s.mu.Lock()
-	v := s.open[k]
-	if v == nil {
-		v = &view{mailbox: mailbox, folder: folder}
-		s.open[k] = v
-	}
-	v.refs++
-	s.mu.Unlock()
-	if err := v.refresh(s.be, nil); err != nil {
+	for try := 0; ; try++ {
+		s.mu.Lock()
+		v := s.open[k]
+		if v == nil || v.isGone() {
+			// A folder deleted and made again is another folder: the
+			// sessions still on the old view keep it to themselves.
+			v = &view{mailbox: mailbox, folder: folder}
+			s.open[k] = v
+		}
+		v.refs++
+		s.mu.Unlock()
+		err := v.refresh(s.be, nil)
+		if err == nil {
+			return v, nil
+		}
 		s.release(v)
-		return nil, err
+		// The view went out of date just now: once more, with a new one.
+		if try > 0 || !v.isGone() {
+			return nil, err
+		}
 	}
-	return v, nil
 }
 
 func (s *Server) release(v *view) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if v.refs--; v.refs == 0 {
-		delete(s.open, viewKey{strings.ToLower(v.mailbox), v.folder})
+	k := viewKey{strings.ToLower(v.mailbox), v.folder}
+	if v.refs--; v.refs == 0 && s.open[k] == v {
+		delete(s.open, k)
 	}
 }
 
@@ -168,6 +177,12 @@ type view struct {
 	uidNext  mail.UID
 	list     []mail.MessageInfo
 	gone     bool // deleted, renamed away, or replaced
+}
+
+func (v *view) isGone() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.gone
 }
 
 // refresh reloads the folder and queues the differences for every session

@@ -586,3 +586,36 @@ func TestConcurrentDeliveriesAndExpunges(t *testing.T) {
 		}
 	}
 }
+
+// A folder deleted under a session that has it selected empties for that
+// session, and a folder made again under the same name is a new folder.
+func TestSelectedFolderDeletedAndMadeAgain(t *testing.T) {
+	f := start(t)
+	expunged := make(chan uint32, 4)
+	a := f.login(t, &imapclient.UnilateralDataHandler{Expunge: func(seq uint32) { expunged <- seq }})
+	if err := a.Create("Tmp", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	appendMsg(t, a, "Tmp", "Subject: x\r\n\r\nx\r\n")
+	first := mustSelect(t, a, "Tmp")
+	b := f.login(t, nil)
+	if err := b.Delete("Tmp").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Create("Tmp", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	second := mustSelect(t, b, "Tmp")
+	if second.UIDValidity == first.UIDValidity || second.NumMessages != 0 {
+		t.Fatalf("the new Tmp: %+v, the old: %+v", second, first)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for a.Mailbox().NumMessages != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the session on the deleted folder still counts its message")
+		}
+		if err := a.Noop().Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -92,9 +92,7 @@ func (ss *session) Namespace() (*imap.NamespaceData, error) {
 
 func (ss *session) Select(name string, options *imap.SelectOptions) (*imap.SelectData, error) {
 	ss.unselect()
-	c, cancel := ctx()
-	defer cancel()
-	v, err := ss.s.acquire(c, ss.mailbox, storeName(name))
+	v, err := ss.s.acquire(ss.mailbox, storeName(name))
 	if err != nil {
 		return nil, ss.answer(err, "select")
 	}
