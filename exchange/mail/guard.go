@@ -64,10 +64,9 @@ type Throttle struct {
 	Base, Max, Forget time.Duration
 	now               func() time.Time
 
-	mu       sync.Mutex
-	addrs    map[string]*throttled
-	refused  int
-	refusals map[string]int
+	mu      sync.Mutex
+	addrs   map[string]*throttled
+	refused Tally
 }
 
 type throttled struct {
@@ -116,7 +115,7 @@ func (t *Throttle) Fail(addr string) {
 	defer t.mu.Unlock()
 	now := t.clock()
 	if t.addrs == nil {
-		t.addrs, t.refusals = map[string]*throttled{}, map[string]int{}
+		t.addrs = map[string]*throttled{}
 	}
 	e := t.addrs[addr]
 	if e == nil {
@@ -131,10 +130,7 @@ func (t *Throttle) Fail(addr string) {
 	}
 	e.fails++
 	e.last = now
-	t.refused++
-	if len(t.refusals) < maxTracked || t.refusals[addr] > 0 {
-		t.refusals[addr]++
-	}
+	t.refused.Add(addr)
 }
 
 // Succeed clears addr's failures.
@@ -167,12 +163,39 @@ func (t *Throttle) pruneLocked(now time.Time) {
 	}
 }
 
-// LogSummary logs the refusals since the last summary, if any, as one line
-// naming the addresses that were refused most, and starts counting anew.
+// LogSummary logs the wrong passwords since the last summary, if any, as
+// one line naming the addresses refused most, and starts counting anew.
 func (t *Throttle) LogSummary(log *slog.Logger, service string) {
+	t.refused.LogSummary(log, "wrong passwords refused", service)
+}
+
+// Tally counts refusals by client address for a periodic summary line, so
+// that an attack shows in the log without flooding it.
+type Tally struct {
+	mu sync.Mutex
+	n  int
+	by map[string]int
+}
+
+// Add counts one refusal of addr.
+func (t *Tally) Add(addr string) {
 	t.mu.Lock()
-	n, by := t.refused, t.refusals
-	t.refused, t.refusals = 0, map[string]int{}
+	defer t.mu.Unlock()
+	if t.by == nil {
+		t.by = map[string]int{}
+	}
+	t.n++
+	if len(t.by) < maxTracked || t.by[addr] > 0 {
+		t.by[addr]++
+	}
+}
+
+// LogSummary logs what was counted since the last summary, if anything, as
+// one line with the three addresses refused most, and starts anew.
+func (t *Tally) LogSummary(log *slog.Logger, msg, service string) {
+	t.mu.Lock()
+	n, by := t.n, t.by
+	t.n, t.by = 0, nil
 	t.mu.Unlock()
 	if n == 0 {
 		return
@@ -195,7 +218,7 @@ func (t *Throttle) LogSummary(log *slog.Logger, service string) {
 	for i, c := range top[:min(3, len(top))] {
 		args = append(args, slog.Group("top"+string(rune('1'+i)), "addr", c.addr, "refused", c.n))
 	}
-	log.Warn("wrong passwords refused", args...)
+	log.Warn(msg, args...)
 }
 
 // Summarize calls LogSummary every period until stop is closed.

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,7 +33,10 @@ type Config struct {
 	// DeliverTimeout bounds how long a message waits for the store before
 	// the client is told to retry; 1 minute.
 	DeliverTimeout time.Duration
-	Log            *slog.Logger
+	// SummaryEvery is how often refused recipients are summed up in the
+	// log; 1 minute.
+	SummaryEvery time.Duration
+	Log          *slog.Logger
 }
 
 // Server is an SMTP listener in front of a Backend.
@@ -45,6 +49,11 @@ type Server struct {
 	delivered atomic.Int64
 	refused   atomic.Int64
 	aborted   atomic.Int64
+	// Refused recipients are summed up in the log now and then, not
+	// logged one by one: a relay probe must not flood the log.
+	relays, unknown mail.Tally
+	closing         chan struct{}
+	once            sync.Once
 }
 
 // New makes a Server; Serve starts it.
@@ -70,10 +79,13 @@ func New(be mail.Backend, cfg Config) *Server {
 	if cfg.DeliverTimeout <= 0 {
 		cfg.DeliverTimeout = time.Minute
 	}
+	if cfg.SummaryEvery <= 0 {
+		cfg.SummaryEvery = time.Minute
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{be: be, cfg: cfg, log: cfg.Log}
+	s := &Server{be: be, cfg: cfg, log: cfg.Log, closing: make(chan struct{})}
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = cfg.Hostname
 	srv.TLSConfig = cfg.TLS
@@ -84,7 +96,27 @@ func New(be mail.Backend, cfg Config) *Server {
 	srv.EnableSMTPUTF8 = true
 	srv.ErrorLog = logAdapter{cfg.Log}
 	s.smtp = srv
+	go s.summarize()
 	return s
+}
+
+func (s *Server) summarize() {
+	tk := time.NewTicker(s.cfg.SummaryEvery)
+	defer tk.Stop()
+	for {
+		select {
+		case <-tk.C:
+		case <-s.closing:
+			s.logSummary()
+			return
+		}
+		s.logSummary()
+	}
+}
+
+func (s *Server) logSummary() {
+	s.relays.LogSummary(s.log, "smtp: relaying refused", "smtp")
+	s.unknown.LogSummary(s.log, "smtp: unknown recipients refused", "smtp")
 }
 
 // Serve answers connections on ln until Close.
@@ -101,7 +133,10 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // Close stops listening and drops every connection; a message not yet
 // acknowledged is not delivered.
-func (s *Server) Close() error { return s.smtp.Close() }
+func (s *Server) Close() error {
+	s.once.Do(func() { close(s.closing) })
+	return s.smtp.Close()
+}
 
 // Stats counts what a Server did since it was made.
 type Stats struct {
@@ -169,10 +204,11 @@ func (ss *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	switch {
 	case errors.Is(err, mail.ErrNotLocal):
 		ss.s.refused.Add(1)
-		ss.s.log.Info("smtp: relaying refused", "remote", mail.HostOf(ss.conn.Conn().RemoteAddr()), "from", ss.from, "to", to)
+		ss.s.relays.Add(mail.HostOf(ss.conn.Conn().RemoteAddr()))
 		return errRelay
 	case errors.Is(err, mail.ErrNoMailbox):
 		ss.s.refused.Add(1)
+		ss.s.unknown.Add(mail.HostOf(ss.conn.Conn().RemoteAddr()))
 		return errNoMailbox
 	case err != nil:
 		ss.s.log.Warn("smtp: resolving a recipient failed", "to", to, "err", err)

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -152,13 +153,23 @@ func TestOneDeliveryForSeveralMailboxes(t *testing.T) {
 }
 
 func TestRelayingRefused(t *testing.T) {
-	f := start(t, Config{})
-	err := f.send(t, "alice@example.org", []string{"someone@elsewhere.net"}, []byte(letter))
-	if c, e := code(err); c != 550 || e != (smtp.EnhancedCode{5, 7, 1}) {
-		t.Fatalf("relay attempt answered %v, want 550 5.7.1", err)
+	var logs bytes.Buffer
+	f := start(t, Config{Log: slog.New(slog.NewTextHandler(&logs, nil)), SummaryEvery: time.Hour})
+	for range 3 {
+		err := f.send(t, "alice@example.org", []string{"someone@elsewhere.net"}, []byte(letter))
+		if c, e := code(err); c != 550 || e != (smtp.EnhancedCode{5, 7, 1}) {
+			t.Fatalf("relay attempt answered %v, want 550 5.7.1", err)
+		}
 	}
 	if f.be.Deliveries != 0 {
 		t.Fatal("a relayed message was stored")
+	}
+	if logs.Len() != 0 {
+		t.Fatalf("refusals were logged one by one: %s", logs.String())
+	}
+	f.srv.logSummary()
+	if out := logs.String(); strings.Count(out, "\n") != 1 || !strings.Contains(out, "relaying refused") || !strings.Contains(out, "refused=3 addresses=1 top1.addr=127.0.0.1") {
+		t.Fatalf("summary: %s", out)
 	}
 }
 
