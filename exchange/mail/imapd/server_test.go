@@ -619,3 +619,33 @@ func TestSelectedFolderDeletedAndMadeAgain(t *testing.T) {
 		}
 	}
 }
+
+func TestUIDExpungeTakesOnlyTheNamedMessages(t *testing.T) {
+	f := start(t)
+	c := f.login(t, nil)
+	a := appendMsg(t, c, "INBOX", "Subject: a\r\n\r\na\r\n", imap.FlagDeleted)
+	b := appendMsg(t, c, "INBOX", "Subject: b\r\n\r\nb\r\n", imap.FlagDeleted)
+	mustSelect(t, c, "INBOX")
+	if _, err := c.UIDExpunge(imap.UIDSetNum(b)).Collect(); err != nil {
+		t.Fatal(err)
+	}
+	fo, _ := f.be.Folder(context.Background(), "alice", mail.Inbox)
+	if len(fo.List) != 1 || fo.List[0].UID != mail.UID(a) {
+		t.Fatalf("after UID EXPUNGE %d: %+v", b, fo.List)
+	}
+}
+
+func TestNonASCIIFolderNames(t *testing.T) {
+	f := start(t)
+	c := f.login(t, nil)
+	if err := c.Create("Entwürfe/Ärger", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.be.Folder(context.Background(), "alice", "Entwürfe/Ärger"); err != nil {
+		t.Fatalf("the store did not get the UTF-8 name: %v", err)
+	}
+	list, err := c.List("", "Entw*", nil).Collect()
+	if err != nil || len(list) != 2 || list[1].Mailbox != "Entwürfe/Ärger" {
+		t.Fatalf("LIST: %+v %v", list, err)
+	}
+}
