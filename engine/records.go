@@ -3,7 +3,6 @@ package engine
 import (
 	"encoding/json"
 	"path/filepath"
-	"strings"
 
 	"exbackup/catalog"
 	"exbackup/exchange"
@@ -26,7 +25,7 @@ func tapeRecord(info tape.Info, owner string, restricted bool) catalog.Tape {
 // and Catalog both use it, so a rebuilt catalog equals the one the backup
 // wrote.
 func setRecord(s tape.Set) catalog.SetWithEntries {
-	cs := catalog.Set{Number: s.Number, Type: strings.ToLower(s.Type.String()), Name: s.Name,
+	cs := catalog.Set{Number: s.Number, Type: string(typeOfTape(s.Type)), Name: s.Name,
 		Description: s.Description, Created: s.Created, Owner: s.Owner, Restricted: s.Restricted,
 		Bytes: s.Bytes, Files: s.Files, State: setState(s.State), Foreign: !s.Exbackup}
 	if env, ok := setEnv(s); ok {
