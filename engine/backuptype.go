@@ -38,7 +38,8 @@ func TypeTitle(t exchange.BackupType) string {
 	case "":
 		return "—"
 	}
-	return string(t)
+	// Another writer's type (Daily, Transfer), as the catalog holds it.
+	return strings.ToUpper(string(t[:1])) + string(t[1:])
 }
 
 // typeArticle is "an incremental", "a differential", "a normal".
