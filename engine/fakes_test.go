@@ -50,7 +50,9 @@ func (s *fakeServer) Status(context.Context) (exchange.Status, error) {
 	return s.status, nil
 }
 
-func (s *fakeServer) Topology(context.Context) (exchange.Topology, error) { return s.org.topology(), nil }
+func (s *fakeServer) Topology(context.Context) (exchange.Topology, error) {
+	return s.org.topology(), nil
+}
 
 func (s *fakeServer) StartService(_ context.Context, id exchange.StoreID) error {
 	s.mu.Lock()

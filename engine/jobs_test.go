@@ -20,7 +20,9 @@ func hasLine(lines []string, part string) bool {
 	return false
 }
 
-func ref(server string, store exchange.StoreID) StoreRef { return StoreRef{Server: server, Store: store} }
+func ref(server string, store exchange.StoreID) StoreRef {
+	return StoreRef{Server: server, Store: store}
+}
 
 // A stream that breaks mid-file aborts that set, stops the job, and the
 // server is never told the backup succeeded (so it truncates nothing).
