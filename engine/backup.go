@@ -223,7 +223,9 @@ func (e *Engine) backupStore(ctx context.Context, t Tape, ct catalog.Tape, ref S
 	committed := false
 	defer func() {
 		if !committed {
-			sw.Abort()
+			if err := sw.Abort(); err != nil {
+				log.exception("Warning: tape %q: the unfinished set #%d could not be closed (%v); it stays aborted on tape.", t.Info().Name, sw.Number(), err)
+			}
 		}
 	}()
 	dev := storeDevice(ref.Server, ref.Store)
