@@ -26,8 +26,6 @@ type restorePage struct {
 	verify  bool
 }
 
-func (p *restorePage) isDS() bool { return p.store == exchange.StoreDS }
-
 // restoreDialog is Restore Information: one page per set chosen in the
 // Tapes window, "Set 1 of 2", Previous and Next between them.
 type restoreDialog struct {
@@ -79,10 +77,11 @@ func (c *Console) newRestoreDialog(chosen []restoreChoice) *restoreDialog {
 	d := &restoreDialog{c: c, keys: &dlgKeys{}}
 	for _, ch := range chosen {
 		p := &restorePage{tape: ch.tape, set: ch.set, store: engine.SetStore(ch.set), dest: strings.TrimLeft(ch.set.Server, `\`)}
-		if !p.isDS() && engine.SetType(ch.set).Full() {
-			p.private, p.public = true, true
-		}
 		d.pages = append(d.pages, p)
+	}
+	// Both databases by default, where the set chooses them.
+	for i, pg := range d.plan() {
+		d.pages[i].private, d.pages[i].public = pg.ChooseDatabases, pg.ChooseDatabases
 	}
 
 	d.heading = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
