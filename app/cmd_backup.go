@@ -50,10 +50,11 @@ func backupArgs(args []string) (engine.BackupRequest, error) {
 				}
 				v = strings.ToLower(s)
 			}
-			req.Type = exchange.BackupType(v)
-			if !req.Type.Valid() {
+			t, err := engine.ParseBackupType(v)
+			if err != nil {
 				return req, fmt.Errorf("/t %s: the backup type is normal, copy, incremental or differential", v)
 			}
+			req.Type = t
 		case low == "/a":
 			req.Append = true
 		case low == "/v":
