@@ -140,6 +140,16 @@ func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // waited for. A connection that has once shown the key is not throttled:
 // a console behind the same address as a guesser keeps working.
 func (h *apiHandler) admit(w http.ResponseWriter, r *http.Request) bool {
+	ok := h.check(w, r)
+	if !ok {
+		// net/http would otherwise drain up to 256 KiB of the body after
+		// the answer, at whatever pace the client sends it.
+		http.NewResponseController(w).SetReadDeadline(time.Now())
+	}
+	return ok
+}
+
+func (h *apiHandler) check(w http.ResponseWriter, r *http.Request) bool {
 	addr := clientKey(r.RemoteAddr)
 	tc := trackedConnOf(r.Context())
 	now := time.Now()
