@@ -10,10 +10,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"exbackup/exchange"
+	"exbackup/exchange/client"
+	"exbackup/exchange/server"
 )
 
 // A client without the key, sending its body a byte at a time, is
@@ -153,4 +158,22 @@ func TestInitRefusesAWeakKey(t *testing.T) {
 func execExserver(args ...string) (string, error) {
 	out, err := exec.Command(exserverBin, args...).CombinedOutput()
 	return string(out), err
+}
+
+func TestWrongKeyIsRefusedThenThrottled(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "EXCH01")
+	exs(t, "init", "--data", data, "--org", "First Organization", "--site", "Redmond", "--name", "EXCH01")
+	p := runServer(t, data, "127.0.0.1:0")
+	ctx := context.Background()
+	wrong := server.NewKey()
+	_, err := client.Dial(ctx, p.addr, wrong, p.fp)
+	if !errors.Is(err, exchange.ErrUnauthorized) || !strings.HasSuffix(err.Error(), "server EXCH01 refused the access key") {
+		t.Fatalf("wrong key: %v", err)
+	}
+	for i := 0; i < 20 && !errors.Is(err, exchange.ErrRateLimited); i++ {
+		_, err = client.Dial(ctx, p.addr, wrong, p.fp)
+	}
+	if !errors.Is(err, exchange.ErrRateLimited) || !regexp.MustCompile(`too many failed attempts from this address; try again in \d+ s$`).MatchString(err.Error()) {
+		t.Fatalf("after many wrong keys: %v", err)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -347,10 +348,15 @@ func (rec *apiRecorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter
 // (connLimiter) and whose connections batch the TLS records of file
 // streams (wire.StreamConn).
 func NewHTTPServer(addr string, cert tls.Certificate, h http.Handler) *http.Server {
-	return newHTTPServer(addr, cert, h, DefaultLimits())
+	return newHTTPServer(addr, cert, h, DefaultLimits(), nil)
 }
 
-func newHTTPServer(addr string, cert tls.Certificate, h http.Handler, lim Limits) *http.Server {
+// newHTTPServer sums failed TLS handshakes up in refused, when not nil.
+func newHTTPServer(addr string, cert tls.Certificate, h http.Handler, lim Limits, refused *refusalLog) *http.Server {
+	errLog := slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn)
+	if refused != nil {
+		errLog = log.New(errorLog{refused.log, refused}, "", 0)
+	}
 	return &http.Server{
 		Addr:    addr,
 		Handler: h,
@@ -365,7 +371,7 @@ func newHTTPServer(addr string, cert tls.Certificate, h http.Handler, lim Limits
 		IdleTimeout:       lim.Idle,
 		MaxHeaderBytes:    16 << 10, // a request carries a key and a path, nothing large
 		HTTP2:             wire.HTTP2Config(),
-		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
+		ErrorLog:          errLog,
 		ConnContext:       connContext,
 	}
 }

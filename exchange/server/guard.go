@@ -5,6 +5,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 )
@@ -141,6 +142,10 @@ func (l *refusalLog) note(addr netip.Addr, why string, attrs ...any) {
 func (l *refusalLog) flush(k refusalKey) {
 	l.mu.Lock()
 	c := l.pending[k]
+	if c == nil {
+		l.mu.Unlock()
+		return
+	}
 	if c.n == 0 {
 		delete(l.pending, k)
 		l.mu.Unlock()
@@ -223,4 +228,24 @@ func (t *authThrottle) fail(addr netip.Addr, now time.Time) {
 // retryAfter is a wait in whole seconds, as Retry-After gives it.
 func retryAfter(d time.Duration) int {
 	return int(math.Max(1, math.Ceil(d.Seconds())))
+}
+
+// errorLog is net/http's error log: each TLS handshake that fails (a
+// connection closed by the limiter, a client that never finished) is
+// summed up with the other refusals of its address; the rest is logged as
+// it comes.
+type errorLog struct {
+	log     *slog.Logger
+	refused *refusalLog
+}
+
+func (e errorLog) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	if rest, ok := strings.CutPrefix(msg, "http: TLS handshake error from "); ok {
+		remote, _, _ := strings.Cut(rest, ": ")
+		e.refused.note(clientKey(remote), "TLS handshake failed")
+		return len(p), nil
+	}
+	e.log.Warn(msg)
+	return len(p), nil
 }

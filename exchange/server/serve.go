@@ -38,8 +38,9 @@ func (s *Server) Serve(ctx context.Context, addr string, ready func(name, url, f
 	}
 	bound := ln.Addr().String()
 	lim := s.limits.withConns(fileLimit())
-	hs := newHTTPServer(bound, s.cert, newHandler(s, s.cfg.Key, s.log, lim), lim)
-	limited := newConnLimiter(ln, lim, newRefusalLog(s.log, lim.LogInterval, "api: closed connections"))
+	closed := newRefusalLog(s.log, lim.LogInterval, "api: closed connections")
+	hs := newHTTPServer(bound, s.cert, newHandler(s, s.cfg.Key, s.log, lim), lim, closed)
+	limited := newConnLimiter(ln, lim, closed)
 	ri, _ := json.MarshalIndent(RunInfo{Address: bound, Fingerprint: s.fingerprint, PID: os.Getpid()}, "", "  ")
 	if err := writeFileAtomic(filepath.Join(s.dir, runFile), ri); err != nil {
 		ln.Close()
