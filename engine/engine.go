@@ -75,6 +75,8 @@ type Engine struct {
 	settings Settings
 	clients  map[string]*exchange.Client
 	running  map[string]bool // tapes being written, by name
+
+	catalogNotice string // what opening the catalog found (catalogrepair.go)
 }
 
 // Open opens the engine on a home folder, creating what is missing.
@@ -86,9 +88,9 @@ func Open(home string) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	cat, err := catalog.Open(filepath.Join(home, "catalog.db"))
+	cat, reset, err := openCatalog(home)
 	if err != nil {
-		return nil, fmt.Errorf("catalog %s: %w", filepath.Join(home, "catalog.db"), err)
+		return nil, err
 	}
 	lib, err := tape.OpenLibrary(filepath.Join(home, "tapes"))
 	if err != nil {
@@ -98,6 +100,7 @@ func Open(home string) (*Engine, error) {
 	e := &Engine{home: home, cat: cat, lib: lib, owner: currentOwner(), settings: st,
 		clients: map[string]*exchange.Client{}, running: map[string]bool{}}
 	e.admin = e.systemAdmin
+	e.checkCatalog(reset)
 	return e, nil
 }
 

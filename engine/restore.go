@@ -344,32 +344,15 @@ func (e *Engine) verifySet(ctx context.Context, t *tape.Tape, ct catalog.Tape, n
 		}
 		p.update(func(s *Snapshot) { s.Corrupt += len(failed) })
 		log.exception("Verify of set #%d on tape %q failed: %v", number, t.Info().Name, err)
-		e.markVerified(ct, number, false)
+		if merr := e.recordVerify(t, ct, number, vr, err); merr != nil {
+			log.exception("The catalog could not record the failed verify: %v", merr)
+		}
 		return rep, err
 	}
 	end := time.Now()
 	log.summary("Verify completed on %s at %s: %d files, %s bytes, no differences.", ntDate(end), ntTime(end), rep.files, Thousands(rep.bytes))
-	e.markVerified(ct, number, true)
+	if err := e.recordVerify(t, ct, number, vr, nil); err != nil {
+		log.exception("The catalog could not record the verify: %v", err)
+	}
 	return rep, nil
-}
-
-func (e *Engine) markVerified(ct catalog.Tape, number int, ok bool) {
-	if ct.ID == 0 {
-		return
-	}
-	sets, err := e.cat.Sets(ct.ID)
-	if err != nil {
-		return
-	}
-	for _, s := range sets {
-		if s.Number == number {
-			if ok {
-				s.Verified = time.Now().UTC()
-			} else {
-				s.Verified = time.Time{}
-				s.State = catalog.StateDamaged
-			}
-			e.cat.UpdateSet(s)
-		}
-	}
 }
