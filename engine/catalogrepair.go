@@ -133,18 +133,6 @@ func stampOf(path string) catalog.FileStamp {
 	return catalog.FileStamp{Size: st.Size(), Modified: st.ModTime().UTC()}
 }
 
-// cataloged finishes the cataloging of a tape whose file was stamped
-// before it was read: the stamp is recorded (a file changed meanwhile has a
-// newer one, and is cataloged again at the next open) and the verify
-// results recorded for its sets are applied again.
-func (e *Engine) cataloged(ct catalog.Tape, stamp catalog.FileStamp) error {
-	ct.File = stamp
-	if _, err := e.cat.PutTape(ct); err != nil {
-		return err
-	}
-	return e.applyVerifyMarks(ct)
-}
-
 // stampTape records that the catalog matches the tape's file as it is now
 // (after a backup recorded its set). Failing that, the tape is only
 // cataloged again at the next open.

@@ -53,9 +53,11 @@ func (e *Engine) CatalogTape(ctx context.Context, nameOrPath string, p *Progress
 		p.update(func(sn *Snapshot) { sn.Files += s.Files; sn.Bytes += s.Bytes })
 		p.logf(fmt.Sprintf("Set %d: %s, %s, %s", s.Number, s.Type, s.Created.Local().Format("1/2/2006 3:04 PM"), s.State))
 	}
-	ct, err := e.cat.ReplaceTape(tapeRecord(info, owner, restricted), recs)
+	rec := tapeRecord(info, owner, restricted)
+	rec.File = stamp
+	ct, err := e.cat.ReplaceTape(rec, recs)
 	if err == nil {
-		err = e.cataloged(ct, stamp)
+		err = e.applyVerifyMarks(ct)
 	}
 	if err != nil {
 		return fmt.Errorf("catalog: %w", err)
