@@ -244,3 +244,24 @@ func TestCutTapeIsDamaged(t *testing.T) {
 		t.Fatalf("%s / %s, want complete / %s", got[0].StateText(), got[1].StateText(), want)
 	}
 }
+
+// TestVerifyOfSetCutAfterAWholeBlock: the tape now lists the set aborted
+// where the catalog had it complete; the verify brings the catalog in line.
+func TestVerifyOfSetCutAfterAWholeBlock(t *testing.T) {
+	e, _ := newEnv(t)
+	if _, err := e.Backup(bg, BackupRequest{Stores: isEX1, TapeName: "Cut"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	ct, _ := e.cat.TapeByName("Cut")
+	tp, _ := tape.Open(ct.Location)
+	sets, _ := tp.Sets()
+	if err := os.Truncate(ct.Location, sets[0].Entries[1].Offset); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Verify(bg, VerifyRequest{Tape: "Cut"}, nil); err == nil {
+		t.Fatal("verify of a cut set passed")
+	}
+	if got := catalogSets(t, e, "Cut"); got[0].State != catalog.StateAborted {
+		t.Fatalf("after the verify: %s", got[0].StateText())
+	}
+}

@@ -292,6 +292,7 @@ func (e *Engine) Verify(ctx context.Context, req VerifyRequest, p *Progress) (re
 		if s.State == tape.SetAborted {
 			msg := fmt.Sprintf("set %d: aborted (never finished); nothing to verify", s.Number)
 			log.exception("%s", msg)
+			e.recordAborted(t, ct, s)
 			res.Corrupt = append(res.Corrupt, msg)
 			continue
 		}

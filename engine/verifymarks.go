@@ -182,3 +182,25 @@ func setDamage(s tape.Set) string {
 	}
 	return ""
 }
+
+// recordAborted brings the catalog in line with a tape that lists a set as
+// aborted where the catalog had it otherwise (a tape cut after a whole
+// block): a set is never left "complete" when its tape says it is not.
+func (e *Engine) recordAborted(t *tape.Tape, ct catalog.Tape, ts tape.Set) {
+	if ct.ID == 0 {
+		var err error
+		if ct, err = e.cat.TapeByLocation(t.Path()); err != nil {
+			return
+		}
+	}
+	sets, err := e.cat.Sets(ct.ID)
+	if err != nil {
+		return
+	}
+	for _, s := range sets {
+		if s.Number == ts.Number && s.State != catalog.StateAborted {
+			s.State, s.Damage, s.Verified = catalog.StateAborted, "", time.Time{}
+			e.cat.UpdateSet(s)
+		}
+	}
+}
