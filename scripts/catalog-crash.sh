@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Crash consistency of the catalog against the tapes.
 #
-#   scripts/catalog-crash.sh [ROUNDS]      (default 24)
+#   scripts/catalog-crash.sh [ROUNDS]      (default 30)
 #
 # Runs a real exserver and, ROUNDS times, kills the console with SIGKILL at
 # a random instant of one of:
@@ -16,7 +16,7 @@
 # non-zero when a round failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=${1:-24}
+rounds=${1:-30}
 work=$(mktemp -d "${TMPDIR:-/tmp}/exbackup-crash.XXXXXX")
 srv_pid=""
 cleanup() {
@@ -51,11 +51,26 @@ elapsed() {
 	"$@" >/dev/null 2>&1 || true
 	echo $((($(date +%s%N) - t0) / 1000))
 }
-t_backup=$(elapsed "$B/exbackup" backup IS '\\EXCH01' /tape:Crash)
-t_catalog=$(elapsed "$B/exbackup" catalog --tape Crash)
-truncate -s 16384 "$EXBACKUP_HOME/catalog.db"
-t_rebuild=$(elapsed "$B/exbackup" tapes)
-echo "uninterrupted: backup $((t_backup / 1000)) ms, catalog --tape $((t_catalog / 1000)) ms, tapes with a rebuild of 7 tapes $((t_rebuild / 1000)) ms"
+# fastest RUNS COMMAND…: the shortest of RUNS uninterrupted runs (the first
+# ones pay for cold caches), in microseconds.
+fastest() {
+	local n=$1 best=0 t
+	shift
+	for _ in $(seq "$n"); do
+		t=$(elapsed "$@")
+		if [ "$best" -eq 0 ] || [ "$t" -lt "$best" ]; then best=$t; fi
+	done
+	echo "$best"
+}
+"$B/exbackup" backup IS '\\EXCH01' /tape:Crash >/dev/null
+t_backup=$(fastest 2 "$B/exbackup" backup IS '\\EXCH01' /a /tape:Crash)
+t_catalog=$(fastest 3 "$B/exbackup" catalog --tape Crash)
+rebuild() {
+	truncate -s 16384 "$EXBACKUP_HOME/catalog.db"
+	"$B/exbackup" tapes
+}
+t_rebuild=$(fastest 3 rebuild)
+echo "uninterrupted, fastest: backup $((t_backup / 1000)) ms, catalog --tape $((t_catalog / 1000)) ms, tapes with a rebuild of 7 tapes $((t_rebuild / 1000)) ms"
 
 # complete_sets HOME: the complete sets `exbackup tapes` lists, one line
 # each, by tape name, set number, type and stores; the file's path and the
@@ -88,7 +103,7 @@ kinds=(backup catalog rebuild)
 for r in $(seq "$rounds"); do
 	kind=${kinds[$((r % 3))]}
 	# A random instant of the command's run, as timed above.
-	pick() { echo $(((RANDOM * 32768 + RANDOM) % ($1 * 9 / 10 + 1))); }
+	pick() { echo $(((RANDOM * 32768 + RANDOM) % ($1 + 1))); }
 	case $kind in
 	backup)
 		us=$(pick "$t_backup")
