@@ -11,9 +11,12 @@
 // One backup writes one set per store: AppendSet, then BeginVolume with the
 // store's device (`\\SERVER\Microsoft Information Store`) and machine, then
 // AddFile for each of its files, then End. End writes the ESET, flushes and
-// fsyncs: only then is the set complete. A set left without its ESET (a
-// crash, a full disk, Abort) lists as SetAborted and is never restorable;
-// the next AppendSet writes over it, with its number. The restricted-access
+// fsyncs: only then is the set complete. A set left without its ESET by
+// Abort (a cancel, a failed read, a full disk), which keeps only whole
+// blocks, lists as SetAborted; a set the tape file ends inside of, in the
+// middle of a block (a file cut short, a writer killed mid-block), lists as
+// SetDamaged with EndsAt, the byte the file ends at. Neither is restorable;
+// the next AppendSet writes over either, with its number. The restricted-access
 // flag and free properties live in the set's EXBS stream, the owner in the
 // SSET user name (see tape/mtf for the layout and exbackup's streams).
 //

@@ -84,10 +84,12 @@ const (
 	// SetComplete: the set's ESET is on tape and every check passed.
 	SetComplete SetState = iota + 1
 	// SetAborted: the set was never finished (crash, full disk, cancel):
-	// it has no ESET, or an ESET marked aborted. Never restorable.
+	// it ends after a whole block without its ESET, as SetWriter.Abort
+	// leaves it, or has an ESET marked aborted. Never restorable.
 	SetAborted
-	// SetDamaged: the set was finished but part of it fails its checks
-	// (Set.Err tells where).
+	// SetDamaged: part of the set fails its checks (Set.Err tells where),
+	// or the tape file ends inside one of its blocks: it was cut short
+	// (Set.EndsAt). Never restorable.
 	SetDamaged
 )
 
@@ -138,6 +140,10 @@ type Set struct {
 	Err         error // why the set is aborted or damaged, when known
 	Entries     []Entry
 	Offset      int64 // byte offset of the SSET in the tape file
+	// EndsAt is, for a set the tape file ends inside of (in the middle of
+	// a block, without its ESET), the file's size: the tape was cut short
+	// there. 0 otherwise.
+	EndsAt int64
 	// Exbackup is true for sets written by exbackup (they carry per-file
 	// hashes and a metadata digest).
 	Exbackup bool
@@ -167,7 +173,9 @@ type Entry struct {
 	Offset   int64 // byte offset of the FILE block in the tape file
 }
 
-func fromContents(tapeName string, s *mtf.Set) Set {
+// fromContents lists one set; last tells that nothing follows it on a tape
+// of size bytes.
+func fromContents(tapeName string, s *mtf.Set, last bool, size int64) Set {
 	out := Set{
 		Tape:        tapeName,
 		Number:      int(s.Start.Number),
@@ -200,11 +208,17 @@ func fromContents(tapeName string, s *mtf.Set) Set {
 	}
 	out.Files = len(out.Entries)
 	switch {
+	case s.End == nil && s.Err != nil:
+		// Abort leaves whole blocks; a block cut off is a file cut short
+		// (or a writer killed in the middle of a block).
+		out.State = SetDamaged
+		if last {
+			out.EndsAt = size
+			out.Err = fmt.Errorf("tape %q, set %d: the tape file ends at byte %d, inside the set: it was cut short (%w)", tapeName, out.Number, size, s.Err)
+		}
 	case s.End == nil:
 		out.State = SetAborted
-		if out.Err == nil {
-			out.Err = fmt.Errorf("tape %q, set %d: no end of set on tape: the backup did not finish", tapeName, out.Number)
-		}
+		out.Err = fmt.Errorf("tape %q, set %d: no end of set on tape: the backup did not finish", tapeName, out.Number)
 	case s.End.Attributes&mtf.EndSetAborted != 0:
 		out.State = SetAborted
 		if out.Err == nil {

@@ -44,6 +44,7 @@ type SetWriter struct {
 	vol    bool
 	err    error
 	done   bool
+	whole  int64 // the tape offset after the last whole block
 }
 
 // ErrSetClosed is returned by a SetWriter after End or Abort.
@@ -150,7 +151,7 @@ func (t *Tape) appendSet(o SetOptions) (*SetWriter, error) {
 	if err != nil {
 		return fail(fmt.Errorf("tape %q, set %d: %w", name, ap.Number, err))
 	}
-	sw.set.Offset = at.Offset
+	sw.set.Offset, sw.whole = at.Offset, w.Offset()
 	return sw, nil
 }
 
@@ -188,6 +189,7 @@ func (w *SetWriter) BeginVolume(device, machine string) error {
 	if _, err := w.w.WriteBlock(v); err != nil {
 		return w.fail(err)
 	}
+	w.whole = w.w.Offset()
 	w.set.Volumes = append(w.set.Volumes, Volume{Device: device, Name: v.Name, Machine: machine})
 	w.vol, w.dir = true, ""
 	return w.enterDir(nil)
@@ -213,7 +215,7 @@ func (w *SetWriter) enterDir(parts []string) error {
 	if _, err := w.w.WriteBlock(d); err != nil {
 		return w.fail(err)
 	}
-	w.dir = key
+	w.dir, w.whole = key, w.w.Offset()
 	return nil
 }
 
@@ -253,6 +255,7 @@ func (w *SetWriter) AddFile(name string, size int64, modTime time.Time, r io.Rea
 		Set: w.set.Number, Volume: len(w.set.Volumes) - 1, Path: strings.Join(parts, "/"),
 		Size: size, Modified: fb.Modified, FLA: at.FLA, Hash: hashOf(&sum), CRC32C: sum.CRC32C, Offset: at.Offset,
 	}
+	w.whole = w.w.Offset()
 	w.set.Entries = append(w.set.Entries, e)
 	w.set.Files++
 	w.set.Bytes += size
@@ -293,14 +296,19 @@ func (w *SetWriter) End() (Set, error) {
 }
 
 // Abort stops the set without its ESET: the tape lists it as aborted and
-// the next AppendSet writes over it. What was written is kept (and flushed,
-// as far as possible) rather than cut off. Abort after End does nothing.
+// the next AppendSet writes over it. The whole blocks written are kept (and
+// flushed, as far as possible); a block a failure cut short is cut off, so
+// that the tape does not end inside a block as a damaged tape does. Abort
+// after End does nothing.
 func (w *SetWriter) Abort() error {
 	if w.done {
 		return nil
 	}
 	w.w.Flush()
 	w.disk.Close()
+	if st, err := w.f.Stat(); err == nil && st.Size() > w.whole {
+		w.f.Truncate(w.whole)
+	}
 	return w.close()
 }
 

@@ -241,8 +241,8 @@ func (t *Tape) Scan() (Listing, error) {
 		return Listing{}, fmt.Errorf("reading tape %q: %w", t.displayName(), err)
 	}
 	l := Listing{Info: infoOf(r, t.path), Problems: c.Problems, Sets: make([]Set, 0, len(c.Sets))}
-	for _, s := range c.Sets {
-		l.Sets = append(l.Sets, fromContents(t.displayName(), s))
+	for i, s := range c.Sets {
+		l.Sets = append(l.Sets, fromContents(t.displayName(), s, i == len(c.Sets)-1, r.Size()))
 	}
 	return l, nil
 }
