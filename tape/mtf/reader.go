@@ -20,6 +20,10 @@ const (
 type StreamRef struct {
 	Header StreamHeader
 	Offset int64 // tape offset of the stream's data
+	// Checksum is the value of the CSUM stream that follows this one, if
+	// any.
+	Checksum    uint32
+	HasChecksum bool
 }
 
 // Block is one block as read from a tape, with what its streams told.
@@ -199,7 +203,11 @@ func (r *Reader) Next() (*Block, error) {
 		return b, nil
 	}
 	if err := r.streams(b); err != nil {
-		return nil, r.errAt(off, h.Type, err)
+		fe := r.errAt(off, h.Type, err)
+		if fe.File == "" {
+			fe.File = b.Name // a damaged FILE or DIRB is named when its name was read
+		}
+		return nil, fe
 	}
 	switch h.Type {
 	case TypeStartSet:
@@ -303,9 +311,12 @@ func (r *Reader) streams(b *Block) error {
 			if len(p) != 4 {
 				return detail(ErrBounds, "CSUM stream at byte %d of %d bytes, want 4", at, len(p))
 			}
+			sum := uint32(p[0]) | uint32(p[1])<<8 | uint32(p[2])<<16 | uint32(p[3])<<24
 			if lastData == StreamStandard && isFile {
-				b.Checksum = uint32(p[0]) | uint32(p[1])<<8 | uint32(p[2])<<16 | uint32(p[3])<<24
-				b.HasChecksum = true
+				b.Checksum, b.HasChecksum = sum, true
+			}
+			if n := len(b.Streams); n >= 2 && lastData != "" {
+				b.Streams[n-2].Checksum, b.Streams[n-2].HasChecksum = sum, true
 			}
 		case sh.ID == StreamFileName || sh.ID == StreamPath:
 			p, err := load(maxNameStream)

@@ -37,6 +37,21 @@ type Set struct {
 	// Err is the first problem met inside the set: a damaged block, a
 	// digest that does not match. Nil on a sound set.
 	Err error
+	// Problems lists every problem met inside the set, Err first: each
+	// damaged region the walk skipped names its offset (and the file, when
+	// its name could be read).
+	Problems []error
+	// Dirs are the set's DIRBs in tape order.
+	Dirs []*DirEntry
+}
+
+// DirEntry is a directory of a set.
+type DirEntry struct {
+	Volume int      // index into Set.Volumes, -1 before any VOLB
+	Path   []string // its components; none for the root
+	Dir    Directory
+	Offset int64
+	FLA    uint64
 }
 
 // SetVolume is a VOLB of a set.
@@ -80,10 +95,14 @@ func (r *Reader) Scan() (*Contents, error) {
 	var cur *Set
 	dirs := map[uint32][]string{}
 	var dir []string
+	var pending []*Entry // files whose DIRB had not been seen yet
 	problem := func(err error) {
 		if cur != nil {
 			if cur.Err == nil {
 				cur.Err = err
+			}
+			if len(cur.Problems) < 1<<16 {
+				cur.Problems = append(cur.Problems, err)
 			}
 		} else {
 			c.Problems = append(c.Problems, err)
@@ -91,6 +110,14 @@ func (r *Reader) Scan() (*Contents, error) {
 	}
 	closeSet := func() {
 		if cur != nil {
+			// Blocks out of order: a FILE may come before the DIRB it
+			// names; it takes its directory once the DIRB has been seen.
+			for _, e := range pending {
+				if d, ok := dirs[e.File.DirectoryID]; ok {
+					e.Dir = d
+				}
+			}
+			pending = nil
 			c.Sets = append(c.Sets, cur)
 			cur = nil
 		}
@@ -157,9 +184,13 @@ func (r *Reader) Scan() (*Contents, error) {
 				if len(dirs) < 1<<20 {
 					dirs[v.ID] = dir
 				}
+				d := *v
+				d.Name = b.Name
+				cur.Dirs = append(cur.Dirs, &DirEntry{Volume: len(cur.Volumes) - 1, Path: dir, Dir: d, Offset: b.Offset, FLA: b.Header.FLA})
 			case *File:
 				d := dir
-				if known, ok := dirs[v.DirectoryID]; ok {
+				known, ok := dirs[v.DirectoryID]
+				if ok {
 					d = known
 				}
 				e := &Entry{
@@ -171,6 +202,9 @@ func (r *Reader) Scan() (*Contents, error) {
 				}
 				b.Desc = &e.File
 				cur.Files = append(cur.Files, e)
+				if !ok && v.DirectoryID != 0 && len(pending) < 1<<20 {
+					pending = append(pending, e)
+				}
 			case *CorruptFile:
 				if n := len(cur.Files); n > 0 {
 					cur.Files[n-1].Corrupt = true
