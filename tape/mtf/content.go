@@ -60,6 +60,9 @@ func (b *Block) Content() Content {
 	if c.Data != nil {
 		c.Size = int64(c.Data.Header.Length)
 	}
+	if len(b.Streams) == 0 {
+		c.Size = int64(b.Header.DisplayableSize) // a block known from a catalog
+	}
 	if c.Compressed || len(c.Sparse) > 0 {
 		c.Size = max(c.Size, int64(b.Header.DisplayableSize))
 		if c.Compressed {

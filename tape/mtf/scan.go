@@ -19,7 +19,10 @@ type Contents struct {
 	// EndOfMedia is set when an EOTM block was met: the family continues
 	// on another medium and nothing may be appended.
 	EndOfMedia bool
-	flb, sfm   int64
+	// FromCatalog is set when the sets come from the media based catalog
+	// (Reader.Catalog), not from a walk over the blocks.
+	FromCatalog bool
+	flb, sfm    int64
 }
 
 // Set is one data set: its SSET, volumes, files and, when it was finished,
@@ -43,6 +46,8 @@ type Set struct {
 	Problems []error
 	// Dirs are the set's DIRBs in tape order.
 	Dirs []*DirEntry
+	// CatalogEnd is the second ESET, after the media based catalog.
+	CatalogEnd *EndSet
 }
 
 // DirEntry is a directory of a set.
@@ -155,6 +160,13 @@ func (r *Reader) Scan() (*Contents, error) {
 			cur = &Set{Offset: b.Offset, Start: *v, Info: b.SetInfo}
 			dirs, dir = map[uint32][]string{}, nil
 		case *EndSet:
+			if last := len(c.Sets) - 1; cur == nil && last >= 0 && c.Sets[last].End != nil &&
+				c.Sets[last].EndEnd == b.Offset && c.Sets[last].Start.Number == v.Number {
+				// The second ESET of a set with a media based catalog.
+				c.Sets[last].CatalogEnd = v
+				c.Sets[last].EndEnd = b.End
+				continue
+			}
 			if cur == nil {
 				problem(r.errAt(b.Offset, TypeEndSet, detail(ErrBounds, "ESET of set %d without its SSET", v.Number)))
 				continue
@@ -177,6 +189,12 @@ func (r *Reader) Scan() (*Contents, error) {
 			}
 			switch v := v.(type) {
 			case *Volume:
+				for _, e := range pending {
+					if d, ok := dirs[e.File.DirectoryID]; ok {
+						e.Dir = d
+					}
+				}
+				pending = nil
 				cur.Volumes = append(cur.Volumes, SetVolume{Volume: *v, Offset: b.Offset, FLA: b.Header.FLA})
 				dirs, dir = map[uint32][]string{}, nil
 			case *Directory:

@@ -32,7 +32,17 @@ type Builder struct {
 	cbid     uint32
 	marks    []uint32
 	count    uint32
+	// Catalog, when set (WithCatalog), gathers the open set's
+	// file/directory detail.
+	Catalog *mtf.CatalogBuilder
+	sset    *mtf.StartSet
+	ssetH   mtf.Header
+	catalog bool
 }
+
+// WithCatalog makes the builder gather a type 1 media based catalog for
+// each set, written by EndSetCatalog.
+func (b *Builder) WithCatalog() *Builder { b.catalog = true; return b }
 
 // New returns a builder with 1024-byte FLBs and soft filemark blocks.
 func New() *Builder { return &Builder{flb: 1024, sfm: 1024} }
@@ -109,7 +119,16 @@ func (b *Builder) BlockHeader(h mtf.Header, d mtf.Descriptor, streams ...Stream)
 	if err != nil {
 		panic(err)
 	}
+	if ss, ok := d.(*mtf.StartSet); ok {
+		b.sset, b.ssetH = ss, h
+		if b.catalog {
+			b.Catalog = &mtf.CatalogBuilder{MediaSequence: 1}
+		}
+	} else if b.Catalog != nil && b.inSet {
+		b.Catalog.Add(h, d)
+	}
 	b.b = append(b.b, head...)
+	b.b = append(b.b, make([]byte, at+int(h.FirstStream)-len(b.b))...)
 	for _, s := range streams {
 		b.stream(s)
 	}
@@ -156,6 +175,42 @@ func (b *Builder) pad() {
 	b.header(mtf.StreamHeader{ID: mtf.StreamPad, Length: uint64(end - need)})
 	b.b = append(b.b, make([]byte, end-need)...)
 }
+
+// EndSetCatalog closes the open set with its media based catalog: an ESET
+// whose streams are the TFDD and the TSMP (prev, the earlier sets of the
+// family, then this one), each stream header on an FLB, and the second
+// ESET pointing at both. It returns the set map written; the caller writes
+// the filemark after.
+func (b *Builder) EndSetCatalog(e mtf.EndSet, family uint32, prev []mtf.SetMapEntry) []mtf.SetMapEntry {
+	at := int64(len(b.b))
+	flb := int64(b.flb)
+	fddAt := at + flb
+	fdd := b.Catalog.FDD(fddAt, flb)
+	smAt := fddAt + mtf.StreamHeaderSize + int64(len(fdd))
+	entry := b.Catalog.Entry(b.sset, b.ssetH, 0, uint64(fddAt/flb))
+	sets := append(append([]mtf.SetMapEntry(nil), prev...), entry)
+	sm := mtf.EncodeSetMap(&mtf.SetMap{FamilyID: family, Sets: sets})
+	e.FDDPBA, e.SetMapPBA = uint64(fddAt/flb), uint64(smAt/flb)
+	h := mtf.Header{FirstStream: uint16(flb), OSID: mtf.OSWindowsNT, FLA: uint64((int(at) - b.setStart) / b.flb), ControlBlockID: b.cbid}
+	b.cbid++
+	head, err := mtf.EncodeBlock(&h, &e)
+	if err != nil {
+		panic(err)
+	}
+	b.b = append(b.b, head...)
+	b.b = append(b.b, make([]byte, int(fddAt)-len(b.b))...)
+	b.stream(mtftestStream(mtf.StreamFDD, fdd))
+	if int64(len(b.b)) != smAt {
+		panic("mtftest: set map not on an FLB")
+	}
+	b.stream(mtftestStream(mtf.StreamSetMap, sm))
+	b.pad()
+	b.Block(&e)
+	b.Catalog = nil
+	return sets
+}
+
+func mtftestStream(id string, p []byte) Stream { return Stream{ID: id, Data: p} }
 
 // Raw appends bytes as they are (a damaged region, say).
 func (b *Builder) Raw(p []byte) { b.b = append(b.b, p...) }

@@ -1,0 +1,102 @@
+package mtf
+
+import "encoding/binary"
+
+// CatalogBuilder gathers a set's file/directory detail as its blocks are
+// written, and the counts its set map entry needs.
+type CatalogBuilder struct {
+	MediaSequence uint16
+	fdd           []byte
+	lastDir       int // offset of the last DIRB entry
+	dirs, files   uint32
+	corrupt       uint32
+	size          uint64
+	volumes       []FDDEntry
+}
+
+// Add records a VOLB, DIRB or FILE block as written (h holds its FLA,
+// attributes and displayable size); other blocks are ignored.
+func (c *CatalogBuilder) Add(h Header, d Descriptor) {
+	f := FDDEntry{MediaSequence: c.MediaSequence, BlockAttributes: h.Attributes, FLA: h.FLA, DisplayableSize: h.DisplayableSize, OSID: h.OSID, OSVersion: h.OSVersion}
+	switch v := d.(type) {
+	case *Volume:
+		f.Type, f.Volume = TypeVolume, v
+		c.volumes = append(c.volumes, f)
+	case *Directory:
+		f.Type, f.Directory = TypeDirectory, v
+		c.lastDir = len(c.fdd)
+		c.dirs++
+	case *File:
+		f.Type, f.File, f.Link = TypeFile, v, int32(c.lastDir)
+		c.files++
+		c.size += h.DisplayableSize
+		if v.Attributes&EntryCorrupt != 0 {
+			c.corrupt++
+		}
+	default:
+		return
+	}
+	if b := encodeFDDEntry(&f); len(b) <= 0xffff {
+		c.fdd = append(c.fdd, b...)
+	}
+}
+
+// FDD returns the TFDD stream's data for a stream header at headerAt:
+// the entries, and FEND stretched so that what follows the stream starts
+// on the next FLB boundary.
+func (c *CatalogBuilder) FDD(headerAt, flb int64) []byte {
+	out := append([]byte(nil), c.fdd...)
+	end := headerAt + StreamHeaderSize + int64(len(out))
+	pad := fddHeaderSize + (flb-(end+fddHeaderSize)%flb)%flb
+	for pad > 0xffff {
+		pad -= flb // the length is 16 bits; the stream pads the rest
+	}
+	fend := make([]byte, pad)
+	binary.LittleEndian.PutUint16(fend, uint16(pad))
+	copy(fend[2:6], "FEND")
+	return append(out, fend...)
+}
+
+// Entry returns the set's set map entry.
+func (c *CatalogBuilder) Entry(s *StartSet, h Header, setFLA uint64, fddPBA uint64) SetMapEntry {
+	return SetMapEntry{
+		MediaSequence: c.MediaSequence, BlockAttributes: h.Attributes, SetAttributes: s.Attributes,
+		SSETPBA: s.PBA, FDDPBA: fddPBA, FDDMediaSequence: c.MediaSequence, Number: s.Number, FLA: setFLA,
+		Dirs: c.dirs, Files: c.files, CorruptFiles: c.corrupt, Size: c.size, PasswordAlgorithm: s.PasswordAlgorithm,
+		Name: s.Name, Password: s.Password, Description: s.Description, UserName: s.UserName,
+		WriteDate: s.WriteDate, TimeZone: s.TimeZone, OSID: h.OSID, OSVersion: h.OSVersion,
+		MTFMinor: s.MTFMinor, CatalogVersion: s.CatalogVersion, Volumes: c.volumes,
+	}
+}
+
+// SetMapFrom rebuilds set map entries from the sets a walk found, for a
+// writer appending to a tape: the sets' volumes, counts and, when the
+// walk saw one, where their detail is.
+func SetMapFrom(c *Contents, flb int64) []SetMapEntry {
+	var out []SetMapEntry
+	for _, s := range c.Sets {
+		if s.End == nil {
+			continue
+		}
+		e := SetMapEntry{
+			MediaSequence: c.Tape.MediaSequence, SetAttributes: s.Start.Attributes, SSETPBA: uint64(s.Offset / flb),
+			FDDMediaSequence: c.Tape.MediaSequence, Number: s.Start.Number, Dirs: uint32(len(s.Dirs)),
+			Files: uint32(len(s.Files)), CorruptFiles: s.End.CorruptFiles, PasswordAlgorithm: s.Start.PasswordAlgorithm,
+			Name: s.Start.Name, Password: s.Start.Password, Description: s.Start.Description, UserName: s.Start.UserName,
+			WriteDate: s.Start.WriteDate, TimeZone: s.Start.TimeZone, OSID: OSWindowsNT, MTFMinor: s.Start.MTFMinor,
+			CatalogVersion: s.Start.CatalogVersion,
+		}
+		if s.CatalogEnd != nil {
+			e.FDDPBA = s.CatalogEnd.FDDPBA
+		}
+		for _, f := range s.Files {
+			e.Size += uint64(f.Size)
+		}
+		for _, v := range s.Volumes {
+			vv := v.Volume
+			e.Volumes = append(e.Volumes, FDDEntry{Type: TypeVolume, MediaSequence: c.Tape.MediaSequence, FLA: v.FLA, Volume: &vv})
+		}
+		out = append(out, e)
+	}
+	return out
+}
