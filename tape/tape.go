@@ -240,6 +240,9 @@ type Listing struct {
 	// its digest, bytes after the last set that are no block (the start of
 	// a set cut before its header was whole).
 	Problems []error
+	// FromCatalog is set when the sets were read from the tape's media
+	// based catalog (QuickScan), not from its blocks.
+	FromCatalog bool
 }
 
 // Scan reads the whole tape's metadata (file data is stepped over) and lists

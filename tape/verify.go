@@ -55,6 +55,9 @@ func (t *Tape) Verify(ctx context.Context, number int, o VerifyOptions) (VerifyR
 			rep.Failed = append(rep.Failed, err)
 		}
 	}
+	// The media based catalog, when the tape has one, must say what the
+	// blocks say.
+	rep.Failed = append(rep.Failed, t.catalogProblems(number)...)
 	if len(rep.Failed) > 0 {
 		return rep, fmt.Errorf("%d of %d files failed verification; first: %w", len(rep.Failed), len(s.Entries), rep.Failed[0])
 	}

@@ -66,10 +66,10 @@ func TestLZSRejects(t *testing.T) {
 		bits string
 		want int
 	}{
-		{"1 1 0000011 00", 2},                       // 3 back with nothing decoded
+		{"1 1 0000011 00", 2},                        // 3 back with nothing decoded
 		{"0 01000001 1 1 0000001 1111 1111 1111", 5}, // length runs past what is expected
-		{"0 0100", 1},                               // cut short
-		{"0 01000001 1 1 0000000", 2},               // ends early
+		{"0 0100", 1},                                // cut short
+		{"0 01000001 1 1 0000000", 2},                // ends early
 	} {
 		if _, err := DecompressLZS(bitsOf(v.bits), v.want); !errors.Is(err, errLZS) {
 			t.Errorf("%s: %v", v.bits, err)
