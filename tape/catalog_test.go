@@ -119,3 +119,43 @@ func TestVerifyFindsCatalogMismatch(t *testing.T) {
 		t.Errorf("set 2 is sound: %v", err)
 	}
 }
+
+// Each set exbackup writes ends with a media based catalog covering the
+// family so far: listing it from the catalog gives what the blocks give,
+// and appending keeps the earlier sets in the set map.
+func TestOwnSetsCarryCatalog(t *testing.T) {
+	l := newLibrary(t)
+	tp, err := l.Create("own", CreateOptions{Created: when})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeSet(t, tp, SetOptions{Created: when, Description: "first"}, "Microsoft Directory", []file{{"dir.edb", randomBytes(1, 3000)}})
+	writeSet(t, tp, SetOptions{Created: when, Description: "second"}, "Microsoft Information Store", storeFiles())
+	quick, err := tp.QuickScan()
+	if err != nil || !quick.FromCatalog {
+		t.Fatalf("quick scan: %v %v", err, quick.FromCatalog)
+	}
+	full, _ := tp.Scan()
+	if len(quick.Sets) != 2 || len(full.Sets) != 2 || len(full.Problems) != 0 {
+		t.Fatalf("%d and %d sets, problems %v", len(quick.Sets), len(full.Sets), full.Problems)
+	}
+	for i := range full.Sets {
+		q, f := quick.Sets[i], full.Sets[i]
+		if f.State != SetComplete || q.Description != f.Description || q.Files != f.Files || q.Bytes != f.Bytes || q.Volumes[0] != f.Volumes[0] {
+			t.Errorf("set %d: catalog %+v, blocks %+v", i+1, q, f)
+		}
+		for j := range f.Entries {
+			if q.Entries[j].Path != f.Entries[j].Path || q.Entries[j].Offset != f.Entries[j].Offset {
+				t.Errorf("set %d: %+v vs %+v", i+1, q.Entries[j], f.Entries[j])
+			}
+		}
+	}
+	if errs, err := tp.VerifyCatalog(); err != nil || len(errs) != 0 {
+		t.Errorf("verify catalog: %v %v", errs, err)
+	}
+	for n := 1; n <= 2; n++ {
+		if _, err := tp.Verify(context.Background(), n, VerifyOptions{}); err != nil {
+			t.Errorf("verify set %d: %v", n, err)
+		}
+	}
+}

@@ -133,6 +133,8 @@ func Create(path, name string, o CreateOptions) (*Tape, error) {
 		MediaLabel:    o.Description,
 		SoftwareName:  o.Software,
 		MediaDate:     o.Created,
+		// Each set ends with a type 1 media based catalog (see AppendSet).
+		CatalogType: mtf.CatalogType1,
 	}
 	if err := w.WriteTape(th); err != nil {
 		return nil, fmt.Errorf("creating tape %q: %w", name, err)

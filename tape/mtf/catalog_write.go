@@ -100,3 +100,33 @@ func SetMapFrom(c *Contents, flb int64) []SetMapEntry {
 	}
 	return out
 }
+
+// endSetCatalog closes the open set with its media based catalog: the
+// ESET with the TFDD and TSMP streams (each header on an FLB) and the EXBM
+// digest, the second ESET pointing at both, and the filemark.
+func (w *Writer) endSetCatalog(e *EndSet) (Written, error) {
+	fddAt := w.pos + w.flb
+	fdd := w.cat.FDD(fddAt, w.flb)
+	smAt := fddAt + StreamHeaderSize + int64(len(fdd))
+	entry := w.cat.Entry(w.catSet, w.catSetH, 0, uint64(fddAt/w.flb))
+	sets := append(append([]SetMapEntry(nil), w.setMap...), entry)
+	e.FDDPBA, e.SetMapPBA = uint64(fddAt/w.flb), uint64(smAt/w.flb)
+	at, err := w.head(&Header{FirstStream: uint16(w.flb)}, e)
+	if err != nil {
+		return at, err
+	}
+	w.zero(fddAt - w.pos)
+	w.stream(Stream{ID: StreamFDD, Data: fdd})
+	w.stream(Stream{ID: StreamSetMap, Data: EncodeSetMap(&SetMap{FamilyID: w.family, Sets: sets})})
+	w.digestStream()
+	w.pad()
+	if _, err := w.head(&Header{}, e); err != nil {
+		return at, err
+	}
+	w.pad()
+	w.inSet, w.cat, w.setMap = false, nil, sets
+	if err := w.WriteFilemark(); err != nil {
+		return at, err
+	}
+	return at, w.Flush()
+}

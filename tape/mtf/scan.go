@@ -127,9 +127,28 @@ func (r *Reader) Scan() (*Contents, error) {
 			cur = nil
 		}
 	}
+	// An exbackup set whose ESET carries a media based catalog is
+	// finished only once the second ESET is on tape: the writer syncs after
+	// it.
+	var awaiting *Set
+	unfinished := func() {
+		if awaiting != nil {
+			awaiting.End = nil
+			awaiting.EndEnd = awaiting.EndOffset
+			if awaiting.Err == nil {
+				awaiting.Err = r.errAt(awaiting.EndOffset, TypeEndSet, detail(ErrTruncated, "the set's media based catalog was not finished"))
+			}
+			awaiting = nil
+		}
+	}
 	for {
 		at := r.Offset()
 		b, err := r.Next()
+		if awaiting != nil {
+			if e, ok := blockDesc(b, err).(*EndSet); !ok || e.Number != awaiting.Start.Number {
+				unfinished()
+			}
+		}
 		if err == io.EOF {
 			break
 		}
@@ -165,6 +184,7 @@ func (r *Reader) Scan() (*Contents, error) {
 				// The second ESET of a set with a media based catalog.
 				c.Sets[last].CatalogEnd = v
 				c.Sets[last].EndEnd = b.End
+				awaiting = nil
 				continue
 			}
 			if cur == nil {
@@ -175,6 +195,9 @@ func (r *Reader) Scan() (*Contents, error) {
 				cur.Err = r.errAt(b.Offset, TypeEndSet, detail(ErrBounds, "ESET of set %d closes set %d", v.Number, cur.Start.Number))
 			}
 			cur.End, cur.EndOffset, cur.EndEnd = v, b.Offset, b.End
+			if cur.Info != nil && hasStream(b, StreamSetMap) {
+				awaiting = cur
+			}
 			closeSet()
 		case *EndOfMedia:
 			c.EndOfMedia = true
@@ -232,6 +255,22 @@ func (r *Reader) Scan() (*Contents, error) {
 	}
 	closeSet()
 	return c, nil
+}
+
+func blockDesc(b *Block, err error) Descriptor {
+	if err != nil || b == nil {
+		return nil
+	}
+	return b.Desc
+}
+
+func hasStream(b *Block, id string) bool {
+	for _, s := range b.Streams {
+		if s.Header.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 // AppendPoint tells where a new set goes and how the writer continues the
