@@ -108,6 +108,7 @@ func (t *Tape) ExtractTree(ctx context.Context, tr *Tree, dir string, items []st
 	}
 	defer f.Close()
 	x := &extractor{t: t, tr: tr, r: r, ra: f, root: root, o: o, res: &res, done: map[*Node]bool{}}
+	defer x.closeMembers()
 	for _, n := range dirs {
 		if err := ctx.Err(); err != nil {
 			return res, err
@@ -185,6 +186,8 @@ type extractor struct {
 	o    ExtractOptions
 	res  *ExtractResult
 	done map[*Node]bool
+
+	members map[string]memberTape // other members of the family, opened when needed
 }
 
 // diskPath maps a node's tree path to its folders and name on disk,
@@ -261,7 +264,12 @@ func (x *extractor) file(ctx context.Context, n *Node) {
 		return
 	}
 	name := parts[len(parts)-1]
-	b, err := x.r.ReadBlockAt(n.Offset)
+	r, ra, err := x.memberFile(n.member)
+	if err != nil {
+		x.fail(n, err)
+		return
+	}
+	b, err := r.ReadBlockAt(n.Offset)
 	if err == nil && (b.Header.Type != mtf.TypeFile || b.Name != n.entry.Name) {
 		err = fmt.Errorf("the tape holds another block at byte %d than when it was listed", n.Offset)
 	}
@@ -278,7 +286,12 @@ func (x *extractor) file(ctx context.Context, n *Node) {
 	if !ok {
 		return
 	}
-	written, err := x.write(ctx, dfd, name, n, func(f *os.File) (int64, error) { return x.content(ctx, f, b, c, n.Path) })
+	written, err := x.write(ctx, dfd, name, n, func(f *os.File) (int64, error) {
+		if b.Continues {
+			return x.spanned(ctx, f, n)
+		}
+		return x.content(ctx, f, r, ra, b, c, n.Path)
+	})
 	if err != nil {
 		x.fail(n, err)
 		return
@@ -289,7 +302,7 @@ func (x *extractor) file(ctx context.Context, n *Node) {
 		return
 	}
 	for _, s := range c.Alternate {
-		an, at, size, err := mtf.AlternateStream(x.ra, s)
+		an, at, size, err := mtf.AlternateStream(ra, s)
 		if err != nil {
 			x.fail(n, fmt.Errorf("alternate data stream: %w", err))
 			continue
@@ -302,7 +315,7 @@ func (x *extractor) file(ctx context.Context, n *Node) {
 			continue
 		}
 		w, err := x.write(ctx, dfd, disk, sub, func(f *os.File) (int64, error) {
-			sr, err := mtf.OpenStream(x.ra, s, at, size)
+			sr, err := mtf.OpenStream(ra, s, at, size)
 			if err != nil {
 				return 0, err
 			}
@@ -390,12 +403,12 @@ func (x *extractor) write(ctx context.Context, dfd int, name string, n *Node, fi
 }
 
 // content writes a file's data: plain, compressed or sparse.
-func (x *extractor) content(ctx context.Context, f *os.File, b *mtf.Block, c mtf.Content, p string) (int64, error) {
+func (x *extractor) content(ctx context.Context, f *os.File, r *mtf.Reader, ra io.ReaderAt, b *mtf.Block, c mtf.Content, p string) (int64, error) {
 	switch {
 	case c.Encrypted:
 		return 0, fmt.Errorf("%w: the file's data is encrypted", mtf.ErrUnsupported)
 	case len(c.Sparse) > 0:
-		return x.sparse(ctx, f, c)
+		return sparse(ctx, f, ra, c)
 	case c.Data == nil:
 		return 0, nil
 	case c.Compressed:
@@ -403,7 +416,7 @@ func (x *extractor) content(ctx context.Context, f *os.File, b *mtf.Block, c mtf
 			return 0, fmt.Errorf("%w: compression algorithm %#04x", mtf.ErrUnsupported, c.Data.Header.CompressionAlgorithm)
 		}
 		raw := int64(c.Data.Header.Length)
-		sr, err := mtf.OpenStream(x.ra, *c.Data, c.Data.Offset, raw)
+		sr, err := mtf.OpenStream(ra, *c.Data, c.Data.Offset, raw)
 		if err != nil {
 			return 0, err
 		}
@@ -413,7 +426,7 @@ func (x *extractor) content(ctx context.Context, f *os.File, b *mtf.Block, c mtf
 		}
 		return n, err
 	}
-	d, err := x.r.OpenData(b, p, mtf.DataOptions{Strong: true})
+	d, err := r.OpenData(b, p, mtf.DataOptions{Strong: true})
 	if err != nil {
 		return 0, err
 	}
@@ -442,11 +455,11 @@ func (c *frameCheck) Read(p []byte) (int, error) {
 
 // sparse writes a sparse file's extents where they go and leaves the rest
 // a hole: the file ends at its size with nothing written in between.
-func (x *extractor) sparse(ctx context.Context, f *os.File, c mtf.Content) (int64, error) {
+func sparse(ctx context.Context, f *os.File, ra io.ReaderAt, c mtf.Content) (int64, error) {
 	var written int64
 	size := c.Size
 	if c.Data != nil && c.Data.Header.Length > 0 {
-		sr, err := mtf.OpenStream(x.ra, *c.Data, c.Data.Offset, int64(c.Data.Header.Length))
+		sr, err := mtf.OpenStream(ra, *c.Data, c.Data.Offset, int64(c.Data.Header.Length))
 		if err != nil {
 			return 0, err
 		}
@@ -457,11 +470,11 @@ func (x *extractor) sparse(ctx context.Context, f *os.File, c mtf.Content) (int6
 		}
 	}
 	for _, s := range c.Sparse {
-		off, at, n, err := mtf.SparseExtent(x.ra, s)
+		off, at, n, err := mtf.SparseExtent(ra, s)
 		if err != nil {
 			return written, err
 		}
-		sr, err := mtf.OpenStream(x.ra, s, at, n)
+		sr, err := mtf.OpenStream(ra, s, at, n)
 		if err != nil {
 			return written, err
 		}

@@ -50,6 +50,8 @@ type Node struct {
 	byName   map[string]*Node
 	entry    *mtf.Entry
 	dir      *mtf.DirEntry
+	member   string // the family member holding the block, "" for the tree's tape
+	parts    []part // the rest of a file cut by the end of its medium
 }
 
 // Child is one line of a listing: a node seen from its parent.

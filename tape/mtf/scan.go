@@ -48,6 +48,10 @@ type Set struct {
 	Dirs []*DirEntry
 	// CatalogEnd is the second ESET, after the media based catalog.
 	CatalogEnd *EndSet
+	// Continues is set when the medium ended inside the set (EOTM): it
+	// goes on on the next member of the media family. Continuation is set
+	// on the part of a set that began on an earlier member.
+	Continues, Continuation bool
 }
 
 // DirEntry is a directory of a set.
@@ -176,7 +180,7 @@ func (r *Reader) Scan() (*Contents, error) {
 			c.Marks = append(c.Marks, b.Offset)
 		case *StartSet:
 			closeSet()
-			cur = &Set{Offset: b.Offset, Start: *v, Info: b.SetInfo}
+			cur = &Set{Offset: b.Offset, Start: *v, Info: b.SetInfo, Continuation: b.Header.Attributes&BlockContinuation != 0}
 			dirs, dir = map[uint32][]string{}, nil
 		case *EndSet:
 			if last := len(c.Sets) - 1; cur == nil && last >= 0 && c.Sets[last].End != nil &&
@@ -201,6 +205,9 @@ func (r *Reader) Scan() (*Contents, error) {
 			closeSet()
 		case *EndOfMedia:
 			c.EndOfMedia = true
+			if cur != nil {
+				cur.Continues = true
+			}
 			closeSet()
 			return c, nil
 		case *TapeHeader:

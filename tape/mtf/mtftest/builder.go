@@ -259,3 +259,53 @@ func Units(u ...uint16) []byte {
 	}
 	return out
 }
+
+// FileSplit writes a FILE whose STAN data the medium cuts: the block, its
+// streams, the STAN header for all of data, and as much of data as fills
+// the FLB it starts in and blocks more; then filemark, EOTM and filemark
+// end the medium. It returns how many bytes of data it wrote: the next
+// member's FileContinued takes up the rest.
+func (b *Builder) FileSplit(h mtf.Header, f *mtf.File, data []byte, blocks int, streams ...Stream) int {
+	at := len(b.b)
+	h.OSID = mtf.OSWindowsNT
+	h.FLA = uint64((at - b.setStart) / b.flb)
+	h.ControlBlockID = b.cbid
+	b.cbid++
+	head, err := mtf.EncodeBlock(&h, f)
+	if err != nil {
+		panic(err)
+	}
+	b.b = append(b.b, head...)
+	for _, s := range streams {
+		b.stream(s)
+	}
+	b.header(mtf.StreamHeader{ID: mtf.StreamStandard, MediaAttributes: mtf.StreamChecksumFollow, Length: uint64(len(data))})
+	k := (b.flb-len(b.b)%b.flb)%b.flb + blocks*b.flb
+	if k >= len(data) {
+		panic("mtftest: the data fits on the medium")
+	}
+	b.b = append(b.b, data[:k]...)
+	b.Filemark()
+	eh := mtf.Header{OSID: mtf.OSWindowsNT}
+	eb, err := mtf.EncodeBlock(&eh, &mtf.EndOfMedia{})
+	if err != nil {
+		panic(err)
+	}
+	b.b = append(b.b, eb...)
+	b.pad()
+	b.Filemark()
+	return k
+}
+
+// FileContinued writes, on the next member, the FILE taking up a split
+// file: the continuation attribute, a STAN marked continued with rest, and
+// the CSUM of all the file's data.
+func (b *Builder) FileContinued(h mtf.Header, f *mtf.File, all []byte, rest []byte) int64 {
+	h.Attributes |= mtf.BlockContinuation
+	var x mtf.XOR32
+	x.Write(all)
+	sum := binary.LittleEndian.AppendUint32(nil, x.Sum32())
+	return b.BlockHeader(h, f,
+		Stream{ID: mtf.StreamStandard, Media: mtf.StreamContinued | mtf.StreamChecksumFollow, Data: rest},
+		Stream{ID: mtf.StreamChecksum, Data: sum})
+}
