@@ -135,3 +135,19 @@ func FuzzDecodeSetMap(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadCatalog reads arbitrary tapes through their catalog: the set map
+// and details are found by offsets the tape itself gives.
+func FuzzReadCatalog(f *testing.F) {
+	f.Add(catalogTape(f))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		r, err := mtf.NewReader(bytes.NewReader(raw), int64(len(raw)), "fuzz")
+		if err != nil {
+			return
+		}
+		c, err := r.Catalog()
+		if err == nil && len(c.Sets) > len(raw)/91 {
+			t.Fatalf("%d sets from %d bytes", len(c.Sets), len(raw))
+		}
+	})
+}
