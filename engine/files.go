@@ -26,6 +26,26 @@ type ExtractRequest struct {
 	// AlternateStreams extracts NTFS alternate data streams beside their
 	// files, as "name%3Astream".
 	AlternateStreams bool
+	// Members are the other .bkf files of the tape's media family, in any
+	// order, for a set that goes on past the end of its medium.
+	Members []string
+}
+
+// memberFinder answers a set's request for the next member of its family
+// from the files given: the one whose TAPE block has that family id and
+// sequence number.
+func memberFinder(paths []string) tape.NextMember {
+	if len(paths) == 0 {
+		return nil
+	}
+	return func(family uint32, seq int) (string, error) {
+		for _, p := range paths {
+			if t, err := tape.Open(p); err == nil && t.Info().FamilyID == family && t.Info().Sequence == seq {
+				return p, nil
+			}
+		}
+		return "", fmt.Errorf("none of the %d files given is member %d of media family %08X", len(paths), seq, family)
+	}
 }
 
 // openAnyTape opens a tape by library name or by the path of a .bkf file.
@@ -52,14 +72,18 @@ func (e *Engine) checkSetAccess(t *tape.Tape, set int) error {
 // BrowseSet returns a set's folder tree: Browse(path) lists a folder's
 // children (one line each with Child.String), Lookup finds one node, and a
 // tree widget walks Node.Children. The media based catalog is used when the
-// tape has one.
-func (e *Engine) BrowseSet(nameOrPath string, set int) (*tape.Tree, error) {
+// tape has one; members are the other files of the media family, read
+// when the set goes on past the end of its medium.
+func (e *Engine) BrowseSet(nameOrPath string, set int, members ...string) (*tape.Tree, error) {
 	t, err := e.openAnyTape(nameOrPath)
 	if err != nil {
 		return nil, err
 	}
 	if err := e.checkSetAccess(t, set); err != nil {
 		return nil, err
+	}
+	if len(members) > 0 {
+		return t.FamilyTree(set, memberFinder(members))
 	}
 	return t.QuickTree(set)
 }
@@ -83,7 +107,7 @@ func (e *Engine) ExtractFiles(ctx context.Context, req ExtractRequest, p *Progre
 	info := t.Info()
 	p.update(func(s *Snapshot) { s.Tape, s.Set = info.Name, fmt.Sprintf("Set %d", req.Set) })
 	p.logf(fmt.Sprintf("Extracting set %d of tape %q to %s", req.Set, info.Name, req.Dir))
-	tr, err := t.Tree(req.Set)
+	tr, err := t.FamilyTree(req.Set, memberFinder(req.Members))
 	if err != nil {
 		return res, err
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"exbackup/tape/mtf"
+	"exbackup/tape/mtf/mtftest"
 )
 
 // A damaged region or a damaged file costs what it holds and nothing else:
@@ -114,5 +115,26 @@ func TestExtractFixture(t *testing.T) {
 		if y, m, d := st.ModTime().Date(); y != 2001 || m != 7 || d != 14 {
 			t.Errorf("set %d big.bin modified %v", n, st.ModTime())
 		}
+	}
+}
+
+// A set whose end never came to tape extracts what it holds, and says so.
+func TestExtractUnfinishedSet(t *testing.T) {
+	b := mtftest.New()
+	b.Tape(mtf.TapeHeader{MediaName: "Cut"})
+	b.Block(&mtf.StartSet{Attributes: mtf.SetNormal, Number: 1})
+	b.Block(&mtf.Volume{Device: "C:"})
+	b.Block(&mtf.Directory{ID: 1, Name: mtf.DirName(nil)})
+	b.Block(&mtf.File{DirectoryID: 1, ID: 1, Name: "kept.txt"}, mtftest.Data([]byte("kept")))
+	p := filepath.Join(t.TempDir(), "cut.bkf")
+	os.WriteFile(p, b.Bytes(), 0o644)
+	tp, _ := Open(p)
+	dest := t.TempDir()
+	res, err := tp.Extract(context.Background(), 1, dest, nil, ExtractOptions{})
+	if err == nil || !strings.Contains(err.Error(), "no end of set") || !res.Incomplete || res.Files != 1 {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dest, "C", "kept.txt")); string(got) != "kept" {
+		t.Errorf("kept.txt = %q", got)
 	}
 }

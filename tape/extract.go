@@ -132,6 +132,9 @@ func (t *Tape) ExtractTree(ctx context.Context, tr *Tree, dir string, items []st
 	if res.Incomplete && len(res.Lost) > 0 {
 		return res, fmt.Errorf("tape %q, set %d is damaged: what the tape still holds was extracted; lost: %w", tr.Tape, tr.Set, res.Lost[0])
 	}
+	if res.Incomplete {
+		return res, fmt.Errorf("tape %q, set %d has no end of set on tape (the backup did not finish): what it holds was extracted", tr.Tape, tr.Set)
+	}
 	return res, nil
 }
 
