@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"exbackup/internal/durable"
 	"exbackup/tape/mtf"
 )
 
@@ -107,7 +108,13 @@ func (t *Tape) ExtractTree(ctx context.Context, tr *Tree, dir string, items []st
 		return res, err
 	}
 	defer f.Close()
-	x := &extractor{t: t, tr: tr, r: r, ra: f, root: root, o: o, res: &res, done: map[*Node]bool{}}
+	// File data is read past the page cache, as a restore reads it: once.
+	direct, err := durable.OpenReader(t.path)
+	if err != nil {
+		return res, fmt.Errorf("tape %q: %w", tr.Tape, err)
+	}
+	defer direct.Close()
+	x := &extractor{t: t, tr: tr, r: r, ra: f, direct: direct, root: root, o: o, res: &res, done: map[*Node]bool{}}
 	defer x.closeMembers()
 	for _, n := range dirs {
 		if err := ctx.Err(); err != nil {
@@ -191,6 +198,7 @@ type extractor struct {
 	done map[*Node]bool
 
 	members map[string]memberTape // other members of the family, opened when needed
+	direct  io.ReaderAt           // the tape past the page cache, for file data
 }
 
 // diskPath maps a node's tree path to its folders and name on disk,
@@ -429,7 +437,11 @@ func (x *extractor) content(ctx context.Context, f *os.File, r *mtf.Reader, ra i
 		}
 		return n, err
 	}
-	d, err := r.OpenData(b, p, mtf.DataOptions{Strong: true})
+	o := mtf.DataOptions{Strong: true}
+	if r == x.r {
+		o.Source = x.direct
+	}
+	d, err := r.OpenData(b, p, o)
 	if err != nil {
 		return 0, err
 	}
