@@ -126,3 +126,16 @@ func TestFamilyCutFileFailsAlone(t *testing.T) {
 		t.Errorf("half a file is under its name: %v", err)
 	}
 }
+
+// Reading a cut file from its first member alone is refused, not short.
+func TestFamilyCutFileRefusedByOpenEntry(t *testing.T) {
+	first, _, _ := writeFamily(t)
+	tp, _ := Open(first)
+	sets, err := tp.Sets()
+	if err != nil || len(sets) != 1 || len(sets[0].Entries) != 2 {
+		t.Fatalf("%+v %v", sets, err)
+	}
+	if _, err := tp.OpenEntry(sets[0].Entries[1], ReadOptions{}); err == nil || !strings.Contains(err.Error(), "next member of the media family") {
+		t.Errorf("open a cut file: %v", err)
+	}
+}
