@@ -135,6 +135,9 @@ func TestFamilyCutFileRefusedByOpenEntry(t *testing.T) {
 	if err != nil || len(sets) != 1 || len(sets[0].Entries) != 2 {
 		t.Fatalf("%+v %v", sets, err)
 	}
+	if sets[0].Err == nil || !strings.Contains(sets[0].Err.Error(), "goes on on the next member") {
+		t.Errorf("the first member's part of the set: %v", sets[0].Err)
+	}
 	if _, err := tp.OpenEntry(sets[0].Entries[1], ReadOptions{}); err == nil || !strings.Contains(err.Error(), "next member of the media family") {
 		t.Errorf("open a cut file: %v", err)
 	}
