@@ -138,3 +138,39 @@ func TestExtractUnfinishedSet(t *testing.T) {
 		t.Errorf("kept.txt = %q", got)
 	}
 }
+
+// Names that would climb out of the destination are mapped, never
+// followed: "..", "/etc" and a drive letter inside a path stay below it.
+func TestExtractStaysInsideDestination(t *testing.T) {
+	b := mtftest.New()
+	b.Tape(mtf.TapeHeader{MediaName: "Hostile"})
+	b.Block(&mtf.StartSet{Attributes: mtf.SetNormal, Number: 1})
+	b.Block(&mtf.Volume{Device: `..\..`})
+	b.Block(&mtf.Directory{ID: 1, Name: mtf.DirName([]string{"..", "..", "etc"})})
+	b.Block(&mtf.File{DirectoryID: 1, ID: 1, Name: "/tmp/escaped"}, mtftest.Data([]byte("x")))
+	b.Block(&mtf.File{DirectoryID: 1, ID: 2, Name: ".."}, mtftest.Data([]byte("y")))
+	b.Filemark()
+	b.Block(&mtf.EndSet{Attributes: mtf.SetNormal, Number: 1})
+	b.Filemark()
+	top := t.TempDir()
+	p := filepath.Join(top, "hostile.bkf")
+	os.WriteFile(p, b.Bytes(), 0o644)
+	tp, _ := Open(p)
+	dest := filepath.Join(top, "dest")
+	res, err := tp.Extract(context.Background(), 1, dest, nil, ExtractOptions{})
+	if err != nil || res.Files != 2 {
+		t.Fatalf("%v %+v", err, res)
+	}
+	var found []string
+	filepath.Walk(top, func(p string, fi os.FileInfo, err error) error {
+		if fi != nil && !fi.IsDir() && p != filepath.Join(top, "hostile.bkf") {
+			rel, _ := filepath.Rel(dest, p)
+			found = append(found, rel)
+		}
+		return nil
+	})
+	want := []string{"%2E%2E/%2E%2E/%2E%2E/%2E%2E/etc/%2E%2E", "%2E%2E/%2E%2E/%2E%2E/%2E%2E/etc/%2Ftmp%2Fescaped"}
+	if strings.Join(found, " ") != strings.Join(want, " ") {
+		t.Errorf("files written: %q, want %q", found, want)
+	}
+}
