@@ -111,6 +111,11 @@ func (e *Engine) ExtractFiles(ctx context.Context, req ExtractRequest, p *Progre
 	if err != nil {
 		return res, err
 	}
+	_, total, err := tr.Select(req.Items)
+	if err != nil {
+		return res, err
+	}
+	p.update(func(s *Snapshot) { s.TotalBytes = total })
 	files := 0
 	res, err = t.ExtractTree(ctx, tr, req.Dir, req.Items, tape.ExtractOptions{
 		Existing:         req.Existing,

@@ -39,7 +39,7 @@ func TestBrowseAndExtractForeignTape(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(dest, "C", "docs2", "hello.txt")); string(got) != "Hello from set 2\n" {
 		t.Errorf("hello.txt = %q", got)
 	}
-	if s := p.Snapshot(); !s.Done || s.Err != nil || s.Files != 1 || s.Bytes != 17 {
+	if s := p.Snapshot(); !s.Done || s.Err != nil || s.Files != 1 || s.Bytes != 17 || s.TotalBytes != 17 {
 		t.Errorf("progress %+v", s)
 	}
 	if _, err := e.ExtractFiles(context.Background(), ExtractRequest{Tape: fixture, Set: 9, Dir: dest}, nil); err == nil || !strings.Contains(err.Error(), "set 9") {

@@ -165,6 +165,12 @@ func TestBrowseForeignSet(t *testing.T) {
 			t.Errorf("%s: %+v", f.path, n)
 		}
 	}
+	if len(tr.Root()) != 1 || tr.Root()[0].Children()[0].Name != "Documents" {
+		t.Errorf("root %+v", tr.Root())
+	}
+	if sel, n, err := tr.Select([]string{"C:/Later", "C:/zero.bin"}); err != nil || len(sel) != 2 || n != int64(len("written before its folder's DIRB\n")) {
+		t.Errorf("select: %d files, %d bytes, %v", len(sel), n, err)
+	}
 	early, _ := tr.Lookup("C:/Later/early.txt")
 	if early == nil || early.Parent() == nil || early.Parent().Name != "Later" {
 		t.Errorf("a FILE before its DIRB is not in its folder: %+v", early)

@@ -238,6 +238,20 @@ func (tr *Tree) sortAll(n *Node) {
 	}
 }
 
+// Root returns the set's volumes, the top of a tree widget.
+func (tr *Tree) Root() []*Node { return tr.root.children }
+
+// Select returns the files under the items (tree paths; none means the
+// whole set) in tape order, and their bytes: what Extract would write, for
+// a dialog to show before it starts.
+func (tr *Tree) Select(items []string) (files []*Node, bytes int64, err error) {
+	files, _, err = tr.selectItems(items)
+	for _, f := range files {
+		bytes += f.Size
+	}
+	return files, bytes, err
+}
+
 // Len returns the number of nodes (volumes, directories and files).
 func (tr *Tree) Len() int { return tr.nodes }
 
