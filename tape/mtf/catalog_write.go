@@ -47,12 +47,11 @@ func (c *CatalogBuilder) Add(h Header, d Descriptor) {
 func (c *CatalogBuilder) FDD(headerAt, flb int64) []byte {
 	out := append([]byte(nil), c.fdd...)
 	end := headerAt + StreamHeaderSize + int64(len(out))
+	// The FLB is at most 64 KiB: FEND's 16-bit length always reaches it
+	// but for the largest FLBs, where the stream's own zeros do.
 	pad := fddHeaderSize + (flb-(end+fddHeaderSize)%flb)%flb
-	for pad > 0xffff {
-		pad -= flb // the length is 16 bits; the stream pads the rest
-	}
 	fend := make([]byte, pad)
-	binary.LittleEndian.PutUint16(fend, uint16(pad))
+	binary.LittleEndian.PutUint16(fend, uint16(min(pad, 0xfffc)))
 	copy(fend[2:6], "FEND")
 	return append(out, fend...)
 }
