@@ -414,7 +414,7 @@ func (x *extractor) write(ctx context.Context, dfd int, name string, n *Node, fi
 }
 
 // content writes a file's data: plain, compressed or sparse.
-func (x *extractor) content(ctx context.Context, f *os.File, r *mtf.Reader, ra io.ReaderAt, b *mtf.Block, c mtf.Content, p string) (int64, error) {
+func (x *extractor) content(ctx context.Context, f sink, r *mtf.Reader, ra io.ReaderAt, b *mtf.Block, c mtf.Content, p string) (int64, error) {
 	switch {
 	case c.Encrypted:
 		return 0, fmt.Errorf("%w: the file's data is encrypted", mtf.ErrUnsupported)
@@ -449,6 +449,21 @@ func (x *extractor) content(ctx context.Context, f *os.File, r *mtf.Reader, ra i
 	return io.Copy(ctxWriter{ctx, f}, d)
 }
 
+// sink is where a file's data goes: the extracted file, or nowhere for a
+// verify.
+type sink interface {
+	io.Writer
+	io.WriterAt
+	Truncate(size int64) error
+}
+
+// discard is the sink of a verify.
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error)            { return len(p), nil }
+func (discard) WriteAt(p []byte, _ int64) (int, error) { return len(p), nil }
+func (discard) Truncate(int64) error                   { return nil }
+
 // frameCheck ends a compressed stream with its CSUM check.
 type frameCheck struct {
 	fr *mtf.FrameReader
@@ -470,7 +485,7 @@ func (c *frameCheck) Read(p []byte) (int, error) {
 
 // sparse writes a sparse file's extents where they go and leaves the rest
 // a hole: the file ends at its size with nothing written in between.
-func sparse(ctx context.Context, f *os.File, ra io.ReaderAt, c mtf.Content) (int64, error) {
+func sparse(ctx context.Context, f sink, ra io.ReaderAt, c mtf.Content) (int64, error) {
 	var written int64
 	size := c.Size
 	if c.Data != nil && c.Data.Header.Length > 0 {

@@ -353,3 +353,23 @@ func TestDiskNameReversible(t *testing.T) {
 		t.Errorf("com0 is no device name: %q", d)
 	}
 }
+
+// Verify reads a foreign set's compressed and sparse files as extraction
+// does, and finds a damaged frame.
+func TestVerifyForeignSet(t *testing.T) {
+	p, _, _ := buildForeign(t)
+	tp, _ := Open(p)
+	rep, err := tp.Verify(context.Background(), 1, VerifyOptions{})
+	if err != nil || len(rep.Failed) != 0 {
+		t.Fatalf("verify: %v %+v", err, rep)
+	}
+	raw, _ := os.ReadFile(p)
+	tr, _ := tp.Tree(1)
+	doc, _ := tr.Lookup("C:/Documents/report.doc")
+	raw[doc.entry.Block.Content().Data.Offset+5000] ^= 0x10
+	os.WriteFile(p, raw, 0o644)
+	rep, err = tp.Verify(context.Background(), 1, VerifyOptions{})
+	if err == nil || len(rep.Failed) != 1 || !strings.Contains(rep.Failed[0].Error(), "report.doc") {
+		t.Errorf("verify of a damaged frame: %v %+v", err, rep.Failed)
+	}
+}
