@@ -28,4 +28,36 @@
 //
 // File tapes have no hardware compression (Capabilities). At most one set
 // writer works on a tape at a time (ErrBusy).
+//
+// # Files of any set
+//
+// Any set of any MTF tape (NT Backup's, Backup Exec's, ours) can be seen as
+// folders and its files extracted one by one. Tree reads a set's blocks
+// into a Tree: its volumes ("C:", `\EXCH01\Microsoft Information Store`),
+// folders and files, each Node with its kind, size, modification time and
+// the offset of its block; Browse(path) lists a folder's children (one
+// Child each, Child.String being the line `exbackup browse` prints) and
+// Lookup finds a node, both through a map per folder. QuickTree and
+// QuickScan read the tape's media based catalog instead of its blocks when
+// it has one.
+//
+// ExtractTree (Extract, from a set number) writes the chosen items under a
+// folder, the volume first (DIR/C/Documents/report.doc). It creates every
+// folder and file by descriptor (openat with O_NOFOLLOW): a symbolic link
+// already under the folder is never followed and no name climbs out of it.
+// Each file goes to a temporary name, is synced, gets its times, and is
+// renamed into place only once its checks (CSUM, and CRC-32C and digest on
+// our tapes) passed. Names Linux cannot hold are mapped reversibly
+// (DiskName, TapeName) and reported. A file already there is skipped,
+// overwritten or kept beside (Existing). What the file's streams hold is
+// sorted by mtf.Block.Content: plain data, LZS-compressed frames, sparse
+// extents (written with their holes), alternate data streams (extracted
+// only when asked) and NT streams of no file content (left out). A damaged
+// file is named in ExtractResult.Failed with its tape, set, path and
+// offset, damaged regions the walk skipped are in Lost, everything else is
+// extracted, and the result says it is incomplete.
+//
+// Each set exbackup writes on a tape created since the media based catalog
+// came (the TAPE block says catalog type 1) ends with one: VerifyCatalog
+// and Verify check it against the blocks.
 package tape

@@ -208,6 +208,12 @@ func fromContents(tapeName string, s *mtf.Set, last bool, size int64) Set {
 	}
 	out.Files = len(out.Entries)
 	switch {
+	case s.End == nil && s.Continues:
+		// Not aborted, but not restorable from this medium alone.
+		out.State = SetAborted
+		if out.Err == nil {
+			out.Err = fmt.Errorf("tape %q, set %d goes on on the next member of its media family", tapeName, out.Number)
+		}
 	case s.End == nil && s.Err != nil:
 		// Abort leaves whole blocks; a block cut off is a file cut short
 		// (or a writer killed in the middle of a block).

@@ -113,6 +113,12 @@ func (t *Tape) appendSet(o SetOptions) (*SetWriter, error) {
 		Filemarks:        ap.Filemarks,
 		FilemarkCount:    ap.FilemarkCount,
 		FileHash:         o.fileHash,
+		// A tape whose TAPE block announces a media based catalog gets
+		// one at the end of each set; older tapes stay as they were.
+		Catalog:       r.Tape().CatalogType == mtf.CatalogType1,
+		SetMap:        mtf.SetMapFrom(c, r.FLBSize()),
+		FamilyID:      r.Tape().MediaFamilyID,
+		MediaSequence: r.Tape().MediaSequence,
 	})
 	if err != nil {
 		return fail(fmt.Errorf("tape %q: %w", name, err))

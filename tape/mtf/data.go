@@ -72,6 +72,9 @@ func (r *Reader) OpenData(b *Block, path string, o DataOptions) (*DataReader, er
 		}
 		return d, nil
 	}
+	if b.Continues {
+		return nil, r.fileErr(b, path, detail(ErrTruncated, "the file's data goes on on the next member of the media family"))
+	}
 	sh := b.Data.Header
 	if sh.MediaAttributes&(StreamCompressed|StreamEncrypted) != 0 || sh.CompressionAlgorithm != 0 || sh.EncryptionAlgorithm != 0 {
 		return nil, r.fileErr(b, path, detail(ErrUnsupported, "compressed or encrypted data"))
