@@ -102,8 +102,11 @@ func (t *Tape) setKey(r *mtf.Reader, e Entry, kp KeyProvider) ([]byte, error) {
 		return nil, err
 	}
 	ss, ok := b.Desc.(*mtf.StartSet)
-	if !ok || int(ss.Number) != e.Set || b.Keys == nil {
+	if !ok || int(ss.Number) != e.Set {
 		return nil, fmt.Errorf("tape %q, set %d, file %q: %w: the set's key is not where its file says", name, e.Set, e.Path, mtf.ErrBounds)
+	}
+	if b.Keys == nil {
+		return nil, fmt.Errorf("tape %q, set %d, file %q: %w: encrypted by other software, whose keys exbackup cannot use", name, e.Set, e.Path, mtf.ErrUnsupported)
 	}
 	return unwrapKey(name, e.Set, b.Keys, kp)
 }
