@@ -10,8 +10,9 @@ import (
 )
 
 // The encryption benchmarks write and read the same set as BenchmarkWriteSet
-// and BenchmarkReadSet, encrypted for one recipient; EXBACKUP_BENCH_BYTES
-// sets the size (tape/bench.sh compares them with dd).
+// and BenchmarkReadSet, plain and encrypted for one recipient;
+// EXBACKUP_BENCH_BYTES sets the size (tape/bench-encryption.sh runs them in
+// alternating rounds).
 
 func writeBenchSetWith(b *testing.B, l *Library, size int64, o SetOptions) Set {
 	tp, err := l.Create("bench", CreateOptions{})
@@ -36,36 +37,57 @@ func writeBenchSetWith(b *testing.B, l *Library, size int64, o SetOptions) Set {
 	return s
 }
 
-// BenchmarkWriteSetEncrypted is BenchmarkWriteSet with the data encrypted.
-func BenchmarkWriteSetEncrypted(b *testing.B) {
-	size := benchBytes()
-	l, err := OpenLibrary(benchDir(b))
-	if err != nil {
-		b.Fatal(err)
-	}
+// BenchmarkEncryption writes and reads the set plain and encrypted in
+// turn (with -count, the rounds alternate), reporting the processor time
+// per byte beside the rate: on a busy machine the rate moves with the
+// load, the processor time much less.
+func BenchmarkEncryption(b *testing.B) {
 	id := newIdentity(b)
-	b.SetBytes(size)
-	for b.Loop() {
-		writeBenchSetWith(b, l, size, SetOptions{Encrypt: []age.Recipient{id.Recipient()}})
+	for _, c := range []struct {
+		name string
+		o    SetOptions
+		keys KeyProvider
+	}{
+		{"plain", SetOptions{}, nil},
+		{"encrypted", SetOptions{Encrypt: []age.Recipient{id.Recipient()}}, Identities{id}},
+	} {
+		b.Run("write/"+c.name, func(b *testing.B) { benchWrite(b, c.o) })
+		b.Run("read/"+c.name, func(b *testing.B) { benchReadWith(b, c.o, ReadOptions{Keys: c.keys}) })
 	}
 }
 
-// BenchmarkReadSetEncrypted is BenchmarkReadSet (every check) with the
-// data decrypted.
-func BenchmarkReadSetEncrypted(b *testing.B) {
+func reportCPU(b *testing.B, start time.Duration, size int64) {
+	if used := cpuTime() - start; used > 0 {
+		b.ReportMetric(float64(used.Nanoseconds())/float64(size)/float64(b.N), "cpu-ns/B")
+	}
+}
+
+func benchWrite(b *testing.B, o SetOptions) {
 	size := benchBytes()
 	l, err := OpenLibrary(benchDir(b))
 	if err != nil {
 		b.Fatal(err)
 	}
-	id := newIdentity(b)
-	s := writeBenchSetWith(b, l, size, SetOptions{Encrypt: []age.Recipient{id.Recipient()}})
+	b.SetBytes(size)
+	cpu := cpuTime()
+	for b.Loop() {
+		writeBenchSetWith(b, l, size, o)
+	}
+	reportCPU(b, cpu, size)
+}
+
+func benchReadWith(b *testing.B, wo SetOptions, o ReadOptions) {
+	size := benchBytes()
+	l, err := OpenLibrary(benchDir(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := writeBenchSetWith(b, l, size, wo)
 	settle()
 	tp, err := l.Open("bench")
 	if err != nil {
 		b.Fatal(err)
 	}
-	o := ReadOptions{Keys: Identities{id}}
 	buf := make([]byte, 1<<20)
 	dropCaches()
 	if r, err := tp.OpenEntry(s.Entries[0], o); err == nil {
@@ -75,11 +97,13 @@ func BenchmarkReadSetEncrypted(b *testing.B) {
 	peak := watchHeap()
 	defer peak.stop()
 	b.SetBytes(size)
+	var used time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		dropCaches()
 		runtime.GC()
 		peak.reset()
+		cpu := cpuTime()
 		b.StartTimer()
 		r, err := tp.OpenEntry(s.Entries[0], o)
 		if err != nil {
@@ -90,6 +114,12 @@ func BenchmarkReadSetEncrypted(b *testing.B) {
 		if err != nil || n != size {
 			b.Fatalf("read %d of %d: %v", n, size, err)
 		}
+		b.StopTimer()
+		used += cpuTime() - cpu
+		b.StartTimer()
+	}
+	if used > 0 {
+		b.ReportMetric(float64(used.Nanoseconds())/float64(size)/float64(b.N), "cpu-ns/B")
 	}
 	b.ReportMetric(float64(peak.max())/(1<<20), "peak-heap-MiB")
 }
