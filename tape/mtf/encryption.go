@@ -280,17 +280,28 @@ func (w *Writer) WriteEncryptedFile(f *File, path string, size int64, r io.Reade
 	return at, sum, w.err
 }
 
-// stageSize is how much plaintext is read at a time; a few such stretches
-// are in flight, one being read and sealed while the digest goroutine
-// hashes the ones before.
+// Plaintext is read in stretches of stageSize, a few at a time: one
+// goroutine reads the next stretch and computes its CRC-32C while the
+// digest goroutine hashes it and the writer seals the one before, so that
+// on two cores the cipher alone sets the pace.
 const (
 	stageSize    = 16 * PayloadChunk
-	stageBuffers = 3
+	stageBuffers = 4
 )
 
-// sealData reads size bytes of plaintext from r, computes its CRC-32C (here)
-// and digest (in a goroutine), and seals it chunk by chunk straight into
-// the write buffer; the CSUM is over what lands on tape.
+// staged is a stretch of plaintext read, with the CRC-32C of the data up to
+// its end; hashed is closed once the digest goroutine is done with it.
+type staged struct {
+	buf    []byte
+	last   bool
+	crc    uint32
+	hashed chan struct{}
+	err    error
+}
+
+// sealData reads size bytes of plaintext from r and seals them chunk by
+// chunk straight into the write buffer, the CRC-32C and digest computed on
+// the plaintext on the way; the CSUM is over what lands on tape.
 func (w *Writer) sealData(size int64, r io.Reader, p *payload) (FileHash, error) {
 	w.crc = 0
 	w.xor = XOR32{}
@@ -299,34 +310,28 @@ func (w *Writer) sealData(size int64, r io.Reader, p *payload) (FileHash, error)
 	hashq := make(chan segment, stageBuffers)
 	sums := make(chan [32]byte, 1)
 	go hashSegments(w.sum, hashq, sums)
-	var stage [stageBuffers][]byte
-	var hashed [stageBuffers]chan struct{}
+	free := make(chan []byte, stageBuffers)
+	n := min(stageSize, max(size, 1))
+	// One stretch more than the file has, for reading ahead, up to the
+	// channel's room.
+	for range min(stageBuffers, (size+n-1)/n+1) {
+		free <- make([]byte, n)
+	}
+	filled := make(chan staged, stageBuffers)
+	quit := make(chan struct{})
+	go readStages(r, size, free, filled, hashq, quit)
 	var scratch []byte
-	left := size
-	for i := 0; w.err == nil; i = (i + 1) % stageBuffers {
-		if hashed[i] != nil {
-			<-hashed[i]
-		}
-		if stage[i] == nil {
-			stage[i] = make([]byte, min(stageSize, max(size, 1)))
-		}
-		buf := stage[i][:min(int64(len(stage[i])), left)]
-		if n, err := io.ReadFull(r, buf); err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
+	for st := range filled {
+		if st.err != nil {
+			if w.err == nil {
+				w.err = st.err
 			}
-			w.err = fmt.Errorf("mtf: reading file data after %d of %d bytes: %w", size-left+int64(n), size, err)
 			break
 		}
-		w.crc = crc32.Update(w.crc, castagnoli, buf)
-		hashed[i] = make(chan struct{})
-		hashq <- segment{p: buf, done: hashed[i]}
-		left -= int64(len(buf))
 		for off := 0; ; {
-			pt := buf[off:min(off+PayloadChunk, len(buf))]
+			pt := st.buf[off:min(off+PayloadChunk, len(st.buf))]
 			off += len(pt)
-			last := left == 0 && off == len(buf)
-			nonce := p.chunkNonce(last)
+			nonce := p.chunkNonce(st.last && off == len(st.buf))
 			if room := w.buf[len(w.buf):cap(w.buf)]; len(room) >= len(pt)+chacha20poly1305.Overhead {
 				ct := p.aead.Seal(room[:0], nonce, pt, nil)
 				w.xor.Write(ct)
@@ -337,17 +342,62 @@ func (w *Writer) sealData(size int64, r io.Reader, p *payload) (FileHash, error)
 				w.xor.Write(scratch)
 				w.raw(scratch)
 			}
-			if off == len(buf) {
+			if off == len(st.buf) {
 				break
 			}
 		}
-		if left == 0 {
+		w.crc = st.crc
+		<-st.hashed
+		free <- st.buf[:cap(st.buf)]
+		if w.err != nil {
 			break
 		}
 	}
-	close(hashq)
+	close(quit)
+	for range filled {
+		// the reader stops at quit; what it had staged is dropped
+	}
 	sum := FileHash{Size: uint64(size), CRC32C: w.crc, Algo: w.algo, Sum: <-sums}
 	return sum, w.err
+}
+
+// readStages reads the plaintext into free buffers, computes the CRC-32C,
+// hands each stretch to the digest goroutine and then to the sealer. It
+// closes both queues when done, failed or told to quit.
+func readStages(r io.Reader, size int64, free chan []byte, filled chan<- staged, hashq chan<- segment, quit <-chan struct{}) {
+	defer close(filled)
+	defer close(hashq)
+	var crc uint32
+	left := size
+	for first := true; first || left > 0; first = false {
+		var buf []byte
+		select {
+		case buf = <-free:
+		case <-quit:
+			return
+		}
+		buf = buf[:min(int64(len(buf)), left)]
+		if n, err := io.ReadFull(r, buf); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			err = fmt.Errorf("mtf: reading file data after %d of %d bytes: %w", size-left+int64(n), size, err)
+			select {
+			case filled <- staged{err: err}:
+			case <-quit:
+			}
+			return
+		}
+		crc = crc32.Update(crc, castagnoli, buf)
+		done := make(chan struct{})
+		hashq <- segment{p: buf, done: done}
+		left -= int64(len(buf))
+		select {
+		case filled <- staged{buf: buf, last: left == 0, crc: crc, hashed: done}:
+		case <-quit:
+			return
+		}
+	}
 }
 
 // decrypting sets d up for encrypted data: with the key, the payload's

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"testing/iotest"
 )
@@ -90,6 +91,28 @@ func TestEncryptedFileRoundTrip(t *testing.T) {
 			if _, err := r.OpenData(e.Block, "g", DataOptions{Key: key}); !errors.Is(err, ErrAuth) {
 				t.Errorf("file %d, another path: %v", i, err)
 			}
+		}
+	}
+}
+
+// A source that ends early or fails is an error naming how far it got, and
+// nothing waits for ever.
+func TestEncryptedShortSource(t *testing.T) {
+	key := make([]byte, DataKeySize)
+	for _, c := range []struct {
+		size int64
+		r    io.Reader
+	}{
+		{5 << 20, io.LimitReader(rand.Reader, 3<<20+5)},
+		{5 << 20, iotest.ErrReader(errors.New("the server went away"))},
+		{100, bytes.NewReader(nil)},
+	} {
+		w, _ := NewWriter(io.Discard, 0, WriterOptions{})
+		w.WriteTape(&TapeHeader{MediaName: "enc", MediaDate: when})
+		w.BeginSet(&StartSet{Number: 1, WriteDate: when}, nil)
+		_, _, err := w.WriteEncryptedFile(&File{ID: 1, Name: "f"}, "f", c.size, c.r, key)
+		if err == nil || !strings.Contains(err.Error(), "reading file data after") {
+			t.Errorf("size %d: %v", c.size, err)
 		}
 	}
 }
