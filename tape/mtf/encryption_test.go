@@ -24,6 +24,36 @@ func TestSealedSize(t *testing.T) {
 	}
 }
 
+// buildEncrypted writes a tape of one encrypted set holding a file of
+// each size, through a writer with the buffer size given.
+func buildEncrypted(t testing.TB, key []byte, bufSize int, sizes []int) ([]byte, [][]byte) {
+	t.Helper()
+	var out bytes.Buffer
+	w, err := NewWriter(&out, 0, WriterOptions{BufferSize: bufSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.WriteTape(&TapeHeader{MediaName: "enc", MediaDate: when})
+	w.BeginSet(&StartSet{Attributes: SetNormal | SetEncryption, Number: 1, WriteDate: when}, &SetInfo{},
+		Stream{ID: StreamKeys, Data: (&KeyHeader{Age: []byte("age-encryption.org/v1\n-> X25519 x\nbody\n--- mac\n")}).Encode()})
+	w.WriteBlock(&Volume{Device: "V", WriteDate: when})
+	w.WriteBlock(&Directory{ID: 1, Name: DirName(nil)})
+	var data [][]byte
+	for i, n := range sizes {
+		d := make([]byte, n)
+		rand.Read(d)
+		data = append(data, d)
+		// A reader handing out a byte at a time is read whole.
+		if _, _, err := w.WriteEncryptedFile(&File{DirectoryID: 1, ID: uint32(i + 1), Name: "f"}, "f", int64(n), iotest.OneByteReader(bytes.NewReader(d)), key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.EndSet(&EndSet{WriteDate: when}); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes(), data
+}
+
 // An encrypted set written with small buffers (a chunk then spans
 // buffers) reads back through every read-chunk size, and what it reads is
 // checked on the plaintext.
@@ -32,30 +62,8 @@ func TestEncryptedFileRoundTrip(t *testing.T) {
 	rand.Read(key)
 	sizes := []int{0, 1, PayloadChunk, PayloadChunk + 1, 3*PayloadChunk + 7}
 	for _, bufSize := range []int{4096, 1 << 20} {
-		var out bytes.Buffer
-		w, err := NewWriter(&out, 0, WriterOptions{BufferSize: bufSize})
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.WriteTape(&TapeHeader{MediaName: "enc", MediaDate: when})
-		w.BeginSet(&StartSet{Attributes: SetNormal | SetEncryption, Number: 1, WriteDate: when}, &SetInfo{},
-			Stream{ID: StreamKeys, Data: (&KeyHeader{Age: []byte("age-encryption.org/v1\n-> X25519 x\nbody\n--- mac\n")}).Encode()})
-		w.WriteBlock(&Volume{Device: "V", WriteDate: when})
-		w.WriteBlock(&Directory{ID: 1, Name: DirName(nil)})
-		var data [][]byte
-		for i, n := range sizes {
-			d := make([]byte, n)
-			rand.Read(d)
-			data = append(data, d)
-			// A reader handing out a byte at a time is read whole.
-			if _, _, err := w.WriteEncryptedFile(&File{DirectoryID: 1, ID: uint32(i + 1), Name: "f"}, "f", int64(n), iotest.OneByteReader(bytes.NewReader(d)), key); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if _, err := w.EndSet(&EndSet{WriteDate: when}); err != nil {
-			t.Fatal(err)
-		}
-		r := openBytes(t, out.Bytes())
+		tape, data := buildEncrypted(t, key, bufSize, sizes)
+		r := openBytes(t, tape)
 		c, err := r.Scan()
 		if err != nil || len(c.Sets) != 1 || c.Sets[0].Err != nil || c.Sets[0].Keys == nil {
 			t.Fatalf("scan: %+v %v", c, err)
@@ -122,4 +130,39 @@ func TestPlainWriterRefusesEncryption(t *testing.T) {
 	if _, _, err := w.WriteEncryptedFile(&File{Name: "f"}, "f", 0, bytes.NewReader(nil), make([]byte, DataKeySize)); err == nil {
 		t.Fatal("a plain writer wrote an encrypted file")
 	}
+}
+
+// A damaged encrypted tape is read with and without its key: nothing
+// panics, hangs or returns more than the entry holds.
+//
+//	go test -fuzz=FuzzReadEncryptedTape ./tape/mtf
+func FuzzReadEncryptedTape(f *testing.F) {
+	key := bytes.Repeat([]byte{7}, DataKeySize)
+	tape, _ := buildEncrypted(f, key, 4096, []int{0, 10, PayloadChunk + 3})
+	f.Add(tape)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := NewReader(bytes.NewReader(b), int64(len(b)), "fuzz")
+		if err != nil {
+			return
+		}
+		c, err := r.Scan()
+		if err != nil {
+			t.Fatalf("Scan of an in-memory tape failed: %v", err)
+		}
+		for _, s := range c.Sets {
+			for _, e := range s.Files {
+				for _, o := range []DataOptions{{Strong: true, Key: key, ChunkSize: 512}, {Sealed: true}} {
+					d, err := r.OpenData(e.Block, e.Path(), o)
+					if err != nil {
+						continue
+					}
+					n, _ := io.Copy(io.Discard, d)
+					d.Close()
+					if n > int64(len(b)) || (!o.Sealed && n > e.Size) {
+						t.Fatalf("read %d bytes of a %d-byte entry", n, e.Size)
+					}
+				}
+			}
+		}
+	})
 }
