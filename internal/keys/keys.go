@@ -112,7 +112,7 @@ func InitWorkFactor(home, passphrase string, logN int) (*Store, error) {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the key store: %w", err)
 	}
-	if err := durable.WriteFile(filepath.Join(s.dir, identityFile), sealed, 0o600); err != nil {
+	if err := writeSecret(filepath.Join(s.dir, identityFile), sealed); err != nil {
 		return nil, fmt.Errorf("writing the console's key: %w", err)
 	}
 	if err := s.writeRecipients([]string{id.Recipient().String()}); err != nil {
@@ -144,6 +144,16 @@ func protect(id *age.X25519Identity, passphrase string, logN int) ([]byte, error
 		return nil, fmt.Errorf("protecting the console's key: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// writeSecret replaces path atomically with mode 0600. A temporary file
+// left by a crash would keep its mode through durable.WriteFile's
+// truncation: it goes first.
+func writeSecret(path string, data []byte) error {
+	if err := os.Remove(path + ".tmp"); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return durable.WriteFile(path, data, 0o600)
 }
 
 // ImportPublic sets up a write-only console under home: backups are
@@ -198,7 +208,7 @@ func (s *Store) writeRecipients(rs []string) error {
 	for _, r := range rs {
 		b.WriteString(r + "\n")
 	}
-	if err := durable.WriteFile(filepath.Join(s.dir, recipientsFile), []byte(b.String()), 0o600); err != nil {
+	if err := writeSecret(filepath.Join(s.dir, recipientsFile), []byte(b.String())); err != nil {
 		return fmt.Errorf("writing the console's recipients: %w", err)
 	}
 	return nil

@@ -68,6 +68,21 @@ func TestInitShowUnlock(t *testing.T) {
 	}
 }
 
+// A temporary file left with a wider mode does not widen the key's.
+func TestStaleTemporaryFile(t *testing.T) {
+	home := t.TempDir()
+	os.MkdirAll(filepath.Join(home, Dir), 0o700)
+	tmp := filepath.Join(home, Dir, identityFile+".tmp")
+	os.WriteFile(tmp, []byte("stale"), 0o644)
+	os.Chmod(tmp, 0o644)
+	if _, err := InitWorkFactor(home, pass, testWork); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(filepath.Join(home, Dir, identityFile)); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("identity mode %v, %v", st.Mode(), err)
+	}
+}
+
 func TestWriteOnlyConsole(t *testing.T) {
 	_, full := initStore(t)
 	pub, _ := full.Show()
