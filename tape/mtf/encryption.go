@@ -193,6 +193,7 @@ type payload struct {
 	aead  cipher.AEAD
 	nonce [PayloadNonce]byte
 	ctr   uint64
+	cn    [chacha20poly1305.NonceSize]byte // the current chunk's nonce
 }
 
 func newPayload(key []byte, nonce [PayloadNonce]byte) (*payload, error) {
@@ -207,14 +208,16 @@ func newPayload(key []byte, nonce [PayloadNonce]byte) (*payload, error) {
 	return &payload{aead: a, nonce: nonce}, nil
 }
 
+// chunkNonce returns the next chunk's nonce: the chunk counter, big-endian
+// in 11 bytes, then 1 for the last chunk. It is valid until the next call.
 func (p *payload) chunkNonce(last bool) []byte {
-	var n [chacha20poly1305.NonceSize]byte
-	binary.BigEndian.PutUint64(n[3:11], p.ctr)
+	binary.BigEndian.PutUint64(p.cn[3:11], p.ctr)
+	p.cn[11] = 0
 	if last {
-		n[11] = 1
+		p.cn[11] = 1
 	}
 	p.ctr++
-	return n[:]
+	return p.cn[:]
 }
 
 // open decrypts whole sealed chunks in buf in place and packs the
