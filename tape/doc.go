@@ -20,6 +20,15 @@
 // flag and free properties live in the set's EXBS stream, the owner in the
 // SSET user name (see tape/mtf for the layout and exbackup's streams).
 //
+// Encryption: SetOptions.Encrypt names age recipients; the set gets a
+// random data key wrapped for each of them in its SSET, and every file's
+// data is sealed under it (an age payload; see tape/mtf), while names,
+// sizes and digests stay listable. OpenEntry and Verify take a KeyProvider
+// (package internal/keys gives the console's); without a usable key
+// OpenEntry fails with a *KeyError ("set 2 on tape "Weekly" is encrypted:
+// this console holds only the public key") and Verify checks the blocks
+// and the CSUM of the encrypted data only, saying so.
+//
 // Integrity: each file's digest (BLAKE3; SHA-256 on the first tapes) and
 // CRC-32C are recorded on tape beside the MTF CSUM. OpenEntry checks CSUM,
 // CRC-32C and digest (ReadOptions.Fast skips the digest) and Verify

@@ -147,6 +147,10 @@ type Set struct {
 	// Exbackup is true for sets written by exbackup (they carry per-file
 	// hashes and a metadata digest).
 	Exbackup bool
+	// Encrypted sets list without a key; their data needs one (see
+	// KeyProvider). Recipients is how many keys can read it.
+	Encrypted  bool
+	Recipients int
 }
 
 // Restorable reports whether the set may be offered for restore.
@@ -187,6 +191,10 @@ func fromContents(tapeName string, s *mtf.Set, last bool, size int64) Set {
 		Offset:      s.Offset,
 		Err:         s.Err,
 		Exbackup:    s.Info != nil,
+		Encrypted:   s.Start.Attributes&mtf.SetEncryption != 0 || s.Keys != nil,
+	}
+	if s.Keys != nil {
+		out.Recipients = s.Keys.Recipients()
 	}
 	if s.Info != nil {
 		out.Restricted = s.Info.Restricted

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"filippo.io/age"
+
 	"exbackup/internal/durable"
 	"exbackup/tape/mtf"
 )
@@ -24,6 +26,10 @@ type SetOptions struct {
 	// Set.Properties.
 	Properties map[string]string
 	Created    time.Time // default now
+	// Encrypt, when not empty, encrypts the files' data for these age
+	// recipients (the console's key and any recovery keys): the set is
+	// listed without a key and read only with one of theirs.
+	Encrypt []age.Recipient
 
 	fileHash mtf.HashAlgo // default BLAKE3; tests write SHA-256 as the first tapes did
 }
@@ -44,7 +50,8 @@ type SetWriter struct {
 	vol    bool
 	err    error
 	done   bool
-	whole  int64 // the tape offset after the last whole block
+	whole  int64  // the tape offset after the last whole block
+	key    []byte // the data key of an encrypted set
 }
 
 // ErrSetClosed is returned by a SetWriter after End or Abort.
@@ -153,7 +160,17 @@ func (t *Tape) appendSet(o SetOptions) (*SetWriter, error) {
 		WriteDate:     when,
 		SoftwareMajor: 1,
 	}
-	at, err := w.BeginSet(ss, &mtf.SetInfo{Restricted: o.Restricted, Properties: o.Properties})
+	var extra []mtf.Stream
+	if len(o.Encrypt) > 0 {
+		key, keys, err := newSetKey(o.Encrypt)
+		if err != nil {
+			return fail(fmt.Errorf("tape %q, set %d: %w", name, ap.Number, err))
+		}
+		sw.key, sw.set.Encrypted, sw.set.Recipients = key, true, len(o.Encrypt)
+		ss.Attributes |= mtf.SetEncryption
+		extra = append(extra, keys)
+	}
+	at, err := w.BeginSet(ss, &mtf.SetInfo{Restricted: o.Restricted, Properties: o.Properties}, extra...)
 	if err != nil {
 		return fail(fmt.Errorf("tape %q, set %d: %w", name, ap.Number, err))
 	}
@@ -253,7 +270,14 @@ func (w *SetWriter) AddFile(name string, size int64, modTime time.Time, r io.Rea
 		DirectoryID: w.dirID, ID: w.fileID, Name: parts[len(parts)-1],
 		Modified: modTime.UTC().Truncate(time.Second), Backup: w.when,
 	}
-	at, sum, err := w.w.WriteFile(fb, size, r)
+	var at mtf.Written
+	var sum mtf.FileHash
+	var err error
+	if w.key != nil {
+		at, sum, err = w.w.WriteEncryptedFile(fb, strings.Join(parts, "/"), size, r, w.key)
+	} else {
+		at, sum, err = w.w.WriteFile(fb, size, r)
+	}
 	if err != nil {
 		return Hash{}, w.fail(fmt.Errorf("file %q: %w", name, err))
 	}
@@ -320,6 +344,7 @@ func (w *SetWriter) Abort() error {
 
 func (w *SetWriter) close() error {
 	w.done = true
+	clear(w.key)
 	err := w.f.Close()
 	if w.unlock != nil {
 		w.unlock()

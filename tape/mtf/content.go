@@ -22,7 +22,11 @@ const (
 type Content struct {
 	Data       *StreamRef // the STAN stream; nil for an empty file
 	Compressed bool       // Data holds compression frames
-	Encrypted  bool       // Data is encrypted: it cannot be restored
+	Encrypted  bool       // Data is encrypted
+	// Sealed: Data is encrypted as exbackup encrypts a set (age payload
+	// under the set's data key), so the tape package reads it with the key;
+	// other encryption cannot be restored.
+	Sealed bool
 	// Sparse lists the SPAR streams: each holds an 8-byte offset into the
 	// file, then the bytes found there; what none covers is a hole.
 	Sparse    []StreamRef
@@ -31,7 +35,8 @@ type Content struct {
 	// security (NACL), extended attributes (NTEA), object ids (NTOI),
 	// quotas (NTQU) and the like.
 	Skipped []string
-	// Size is the file's size: the STAN length of a plain file, the
+	// Size is the file's size: the STAN length of a plain file (less the
+	// encryption's overhead in a sealed one), the
 	// displayable size of a compressed or sparse one.
 	Size int64
 }
@@ -47,6 +52,7 @@ func (b *Block) Content() Content {
 				c.Data = s
 				c.Compressed = s.Header.MediaAttributes&StreamCompressed != 0 || s.Header.CompressionAlgorithm != 0
 				c.Encrypted = s.Header.MediaAttributes&StreamEncrypted != 0 || s.Header.EncryptionAlgorithm != 0
+				c.Sealed = c.Encrypted && s.Header.EncryptionAlgorithm == EncryptionAge
 			}
 		case StreamSparse:
 			c.Sparse = append(c.Sparse, *s)
@@ -58,7 +64,7 @@ func (b *Block) Content() Content {
 		}
 	}
 	if c.Data != nil {
-		c.Size = int64(c.Data.Header.Length)
+		c.Size = b.DataSize()
 	}
 	if len(b.Streams) == 0 {
 		c.Size = int64(b.Header.DisplayableSize) // a block known from a catalog

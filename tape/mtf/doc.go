@@ -47,6 +47,10 @@
 //     EXBM one flipped byte anywhere in a set (a file name, a date, a
 //     length) is found by merely listing it.
 //
+// An encrypted set adds EXBK, in the SSET: the set's data key wrapped in
+// an age header (KeyHeader); its STAN streams are then age payloads (see
+// StreamKeys).
+//
 // WriterOptions.Plain leaves these out, for tapes shaped like any writer's.
 //
 // With WriterOptions.Catalog, each set ends with a type 1 media based

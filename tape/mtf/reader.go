@@ -43,8 +43,9 @@ type Block struct {
 	// Checksum is the CSUM that follows the STAN stream, if any.
 	Checksum    uint32
 	HasChecksum bool
-	Hash        *FileHash // EXBH
-	SetInfo     *SetInfo  // EXBS
+	Hash        *FileHash  // EXBH
+	SetInfo     *SetInfo   // EXBS
+	Keys        *KeyHeader // EXBK: the SSET of an encrypted set
 	// Problem is set when the block is whole but a check on it failed
 	// (an EXBM digest that does not match, for example).
 	Problem error
@@ -366,6 +367,16 @@ func (r *Reader) streams(b *Block) error {
 				return fmt.Errorf("stream at byte %d: %w", at, err)
 			}
 			b.SetInfo = &si
+		case sh.ID == StreamKeys && b.Header.Type == TypeStartSet:
+			p, err := load(maxKeyHeader)
+			if err != nil {
+				return err
+			}
+			k, err := DecodeKeyHeader(p)
+			if err != nil {
+				return fmt.Errorf("stream at byte %d: %w", at, err)
+			}
+			b.Keys = &k
 		case sh.ID == StreamDigest && (b.Header.Type == TypeEndSet || b.Header.Type == TypeTape):
 			p, err := load(DigestSize)
 			if err != nil {

@@ -30,7 +30,8 @@ type Contents struct {
 type Set struct {
 	Offset  int64 // of the SSET
 	Start   StartSet
-	Info    *SetInfo // the EXBS stream: present on exbackup's sets
+	Info    *SetInfo   // the EXBS stream: present on exbackup's sets
+	Keys    *KeyHeader // the EXBK stream: present on encrypted sets
 	Volumes []SetVolume
 	Files   []*Entry
 	// End is the ESET, nil when the set was never finished (aborted).
@@ -78,7 +79,7 @@ type Entry struct {
 	Block      *Block // the FILE block with its stream references
 	File       File   // the FILE block's fixed part
 	FLA        uint64
-	Size       int64 // length of the STAN data
+	Size       int64 // length of the STAN data (of the plaintext when encrypted)
 	Corrupt    bool  // marked corrupt by its attributes or a following CFIL
 	Attributes uint32
 }
@@ -180,7 +181,7 @@ func (r *Reader) Scan() (*Contents, error) {
 			c.Marks = append(c.Marks, b.Offset)
 		case *StartSet:
 			closeSet()
-			cur = &Set{Offset: b.Offset, Start: *v, Info: b.SetInfo, Continuation: b.Header.Attributes&BlockContinuation != 0}
+			cur = &Set{Offset: b.Offset, Start: *v, Info: b.SetInfo, Keys: b.Keys, Continuation: b.Header.Attributes&BlockContinuation != 0}
 			dirs, dir = map[uint32][]string{}, nil
 		case *EndSet:
 			if last := len(c.Sets) - 1; cur == nil && last >= 0 && c.Sets[last].End != nil &&
@@ -245,9 +246,7 @@ func (r *Reader) Scan() (*Contents, error) {
 					Volume: len(cur.Volumes) - 1, Dir: d, Name: b.Name, Block: b, File: *v,
 					FLA: b.Header.FLA, Attributes: v.Attributes, Corrupt: v.Attributes&EntryCorrupt != 0,
 				}
-				if b.Data != nil {
-					e.Size = int64(b.Data.Header.Length)
-				}
+				e.Size = b.DataSize()
 				b.Desc = &e.File
 				cur.Files = append(cur.Files, e)
 				if !ok && v.DirectoryID != 0 && len(pending) < 1<<20 {

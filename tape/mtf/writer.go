@@ -354,9 +354,10 @@ func (w *Writer) WriteFilemark() error {
 }
 
 // BeginSet writes the SSET block opening a data set, with its EXBS stream
-// (info may be nil). The writer fills in the PBA, the time zone (0: all
+// (info may be nil) and the small streams given (the EXBK of an encrypted
+// set). The writer fills in the PBA, the time zone (0: all
 // dates are UTC) and the MTF minor version; s.Number must be set.
-func (w *Writer) BeginSet(s *StartSet, info *SetInfo) (Written, error) {
+func (w *Writer) BeginSet(s *StartSet, info *SetInfo, streams ...Stream) (Written, error) {
 	if w.inSet {
 		return Written{}, errors.New("mtf: a set is already open")
 	}
@@ -385,6 +386,9 @@ func (w *Writer) BeginSet(s *StartSet, info *SetInfo) (Written, error) {
 			info = &SetInfo{}
 		}
 		w.stream(Stream{ID: StreamSetInfo, Data: info.Encode()})
+	}
+	for _, st := range streams {
+		w.stream(st)
 	}
 	w.pad()
 	return at, w.err
