@@ -28,6 +28,16 @@ func (e *Engine) CatalogTape(ctx context.Context, nameOrPath string, p *Progress
 		return fmt.Errorf("tape %q: %w", nameOrPath, err)
 	}
 	info := t.Info()
+	// A tape being written is cataloged once its writer is done with it.
+	if err := e.claim(info.Name); err != nil {
+		return err
+	}
+	defer e.release(info.Name)
+	unlock, err := e.lib.Lock(info.Name, "catalog")
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	p.update(func(s *Snapshot) { s.Tape = info.Name; s.Current = info.Path })
 	p.logf(fmt.Sprintf("Cataloging tape %q (%s)", info.Name, info.Path))
 	stamp := stampOf(info.Path)

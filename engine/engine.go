@@ -44,7 +44,14 @@ type Library interface {
 	Open(name string) (Tape, error)
 	OpenPath(path string) (Tape, error)
 	Create(name string, o tape.CreateOptions) (Tape, error)
+	// Stage starts the named tape anew beside the old one, which stays
+	// whole until the new one's Commit (a Replace backup).
+	Stage(name string, o tape.CreateOptions) (StagedTape, error)
 	Erase(name string) error
+	// Lock holds the named tape for one job ("backup", "erase",
+	// "catalog") against other processes; it refuses at once, naming the
+	// holder, while another process holds it.
+	Lock(name, job string) (unlock func(), err error)
 	// Dir is the library's folder, where a lost catalog is rebuilt from.
 	Dir() string
 }
@@ -58,6 +65,15 @@ type Tape interface {
 	AppendSet(o tape.SetOptions) (SetWriter, error)
 	OpenEntry(e tape.Entry, o tape.ReadOptions) (io.ReadCloser, error)
 	Verify(ctx context.Context, number int, o tape.VerifyOptions) (tape.VerifyReport, error)
+}
+
+// StagedTape is a new tape written beside the one it is to replace.
+type StagedTape interface {
+	Tape
+	// Commit puts it in place of the old tape in one rename.
+	Commit() error
+	// Discard removes it, leaving the old tape as it was.
+	Discard() error
 }
 
 // SetWriter writes one set: nothing of it counts until End.

@@ -249,6 +249,22 @@ func (l *failLibrary) Create(name string, o tape.CreateOptions) (Tape, error) {
 	return l.wrap(l.Library.Create(name, o))
 }
 
+func (l *failLibrary) Stage(name string, o tape.CreateOptions) (StagedTape, error) {
+	st, err := l.Library.Stage(name, o)
+	if err != nil {
+		return nil, err
+	}
+	return failStaged{failTape: failTape{Tape: st, lib: l}, st: st}, nil
+}
+
+type failStaged struct {
+	failTape
+	st StagedTape
+}
+
+func (t failStaged) Commit() error  { return t.st.Commit() }
+func (t failStaged) Discard() error { return t.st.Discard() }
+
 type failTape struct {
 	Tape
 	lib *failLibrary
