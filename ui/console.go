@@ -123,6 +123,7 @@ func newConsole(a fyne.App, eng Engine, opts Options, do func(func())) *Console 
 
 	c.refreshOrg()
 	c.refreshTapes()
+	c.showCatalogNotice()
 	return c
 }
 

@@ -122,7 +122,10 @@ func newSetRow(s catalog.Set, tapePresent bool) setRow {
 	case s.State == catalog.StateAborted:
 		state = "Aborted"
 	case s.State == catalog.StateDamaged:
-		state = "Unreadable"
+		// What is wrong is the catalog's to say: the footer shows it for
+		// the highlighted set.
+		state = "Damaged"
+		r.why = s.StateText() + ": " + r.why
 	case s.Foreign:
 		state = "Foreign"
 	case !tapePresent:
