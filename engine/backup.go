@@ -157,10 +157,7 @@ func (e *Engine) preflight(ctx context.Context, req BackupRequest) error {
 			if ctx.Err() != nil {
 				return fmt.Errorf("backup aborted before %s: %w", ref, ctx.Err())
 			}
-			if strings.Contains(err.Error(), ref.Server) {
-				return err
-			}
-			return fmt.Errorf("server %s: %w", ref.Server, err)
+			return fmt.Errorf("cannot back up the %s on %s: %w", storeTitle(ref.Store), ref.Server, err)
 		}
 		org.Status[ref.Server] = st
 	}
