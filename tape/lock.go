@@ -96,6 +96,9 @@ func acquire(abs, name, job string) (release func(), err error) {
 	if err := f.Truncate(0); err == nil {
 		f.WriteAt([]byte(fmt.Sprintf("%d %s %s\n", os.Getpid(), host, job)), 0)
 	}
+	// A new tape is only staged under the lock: one found now was left by a
+	// Replace whose process died, and is of no use.
+	os.Remove(StagePath(abs))
 	pl := &procLock{f: f, n: 1}
 	procLocks[abs] = pl
 	return releaser(abs, pl), nil

@@ -172,3 +172,26 @@ func TestLockAcrossProcesses(t *testing.T) {
 		t.Fatalf("lock file %s holds %q", LockFile(l.Path("Weekly")), data)
 	}
 }
+
+// A new tape left staged by a Replace whose process died is removed by the
+// next holder of the tape's lock; the tape itself is kept.
+func TestStaleStagedTapeRemoved(t *testing.T) {
+	l := newLibrary(t)
+	old, _ := l.Create("T", CreateOptions{})
+	writeSet(t, old, SetOptions{}, "IS", storeFiles())
+	before, _ := os.ReadFile(l.Path("T"))
+	if err := os.WriteFile(StagePath(l.Path("T")), []byte("half a tape"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := l.Lock("T", "backup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	if _, err := os.Stat(StagePath(l.Path("T"))); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the stale staged tape is still there: %v", err)
+	}
+	if after, _ := os.ReadFile(l.Path("T")); !bytes.Equal(before, after) {
+		t.Fatal("the tape changed")
+	}
+}

@@ -64,6 +64,7 @@ type CreateOptions struct {
 type Tape struct {
 	path  string
 	final string // a staged tape's destination (Stage), "" once committed
+	hold  func() // a staged tape's hold on the lock, until Commit or Discard
 	mu    sync.Mutex
 	info  Info
 }
@@ -127,21 +128,35 @@ func StagePath(path string) string {
 // rename, Discard drops it. The old tape stays whole and readable until
 // Commit. A staged file a killed process left behind is written over.
 func Stage(path, name string, o CreateOptions) (*Tape, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	// The staged tape holds the tape's lock until Commit or Discard, so
+	// that no one else writes the tape, or takes the staged file for one a
+	// dead process left, between its sets.
+	hold, err := acquire(abs, name, "backup")
+	if err != nil {
+		return nil, err
+	}
 	unlock, err := lockPath(path, name, "backup")
 	if err != nil {
+		hold()
 		return nil, err
 	}
 	defer unlock()
 	stage := StagePath(path)
 	if err := writeHeader(stage, name, o); err != nil {
+		hold()
 		return nil, err
 	}
 	t, err := Open(stage)
 	if err != nil {
 		os.Remove(stage)
+		hold()
 		return nil, err
 	}
-	t.final = path
+	t.final, t.hold = path, hold
 	return t, nil
 }
 
@@ -166,7 +181,10 @@ func (t *Tape) Commit() error {
 	}
 	t.mu.Lock()
 	t.path, t.final, t.info.Path = final, "", final
+	hold := t.hold
+	t.hold = nil
 	t.mu.Unlock()
+	defer hold()
 	if err := durable.SyncDir(filepath.Dir(final)); err != nil {
 		return fmt.Errorf("tape %q: %w", t.displayName(), err)
 	}
@@ -187,7 +205,14 @@ func (t *Tape) Discard() error {
 		return err
 	}
 	defer unlock()
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+	err = os.Remove(path)
+	t.mu.Lock()
+	t.final = ""
+	hold := t.hold
+	t.hold = nil
+	t.mu.Unlock()
+	hold()
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("tape %q: removing the unfinished new tape %s: %w", t.displayName(), path, err)
 	}
 	return nil

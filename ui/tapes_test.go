@@ -179,8 +179,8 @@ func TestDamagedSetShowsItsReason(t *testing.T) {
 		t.Fatalf("damaged set: %q restorable %v", r.cells[setStateCol], r.restorable)
 	}
 	tw.setsTable.Select(widget.TableCellID{Row: row, Col: 3})
-	want := `Set 5: damaged: file "priv.edb": checksum mismatch`
-	if got := tw.footer.Text; !strings.HasPrefix(got, want) {
+	want := `Set 5: damaged: file "priv.edb": checksum mismatch; it cannot be restored`
+	if got := tw.footer.Text; got != want {
 		t.Fatalf("footer %q, want %q…", got, want)
 	}
 	tw.setsTable.Select(widget.TableCellID{Row: 0, Col: 3})

@@ -125,7 +125,7 @@ func newSetRow(s catalog.Set, tapePresent bool) setRow {
 		// What is wrong is the catalog's to say: the footer shows it for
 		// the highlighted set.
 		state = "Damaged"
-		r.why = s.StateText() + ": " + r.why
+		r.why = s.StateText() + "; it cannot be restored"
 	case s.Foreign:
 		state = "Foreign"
 	case !tapePresent:
