@@ -124,6 +124,11 @@ func TestOneWriterPerTapeAcrossProcesses(t *testing.T) {
 	} {
 		second.fails(want, args...)
 	}
+	// A second console on the same home is kept out by the catalog's own
+	// lock, before it reaches the tape.
+	if out, err := o.run("backup", "IS", `\\EXCH01`, "/tape:Same", "/d", "second"); err == nil || !strings.Contains(out, "another exbackup has it open") {
+		t.Fatalf("a second console on the same home: %v\n%s", err, out)
+	}
 	s.cmd.Process.Signal(syscall.SIGCONT)
 	if err := first.Wait(); err != nil {
 		t.Fatalf("the first backup: %v\n%s", err, out)
