@@ -232,6 +232,7 @@ type failLibrary struct {
 	Library
 	failAt     int
 	addFileErr error
+	staged     int // new tapes staged (Replace backups begun)
 }
 
 func (l *failLibrary) wrap(t Tape, err error) (Tape, error) {
@@ -250,6 +251,7 @@ func (l *failLibrary) Create(name string, o tape.CreateOptions) (Tape, error) {
 }
 
 func (l *failLibrary) Stage(name string, o tape.CreateOptions) (StagedTape, error) {
+	l.staged++
 	st, err := l.Library.Stage(name, o)
 	if err != nil {
 		return nil, err

@@ -172,6 +172,12 @@ func TestReplaceSwapsAtTheEnd(t *testing.T) {
 func TestReplaceRefusedBeforeWriting(t *testing.T) {
 	f := newFakeEnv(t, "EX1")
 	before, sets := replaceFixture(t, f)
+	f.lib.staged = 0
+	defer func() {
+		if f.lib.staged != 0 {
+			t.Errorf("%d new tapes were begun for backups refused before writing", f.lib.staged)
+		}
+	}()
 	ex1 := f.org.server("EX1")
 	ex1.ended = nil
 	if _, err := f.e.Backup(bg, BackupRequest{Stores: []StoreRef{ref("EXCH09", exchange.StoreIS)}, TapeName: "T"}, nil); err == nil || !strings.Contains(err.Error(), "EXCH09") {
