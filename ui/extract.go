@@ -20,9 +20,9 @@ import (
 // from), and what becomes of a file already there is asked.
 
 const (
-	existingSkip      = "Do not replace the file on my computer"
-	existingOverwrite = "Replace the file on my computer"
-	existingKeepBoth  = "Keep both (restore as \"name (1).ext\")"
+	existingSkip      = "Do not replace it"
+	existingOverwrite = "Replace it"
+	existingKeepBoth  = "Keep both: name (1).ext"
 )
 
 var existingChoice = map[string]tape.Existing{existingSkip: tape.SkipExisting, existingOverwrite: tape.Overwrite, existingKeepBoth: tape.KeepBoth}
@@ -66,7 +66,7 @@ func defaultRestoreFolder() string {
 func (c *Console) newExtractDialog(ix *fileIndex, items []string) *extractDialog {
 	d := &extractDialog{c: c, keys: &dlgKeys{}, ix: ix, items: items}
 	files, bytes, err := ix.tree.Select(items)
-	what := fmt.Sprintf("%s files, %s", thousands(int64(len(files))), humanBytes(bytes))
+	what := fmt.Sprintf("%s, %s", fileCount(len(files)), humanBytes(bytes))
 	if err != nil {
 		what = oneLine(err)
 	}
@@ -77,7 +77,7 @@ func (c *Console) newExtractDialog(ix *fileIndex, items []string) *extractDialog
 	d.dir = newDlgEntry(d.keys)
 	d.dir.SetText(defaultRestoreFolder())
 	browse := newDlgButton("Browse…", d.keys, d.pickFolder)
-	d.exist = newRadioGroup([]string{existingSkip, existingOverwrite, existingKeepBoth}, false, d.keys, nil)
+	d.exist = newRadioGroup([]string{existingSkip, existingOverwrite, existingKeepBoth}, true, d.keys, nil)
 	d.exist.SetSelected(existingSkip)
 	d.streams = newDlgCheck("Restore alternate data streams (beside each file, as name%3Astream)", d.keys, nil)
 	d.errLine = newErrorLine()
@@ -103,7 +103,7 @@ func (c *Console) newExtractDialog(ix *fileIndex, items []string) *extractDialog
 				fieldLabel("Alternate folder:"), container.NewBorder(nil, nil, nil, browse, d.dir),
 			),
 			container.New(&wrapLayout{width: restoreWidth}, note("Each volume is a folder of its own there: C:\\Documents becomes FOLDER/C/Documents.")),
-			widget.NewLabelWithStyle("When a file is already there:", fyne.TextAlignLeading, fyne.TextStyle{}),
+			widget.NewLabel("When a file is already there:"),
 			d.exist.box,
 			d.streams,
 		),
@@ -161,6 +161,14 @@ func (c *Console) startExtract(tapeName string, req engine.ExtractRequest) {
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("Restored %s files, %s, of tape %q to %s.", thousands(int64(res.Files)), humanBytes(res.Bytes), tapeName, req.Dir), nil
+		return fmt.Sprintf("Restored %s, %s, of tape %q to %s.", fileCount(res.Files), humanBytes(res.Bytes), tapeName, req.Dir), nil
 	}, nil)
+}
+
+// fileCount is "1 file", "2 files", "1,024 files".
+func fileCount(n int) string {
+	if n == 1 {
+		return "1 file"
+	}
+	return thousands(int64(n)) + " files"
 }

@@ -67,7 +67,7 @@ func buildFileIndex(t catalog.Tape, s catalog.Set, tr *tape.Tree) *fileIndex {
 			}
 			k := walk(id, n.Children())
 			ix.files[id] = k
-			ix.size[id] = fmt.Sprintf("%s files", thousands(int64(k)))
+			ix.size[id] = fileCount(k)
 			count += k
 		}
 		return count

@@ -19,22 +19,36 @@ func (c *Console) sampleFileSet() {
 	}
 }
 
-// sampleFileTicks ticks the first file of the tree's first folder, so that
-// the picture shows a partly ticked branch.
+// sampleFileTicks opens every folder of the tree and ticks its first
+// file, so that the picture shows a partly ticked branch.
 func (c *Console) sampleFileTicks() {
 	p := c.tapes.files
-	if p.ix == nil {
+	if p.ix == nil || p.under[""] > 0 {
 		return
 	}
-	for id := range p.ix.nodes {
-		if !p.ix.isBranch(id) && p.under[""] == 0 {
-			p.tick(id, true)
+	p.tree.OpenAllBranches()
+	var first func(id string) string
+	first = func(id string) string {
+		for _, k := range p.ix.kids[id] {
+			if !p.ix.isBranch(k) {
+				return k
+			}
+			if f := first(k); f != "" {
+				return f
+			}
 		}
+		return ""
+	}
+	if f := first(""); f != "" {
+		p.tick(f, true)
 	}
 }
 
 // shotReady says, for a picture that waits on a job off the UI goroutine,
 // when it may be taken.
 var shotReady = map[string]func(c *Console) bool{
-	"tapes-files": func(c *Console) bool { return c.tapes.files.ix != nil || !c.tapes.files.content.Visible() },
+	"tapes-files": func(c *Console) bool {
+		c.sampleFileTicks() // once the tree is there
+		return c.tapes.files.ix != nil || !c.tapes.files.content.Visible()
+	},
 }
