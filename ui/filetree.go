@@ -97,31 +97,16 @@ type filePane struct {
 	title   *widget.Label
 	status  *widget.Label
 	content fyne.CanvasObject
-	wrap    *fyne.Container // the sets table over the tree
+	// The pane shares the center of the sets' border container with the
+	// table: the table alone while no file set is open, so that the
+	// window stays as it was; the table over the tree when one is.
+	border *fyne.Container
+	table  fyne.CanvasObject
+	split  *fyne.Container
 }
 
-// below returns the sets table with the tree under it.
-func (p *filePane) below(table fyne.CanvasObject) fyne.CanvasObject {
-	p.wrap = container.New(filePaneLayout{}, table, p.content)
-	return p.wrap
-}
-
-func (p *filePane) setVisible(on bool) {
-	if on == p.content.Visible() {
-		return
-	}
-	if on {
-		p.content.Show()
-	} else {
-		p.content.Hide()
-	}
-	if p.wrap != nil {
-		p.wrap.Refresh()
-	}
-}
-
-func newFilePane(c *Console) *filePane {
-	p := &filePane{c: c, ticked: map[string]bool{}, under: map[string]int{}}
+func newFilePane(c *Console, border *fyne.Container, table fyne.CanvasObject) *filePane {
+	p := &filePane{c: c, ticked: map[string]bool{}, under: map[string]int{}, border: border, table: table}
 	p.tree = widget.NewTree(
 		func(id widget.TreeNodeID) []widget.TreeNodeID {
 			if p.ix == nil {
@@ -140,7 +125,27 @@ func newFilePane(c *Console) *filePane {
 	p.status.Truncation = fyne.TextTruncateEllipsis
 	p.content = container.NewBorder(p.title, p.status, nil, nil, p.tree)
 	p.content.Hide()
+	p.split = container.New(filePaneLayout{}, table, p.content)
 	return p
+}
+
+func (p *filePane) setVisible(on bool) {
+	if on == p.content.Visible() {
+		return
+	}
+	var from, to fyne.CanvasObject = p.split, p.table
+	if on {
+		p.content.Show()
+		from, to = p.table, p.split
+	} else {
+		p.content.Hide()
+	}
+	for i, o := range p.border.Objects {
+		if o == from {
+			p.border.Objects[i] = to
+		}
+	}
+	p.border.Refresh()
 }
 
 // show opens a set's tree, read off the UI goroutine; a set that is not a

@@ -112,8 +112,8 @@ func newTapesWindow(c *Console) *tapesWindow {
 	tw.errLine.Hide()
 
 	left := container.NewBorder(widget.NewLabelWithStyle("Tapes", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, tw.tapesTable)
-	tw.files = newFilePane(c)
-	right := container.NewBorder(tw.setsTitle, tw.footer, nil, nil, tw.files.below(tw.setsTable))
+	right := container.NewBorder(tw.setsTitle, tw.footer, nil, nil, tw.setsTable)
+	tw.files = newFilePane(c, right, tw.setsTable)
 	split := container.NewHSplit(left, right)
 	split.Offset = 0.4
 	tw.content = container.NewBorder(tw.errLine, nil, nil, nil, split)
