@@ -107,6 +107,10 @@ func TestForeignTapeCatalogBrowseExtract(t *testing.T) {
 		t.Fatalf("tapes:\n%s", out)
 	}
 
+	if out := h.ok("verify", "--tape", fixtureName); !strings.Contains(out, "verified 2 sets, 4 files") {
+		t.Errorf("verify:\n%s", out)
+	}
+
 	// By name (the catalog knows it) and by file.
 	root := h.ok("browse", "--tape", fixtureName, "--set", "1")
 	if !strings.Contains(root, "1 items  C:") {
@@ -199,8 +203,10 @@ func TestForeignTapeDamagedFile(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dest, "C", "docs1", "big.bin")); !os.IsNotExist(err) {
 		t.Errorf("a damaged file left under its name: %v", err)
 	}
-	// Set 2 is sound on the same tape.
+	// Set 2 is sound on the same tape; verify names the damaged file.
 	h.ok("restore", "--tape", bkf, "--set", "2", "--to", dest)
+	h.ok("catalog", "--tape", bkf)
+	h.fails([]string{"verify", "--tape", fixtureName}, "set 1", "big.bin")
 }
 
 // A set that goes on on a second member: extracted whole with --member;
