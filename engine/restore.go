@@ -240,7 +240,7 @@ func (e *Engine) restoreSet(ctx context.Context, ps *plannedSet, wasRunning map[
 	msgs = append(msgs, out.Messages...)
 	if ps.last && ps.Start && store == exchange.StoreDS && wasRunning[ps.dest] {
 		// Stopping the Directory stopped the Information Store with it.
-		if err := c.StartService(ctx, exchange.StoreIS); err != nil {
+		if _, err := c.StartService(ctx, exchange.StoreIS); err != nil {
 			log.exception("The Information Store on %s did not start again: %v", ps.dest, err)
 		}
 	}

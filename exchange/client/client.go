@@ -334,9 +334,19 @@ func (c *Client) Recipients(ctx context.Context) ([]exchange.Recipient, error) {
 	return rs, err
 }
 
-// StartService implements Node.
-func (c *Client) StartService(ctx context.Context, id exchange.StoreID) error {
-	return c.call(ctx, "starting the "+id.ServiceName(), http.MethodPost, "/v1/services"+pathEscape(string(id), "start"), nil, nil)
+// StartService implements Node. Starting a store with a staged restore
+// runs its recovery, which may take a while: ctx bounds it.
+func (c *Client) StartService(ctx context.Context, id exchange.StoreID) (exchange.RestoreResult, error) {
+	var res exchange.RestoreResult
+	err := c.call(ctx, "starting the "+id.ServiceName(), http.MethodPost, "/v1/services"+pathEscape(string(id), "start"), nil, &res)
+	return res, err
+}
+
+// CancelRestore implements Node.
+func (c *Client) CancelRestore(ctx context.Context, id exchange.StoreID) (exchange.RestoreResult, error) {
+	var res exchange.RestoreResult
+	err := c.call(ctx, "cancelling the restore of the "+id.ServiceName(), http.MethodPost, "/v1/services"+pathEscape(string(id), "cancel-restore"), nil, &res)
+	return res, err
 }
 
 // StopService implements Node.
