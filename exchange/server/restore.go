@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -501,7 +500,7 @@ func (r *restoreSession) abortLocked(why string) {
 	if r.prev != nil {
 		state = "the restore staged before stays staged (" + describeSets(r.prev.Sets) + ")"
 	}
-	slog.Warn("restore session aborted", "store", s.what(), "session", r.id, "why", why, "state", state)
+	s.events.Warn("restore session aborted", "store", s.what(), "session", r.id, "why", why, "state", state)
 }
 
 // cancelRestore aborts a set being received and drops the staged chain.

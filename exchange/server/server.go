@@ -212,6 +212,7 @@ func Open(dir string, log *slog.Logger) (*Server, error) {
 	s := &Server{dir: dir, cfg: cfg, cert: cert, fingerprint: fp, log: log, peers: map[string]*client.Client{}}
 	s.ds = newStore(exchange.StoreDS, cfg.Name, filepath.Join(dir, "dsadata"), []string{dirEDB}, cfg.CircularLogging)
 	s.is = newStore(exchange.StoreIS, cfg.Name, filepath.Join(dir, "mdbdata"), []string{privEDB, pubEDB}, cfg.CircularLogging)
+	s.ds.events, s.is.events = log, log
 	s.topo = exchange.Topology{Organization: cfg.Organization}
 	return s, nil
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -36,6 +37,7 @@ type store struct {
 	dbNames  []string
 	circular bool
 	logOpts  xlog.Options
+	events   *slog.Logger // the server's log
 
 	mu      sync.Mutex // guards the fields below and service transitions
 	running bool
@@ -89,7 +91,7 @@ const (
 )
 
 func newStore(id exchange.StoreID, server, dir string, dbNames []string, circular bool) *store {
-	s := &store{id: id, server: server, dir: dir, dbNames: dbNames, circular: circular, batchLimit: maxBatch}
+	s := &store{id: id, server: server, dir: dir, dbNames: dbNames, circular: circular, batchLimit: maxBatch, events: slog.New(slog.DiscardHandler)}
 	s.acond = sync.NewCond(&s.amu)
 	return s
 }
