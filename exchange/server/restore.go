@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 
 	"exbackup/exchange"
 
+	"exbackup/exchange/server/xlog"
 	"exbackup/internal/durable"
 )
 
@@ -124,6 +126,7 @@ type restoreSession struct {
 	received map[string]bool
 	created  []string // files it added to a chain's staging folder
 	busy     int      // writes and the completion in flight
+	held     *heldLog
 	lastUse  time.Time
 	ended    bool
 	timer    *time.Timer
@@ -345,15 +348,18 @@ func (r *restoreSession) write(name string, src io.Reader) error {
 		return nil
 	}
 	dst := filepath.Join(r.staging, name)
-	if _, isLog := parseGen(name); isLog {
+	if g, isLog := parseGen(name); isLog {
 		dst = filepath.Join(r.staging, "logs", name)
+		if r.full {
+			return r.writeFullLog(name, g, dst, src)
+		}
 	}
 	existed := false
 	if !r.full {
 		_, err := os.Stat(dst)
 		existed = err == nil
 	}
-	if err := receiveFile(dst, src); err != nil {
+	if err := receiveFile(dst, src, false); err != nil {
 		r.abort(fmt.Sprintf("receiving %s failed: %v", name, err))
 		return exchange.Errorf(exchange.CodeInternal, "%s: receiving %s: %w; the set was not staged and the live files are untouched", r.st.what(), name, err)
 	}
@@ -374,7 +380,111 @@ func (r *restoreSession) mark(name, created string) {
 	r.mu.Unlock()
 }
 
-func receiveFile(dst string, src io.Reader) error {
+// heldLogCap bounds the log generation a full set's session holds in
+// memory; a larger one is held on disk.
+const heldLogCap = 32 << 20
+
+// heldLog is the newest log generation of a full set seen so far that
+// starts at or before the set's base LSN: recovery replays from the one
+// holding the LSN after the base, so every older one is dropped unwritten.
+type heldLog struct {
+	gen  uint32
+	name string
+	data []byte // nil when it is on disk at path
+	path string
+}
+
+// writeFullLog receives a log generation of a full set. Generations that
+// start after the base LSN are staged; of those that start at or before
+// it, only the newest can hold what recovery replays: it is held until
+// the set completes (in memory when it is small), the others are checked
+// and dropped. A Copy set carries every log on the server, and most of it
+// is thus never written.
+func (r *restoreSession) writeFullLog(name string, gen uint32, dst string, src io.Reader) error {
+	fail := func(err error) error {
+		r.abort(fmt.Sprintf("receiving %s failed: %v", name, err))
+		return exchange.Errorf(exchange.CodeInternal, "%s: receiving %s: %w; the set was not staged and the live files are untouched", r.st.what(), name, err)
+	}
+	hdr := make([]byte, xlog.HeaderSize)
+	if _, err := io.ReadFull(src, hdr); err != nil {
+		return fail(err)
+	}
+	h, err := xlog.ParseHeader(name, hdr)
+	if err != nil {
+		return fail(err)
+	}
+	if h.Gen != gen {
+		return fail(fmt.Errorf("the file holds log generation %s", genName(h.Gen)))
+	}
+	if h.FirstLSN > r.req.Env.BaseLSN+1 {
+		if err := receiveFile(dst, io.MultiReader(bytes.NewReader(hdr), src), false); err != nil {
+			return fail(err)
+		}
+		r.mark(name, "")
+		return nil
+	}
+	r.mu.Lock()
+	older := r.held != nil && gen < r.held.gen
+	r.mu.Unlock()
+	if older {
+		if _, err := io.Copy(io.Discard, src); err != nil {
+			return fail(err)
+		}
+		r.mark(name, "")
+		return nil
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, xlog.DefaultMaxFileSize+64<<10))
+	buf.Write(hdr)
+	n, err := io.CopyN(buf, src, heldLogCap)
+	if err != nil && err != io.EOF {
+		return fail(err)
+	}
+	held := &heldLog{gen: gen, name: name, data: buf.Bytes()}
+	if n == heldLogCap {
+		if err := receiveFile(dst, io.MultiReader(buf, src), false); err != nil {
+			return fail(err)
+		}
+		held.data, held.path = nil, dst
+	}
+	r.mu.Lock()
+	old := r.held
+	if old != nil && old.gen > gen {
+		old, held = held, old // another upload overtook this one
+	}
+	r.held = held
+	r.mu.Unlock()
+	if old != nil && old.path != "" {
+		os.Remove(old.path)
+	}
+	r.mark(name, "")
+	return nil
+}
+
+// settle writes the held log generation and makes the staged files'
+// names durable, before the marker records the set.
+func (r *restoreSession) settle() error {
+	logs := filepath.Join(r.staging, "logs")
+	r.mu.Lock()
+	held := r.held
+	r.mu.Unlock()
+	if held != nil && held.data != nil {
+		if err := receiveFile(filepath.Join(logs, held.name), bytes.NewReader(held.data), false); err != nil {
+			return fmt.Errorf("staging %s: %w", held.name, err)
+		}
+	}
+	if err := syncDir(logs); err != nil {
+		return err
+	}
+	if err := syncDir(r.staging); err != nil {
+		return err
+	}
+	return syncDir(r.st.dir)
+}
+
+// receiveFile writes src to dst through a temporary name, synced, so that
+// a file that is there is whole. With syncParent its name is made durable
+// too; otherwise the caller syncs the folder once for many files.
+func receiveFile(dst string, src io.Reader, syncParent bool) error {
 	tmp := dst + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -400,6 +510,9 @@ func receiveFile(dst string, src io.Reader) error {
 		os.Remove(tmp)
 		return err
 	}
+	if !syncParent {
+		return nil
+	}
 	return syncDir(filepath.Dir(dst))
 }
 
@@ -423,6 +536,11 @@ func (r *restoreSession) complete() (exchange.RestoreResult, error) {
 	}
 	mk := r.mk
 	mk.HighGen, mk.HighLSN = max(mk.HighGen, r.req.Env.HighGen), max(mk.HighLSN, r.req.Env.HighLSN)
+	if err := r.settle(); err != nil {
+		r.done()
+		r.abort(fmt.Sprintf("staging failed: %v", err))
+		return exchange.RestoreResult{}, exchange.Errorf(exchange.CodeInternal, "%s: %w; the set was not staged and the live files are untouched", s.what(), err)
+	}
 	s.smu.Lock()
 	if s.restore != r {
 		s.smu.Unlock()
