@@ -158,6 +158,17 @@ func (s *store) restorePrepare(req exchange.RestoreRequest) (*restoreSession, []
 	}
 	s.smu.Lock()
 	defer s.smu.Unlock()
+	// A console killed in the middle of a file is noticed when its
+	// connection closes, which may be a moment after the same
+	// administrator starts the restore again: give that a moment.
+	for wait := 0; s.restore != nil && wait < 40; wait++ {
+		s.smu.Unlock()
+		time.Sleep(50 * time.Millisecond)
+		s.smu.Lock()
+	}
+	if s.isRunning() {
+		return nil, nil, exchange.Errorf(exchange.CodeConflict, "%s is running: stop the service before restoring", s.what())
+	}
 	if old := s.restore; old != nil {
 		if !old.idleFor(restoreTakeOver) {
 			return nil, nil, exchange.Errorf(exchange.CodeConflict, "a restore of %s is already in progress from another console", s.what())
