@@ -198,7 +198,15 @@ func (s *store) finishSwap(mk *marker) error {
 			return err
 		}
 		if !done {
-			if err := clearLogs(s.dir, mk); err != nil {
+			// Erased logs leave the folder at once and are deleted in the
+			// background: a Copy set's store may hold hundreds.
+			trash := ""
+			if mk.Logs == "erase" {
+				if t, err := mkdirRetired(s.dir, retiredPrefix); err == nil {
+					trash = t
+				}
+			}
+			if err := clearLogs(s.dir, mk, trash); err != nil {
 				return err
 			}
 			lg, err := xlog.Open(s.dir, xlog.Options{FirstGen: mk.NewGen, FirstLSN: mk.NewLSN, Signature: sigBytes(mk.NewSig)})
@@ -276,7 +284,8 @@ func newLogInPlace(dir string, mk *marker) (bool, error) {
 }
 
 // clearLogs removes (Erase) or moves aside the live logs and checkpoint.
-func clearLogs(dir string, mk *marker) error {
+// Erased logs are moved into trash when it is given.
+func clearLogs(dir string, mk *marker, trash string) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return err
@@ -294,9 +303,12 @@ func clearLogs(dir string, mk *marker) error {
 			continue
 		}
 		p := filepath.Join(dir, n)
-		if aside != "" {
+		switch {
+		case aside != "":
 			err = os.Rename(p, filepath.Join(aside, n))
-		} else {
+		case trash != "":
+			err = os.Rename(p, filepath.Join(trash, n))
+		default:
 			err = os.Remove(p)
 		}
 		if err != nil {
