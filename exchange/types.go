@@ -200,6 +200,11 @@ type RestoreRequest struct {
 	// starts, so Last only names the set Start belongs to.
 	Last  bool `json:"last"`
 	Start bool `json:"start"` // Start Service After Restore: recover the chain staged so far and start
+	// Skip names log generations of a full set that the console leaves
+	// out because recovery never replays them: a later generation of the
+	// set starts at or before the LSN after the base. The server checks
+	// that claim against the generations it receives.
+	Skip []string `json:"skip,omitempty"`
 }
 
 // RestoreInfo answers a restore prepare.

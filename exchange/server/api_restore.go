@@ -30,6 +30,14 @@ func (h *apiHandler) restorePrepare(w http.ResponseWriter, r *http.Request) erro
 	if err := wire.CheckText("signature", req.Env.Signature, false, wire.MaxText); err != nil {
 		return err
 	}
+	if len(req.Skip) > 1<<16 {
+		return exchange.Errorf(exchange.CodeBadRequest, "%d files to leave out: too many", len(req.Skip))
+	}
+	for _, name := range req.Skip {
+		if err := wire.CheckName("file name", name); err != nil {
+			return err
+		}
+	}
 	if req.Env.LowGen > req.Env.HighGen {
 		return exchange.Errorf(exchange.CodeBadRequest, "log generations %d to %d are reversed", req.Env.LowGen, req.Env.HighGen)
 	}

@@ -188,6 +188,11 @@ func (s *store) restorePrepare(req exchange.RestoreRequest) (*restoreSession, []
 		mk = nil
 	}
 	s.clearStaleStaging(mk)
+	for _, name := range req.Skip {
+		if g, ok := parseGen(name); !ok || !env.Type.Full() || g < env.LowGen || g > env.HighGen {
+			return nil, nil, exchange.Errorf(exchange.CodeBadRequest, "%q cannot be left out of this set: only log generations of a full set can", name)
+		}
+	}
 	rs := &restoreSession{id: newSessionID(), st: s, req: req, prev: mk, received: map[string]bool{}, lastUse: time.Now()}
 	set := exchange.StagedSet{Type: env.Type, Server: env.Server, Created: env.Created, LowGen: env.LowGen, HighGen: env.HighGen}
 	var warnings []string
@@ -294,7 +299,29 @@ func (r *restoreSession) expected() map[string]bool {
 	for g := r.req.Env.LowGen; g <= r.req.Env.HighGen; g++ {
 		exp[genName(g)] = true
 	}
+	for _, name := range r.req.Skip {
+		delete(exp, name)
+	}
 	return exp
+}
+
+// checkSkip checks, when a full set completes, the console's claim that
+// the generations it left out are never replayed: each lies before the
+// generation held as the one recovery starts from.
+func (r *restoreSession) checkSkip() error {
+	if len(r.req.Skip) == 0 {
+		return nil
+	}
+	r.mu.Lock()
+	held := r.held
+	r.mu.Unlock()
+	for _, name := range r.req.Skip {
+		g, _ := parseGen(name)
+		if held == nil || g >= held.gen {
+			return fmt.Errorf("log generation %s was left out, but recovery needs it", name)
+		}
+	}
+	return nil
 }
 
 // use notes activity; done ends it. A session with nothing in flight for
@@ -547,6 +574,11 @@ func (r *restoreSession) complete() (exchange.RestoreResult, error) {
 	}
 	mk := r.mk
 	mk.HighGen, mk.HighLSN = max(mk.HighGen, r.req.Env.HighGen), max(mk.HighLSN, r.req.Env.HighLSN)
+	if err := r.checkSkip(); err != nil {
+		r.done()
+		r.abort(err.Error())
+		return exchange.RestoreResult{}, exchange.Errorf(exchange.CodeRefused, "the set restored to %s is incomplete: %v; the set was not staged and the live files are untouched", s.what(), err)
+	}
 	if err := r.settle(); err != nil {
 		r.done()
 		r.abort(fmt.Sprintf("staging failed: %v", err))

@@ -468,3 +468,55 @@ func TestFullSetStagesOnlyTheLogsRecoveryReplays(t *testing.T) {
 		t.Fatal("the recovered Copy set is not the state of the backup")
 	}
 }
+
+// A console may leave out the generations recovery never replays; the
+// server checks that claim when the set completes.
+func TestFullSetWithSkippedLogs(t *testing.T) {
+	s := newTestServer(t, "Org", "Site", "EX1", false)
+	for i := 0; i < 3; i++ {
+		deliver(t, s, "m"+string(rune('a'+i)), 5, "x")
+		takeBackup(t, s, exchange.StoreIS, exchange.Copy)
+	}
+	set := takeBackup(t, s, exchange.StoreIS, exchange.Copy)
+	want := digest(t, s)
+	env := set.info.Env
+	restoreSkipping := func(skip []string, start bool) (exchange.RestoreResult, error) {
+		s.StopService(bg, exchange.StoreIS)
+		ri, err := s.RestorePrepare(bg, exchange.RestoreRequest{Env: env, Erase: true, Private: true, Public: true, Skip: skip, Start: start})
+		if err != nil {
+			return exchange.RestoreResult{}, err
+		}
+	files:
+		for _, f := range set.info.Files {
+			for _, sk := range skip {
+				if sk == f.Name {
+					continue files
+				}
+			}
+			fh, _ := os.Open(filepath.Join(set.dir, f.Name))
+			err := s.RestoreWrite(bg, ri.Session, f.Name, fh)
+			fh.Close()
+			if err != nil {
+				return exchange.RestoreResult{}, err
+			}
+		}
+		return s.RestoreComplete(bg, ri.Session)
+	}
+	// Leaving out the last generation, which recovery starts from: refused.
+	if _, err := restoreSkipping([]string{genName(env.HighGen)}, false); !errors.Is(err, exchange.ErrRefused) || !strings.Contains(err.Error(), "recovery needs it") {
+		t.Fatalf("skipping the needed generation: %v", err)
+	}
+	if sets := stagedSets(t, s, exchange.StoreIS); sets != nil {
+		t.Fatalf("a refused set was staged: %+v", sets)
+	}
+	var skip []string
+	for g := env.LowGen; g < env.HighGen; g++ {
+		skip = append(skip, genName(g))
+	}
+	if _, err := restoreSkipping(skip, true); err != nil {
+		t.Fatal(err)
+	}
+	if d := digest(t, s); d.Priv != want.Priv || d.Pub != want.Pub {
+		t.Fatal("the set restored without its older logs is not the state of the backup")
+	}
+}
