@@ -548,15 +548,28 @@ func (b *uploadBody) WriteTo(w io.Writer) (int64, error) {
 // frame writes src to w as frames, ending with the trailer.
 func (b *uploadBody) frame(w io.Writer) (int64, error) {
 	fw := wire.NewFrameWriter(w)
-	_, err := fw.ReadFrom(readerFunc(func(p []byte) (int, error) {
+	stopped := func() bool {
 		b.mu.Lock()
-		stopped := b.stopped
-		b.mu.Unlock()
-		if stopped {
+		defer b.mu.Unlock()
+		return b.stopped
+	}
+	var src io.Reader = readerFunc(func(p []byte) (int, error) {
+		if stopped() {
 			return 0, errAnswered
 		}
 		return b.src.Read(p)
-	}))
+	})
+	if cr, ok := b.src.(wire.ChunkReader); ok {
+		// A source that checksums its own pieces (a tape) lends them to the
+		// frames as they are.
+		src = chunkFunc(func() ([]byte, uint32, error) {
+			if stopped() {
+				return nil, 0, errAnswered
+			}
+			return cr.ReadChunk()
+		})
+	}
+	_, err := fw.ReadFrom(src)
 	if err == nil {
 		err = fw.Close()
 	} else if fw.WriteErr() == nil && err != errAnswered {
@@ -583,6 +596,15 @@ func (b *uploadBody) stop() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.srcErr
+}
+
+// chunkFunc adapts a function to wire.ChunkReader.
+type chunkFunc func() ([]byte, uint32, error)
+
+func (f chunkFunc) ReadChunk() ([]byte, uint32, error) { return f() }
+
+func (f chunkFunc) Read([]byte) (int, error) {
+	return 0, errors.New("a chunk source is read by its chunks")
 }
 
 // readerFunc adapts a function to io.Reader.
