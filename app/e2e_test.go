@@ -271,7 +271,7 @@ func TestConnectAsksBeforePinning(t *testing.T) {
 	if err != nil || !strings.Contains(out, "connected to organization First Organization") {
 		t.Fatalf("answering yes: %v\n%s", err, out)
 	}
-	o.fails("wrong access key", "connect", s.addr, "--key", "nope", "--fingerprint", s.fp)
+	o.fails("server EXCH01 refused the access key", "connect", s.addr, "--key", "nope", "--fingerprint", s.fp)
 }
 
 func TestCatalogRebuiltEqualAndVerifyFindsDamage(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // ErrNotFound is wrapped by every lookup that finds nothing.
@@ -34,7 +35,7 @@ func Open(path string) (*Catalog, error) {
 	}
 	// Never NoSync: the catalog must survive a crash as well as the tapes do.
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: openTimeout})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open catalog %s: another exbackup has it open: %w", path, err)
 	}
 	if err != nil {

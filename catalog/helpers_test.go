@@ -11,6 +11,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // t0 is a round date, in UTC as the catalog stores it.
@@ -40,7 +41,7 @@ func openTestAt(tb testing.TB, path string) *Catalog {
 			}
 			return nil
 		})
-		if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 			return // the test closed it
 		}
 		if err != nil {

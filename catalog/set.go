@@ -12,6 +12,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // SetState tells whether a set can be restored.
@@ -339,7 +340,7 @@ func deleteSetsTx(tx *bolt.Tx, tapeID uint64, from int) error {
 			return err
 		}
 		err := tx.Bucket(bucketEntries).DeleteBucket(idKey(s.ID))
-		if err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+		if err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
 			return fmt.Errorf("%s: entries: %w", s.label(), err)
 		}
 		if err := tx.Bucket(bucketSetsByTape).Delete(tapeSetKey(tapeID, s.Number, s.ID)); err != nil {

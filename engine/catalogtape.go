@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,10 +15,10 @@ import (
 // library by name, or any .bkf file by path (ours or another MTF writer's).
 func (e *Engine) CatalogTape(ctx context.Context, nameOrPath string, p *Progress) (err error) {
 	defer func() { p.finish(err) }()
-	var t *tape.Tape
+	var t Tape
 	if strings.HasSuffix(strings.ToLower(nameOrPath), tape.Ext) {
 		if _, serr := os.Stat(nameOrPath); serr == nil {
-			t, err = tape.Open(nameOrPath)
+			t, err = e.lib.OpenPath(nameOrPath)
 		}
 	}
 	if t == nil && err == nil {
@@ -56,38 +55,5 @@ func (e *Engine) CatalogTape(ctx context.Context, nameOrPath string, p *Progress
 		return fmt.Errorf("catalog: %w", err)
 	}
 	p.logf(fmt.Sprintf("Cataloged %d sets.", len(recs)))
-	return nil
-}
-
-// Erase erases a tape: its file and its catalog records.
-func (e *Engine) Erase(ctx context.Context, name string) error {
-	ct, cerr := e.cat.TapeByName(name)
-	if cerr == nil && ct.Restricted && ct.Owner != e.owner && !e.isAdmin() {
-		return fmt.Errorf("tape %q is restricted to its owner %s or an administrator", name, ct.Owner)
-	}
-	if err := e.claim(name); err != nil {
-		return err
-	}
-	defer e.release(name)
-	err := e.lib.Erase(name)
-	if err != nil && cerr == nil {
-		// The library may not hold it under that name: the catalog knows
-		// its file.
-		if rerr := os.Remove(ct.Location); rerr == nil || errors.Is(rerr, os.ErrNotExist) {
-			err = nil
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("erasing tape %q: %w", name, err)
-	}
-	if cerr == nil {
-		if err := e.cat.DeleteTape(ct.ID); err != nil {
-			return fmt.Errorf("catalog: %w", err)
-		}
-	}
-	if st := e.Settings(); st.LastTape == name {
-		st.LastTape = ""
-		e.SaveSettings(st)
-	}
 	return nil
 }

@@ -77,10 +77,10 @@ func TestForeignTape(t *testing.T) {
 				t.Errorf("set %d entry %d = %s size %d csum %v mod %v", n, j, e.Path(), e.Size, e.Block.HasChecksum, e.Modified())
 			}
 			d, err := r.OpenData(e.Block, e.Path(), DataOptions{Strong: true})
-			defer d.Close()
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer d.Close()
 			got, err := io.ReadAll(d)
 			if err != nil {
 				t.Fatalf("set %d %s: %v", n, e.Path(), err)
