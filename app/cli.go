@@ -29,6 +29,7 @@ var commands = []command{
 	{"backup", backupUsage, (*cli).backup},
 	{"tapes", tapesUsage, (*cli).tapes},
 	{"restore", restoreUsage, (*cli).restore},
+	{"service", serviceUsage, (*cli).service},
 	{"verify", verifyUsage, (*cli).verify},
 	{"catalog", catalogUsage, (*cli).catalog},
 	{"erase", eraseUsage, (*cli).erase},

@@ -168,8 +168,11 @@ func TestStopRefusedDuringBackup(t *testing.T) {
 		fi, err := os.Stat(tapePath)
 		return err == nil && fi.Size() > 4<<20
 	})
-	o.fails("backup", "service", "stop", "IS", `\\EXCH01`)
+	// Hold the console still, so that the backup is surely streaming.
+	cmd.Process.Signal(syscall.SIGSTOP)
+	second.fails("backup", "service", "stop", "IS", `\\EXCH01`)
 	second.fails("backup", "restore", "--tape", "Old", "--set", "1", "--erase")
+	cmd.Process.Signal(syscall.SIGCONT)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("the backup failed: %v\n%s", err, out.String())
 	}

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"exbackup/exchange"
 )
@@ -48,4 +50,36 @@ func (e *Engine) CancelRestore(ctx context.Context, server string, id exchange.S
 		return exchange.RestoreResult{}, err
 	}
 	return c.CancelRestore(ctx, id)
+}
+
+// StagedText says in a line what a store's staged restore holds, for the
+// organization tree and exbackup org.
+func StagedText(r exchange.StagedRestore) string {
+	var b strings.Builder
+	b.WriteString(r.Store.ServiceName())
+	switch n := len(r.Sets); n {
+	case 0:
+		b.WriteString(": a set is being restored")
+	case 1:
+		b.WriteString(": 1 set staged (")
+	default:
+		fmt.Fprintf(&b, ": %d sets staged (", n)
+	}
+	for i, s := range r.Sets {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s of %s", TypeTitle(s.Type), s.Created.Local().Format("1/2/2006 3:04 PM"))
+	}
+	if len(r.Sets) > 0 {
+		b.WriteString(")")
+		if r.Receiving {
+			b.WriteString(", another being restored")
+		}
+		b.WriteString("; recovery runs when the service starts")
+	}
+	if r.Error != "" {
+		b.WriteString("; the last start could not recover it: " + r.Error)
+	}
+	return b.String()
 }

@@ -158,14 +158,7 @@ func (s *store) restorePrepare(req exchange.RestoreRequest) (*restoreSession, []
 	}
 	s.smu.Lock()
 	defer s.smu.Unlock()
-	// A console killed in the middle of a file is noticed when its
-	// connection closes, which may be a moment after the same
-	// administrator starts the restore again: give that a moment.
-	for wait := 0; s.restore != nil && wait < 40; wait++ {
-		s.smu.Unlock()
-		time.Sleep(50 * time.Millisecond)
-		s.smu.Lock()
-	}
+	s.waitRestoreLocked()
 	if s.isRunning() {
 		return nil, nil, exchange.Errorf(exchange.CodeConflict, "%s is running: stop the service before restoring", s.what())
 	}
@@ -239,6 +232,19 @@ func (s *store) restorePrepare(req exchange.RestoreRequest) (*restoreSession, []
 	rs.timer = time.AfterFunc(restoreIdle, rs.idleCheck)
 	s.restore = rs
 	return rs, warnings, nil
+}
+
+// waitRestoreLocked gives a restore session that is ending a moment to
+// end: a console killed in the middle of a file, or whose tape failed, is
+// noticed when its upload breaks off, which may be just after the same
+// administrator (or that console, settling) calls again. The caller holds
+// s.smu; it is released while waiting.
+func (s *store) waitRestoreLocked() {
+	for wait := 0; s.restore != nil && wait < 40; wait++ {
+		s.smu.Unlock()
+		time.Sleep(50 * time.Millisecond)
+		s.smu.Lock()
+	}
 }
 
 // clearStaleStaging removes what aborted sessions and crashes left:

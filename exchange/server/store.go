@@ -159,6 +159,7 @@ func (s *store) startReport() (exchange.RestoreResult, error) {
 	var res exchange.RestoreResult
 	s.smu.Lock()
 	defer s.smu.Unlock()
+	s.waitRestoreLocked()
 	if s.restore != nil {
 		return res, exchange.Errorf(exchange.CodeConflict, "%s cannot start: a console is restoring a set to it (cancel that restore, or let it finish)", s.what())
 	}
