@@ -277,7 +277,7 @@ func TestIdleRestoreSessionIsAborted(t *testing.T) {
 	// its connection open.
 	ts := serveTestAPI(t, s) // starts the services
 	s.StopService(bg, exchange.StoreIS)
-	c, err := client.Dial(bg, ts.addr, "k", s.Fingerprint())
+	c, err := client.Dial(bg, ts.addr, s.Config().Key, s.Fingerprint())
 	if err != nil {
 		t.Fatal(err)
 	}
