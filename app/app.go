@@ -49,6 +49,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer eng.Close()
+	if n := eng.CatalogNotice(); n != "" {
+		fmt.Fprintf(stderr, "exbackup: %s\n", n)
+	}
 	if len(args) == 0 {
 		if err := runGUI(eng); err != nil {
 			fmt.Fprintf(stderr, "exbackup: %v\n", err)

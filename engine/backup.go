@@ -281,6 +281,8 @@ func (e *Engine) backupStore(ctx context.Context, t Tape, ct catalog.Tape, ref S
 	rec.Set.TapeID = ct.ID
 	if _, err := e.cat.AddSet(rec.Set, rec.Entries); err != nil {
 		log.exception("Warning: the set is on tape but the catalog could not record it (%v): catalog the tape again.", err)
+	} else {
+		e.stampTape(ct.ID, t.Path())
 	}
 	end := time.Now()
 	log.summary("Backup completed on %s at %s.", ntDate(end), ntTime(end))

@@ -30,6 +30,7 @@ func (e *Engine) CatalogTape(ctx context.Context, nameOrPath string, p *Progress
 	info := t.Info()
 	p.update(func(s *Snapshot) { s.Tape = info.Name; s.Current = info.Path })
 	p.logf(fmt.Sprintf("Cataloging tape %q (%s)", info.Name, info.Path))
+	stamp := stampOf(info.Path)
 	sets, err := t.Sets()
 	if err != nil {
 		return fmt.Errorf("tape %q: %w", info.Name, err)
@@ -51,7 +52,13 @@ func (e *Engine) CatalogTape(ctx context.Context, nameOrPath string, p *Progress
 		p.update(func(sn *Snapshot) { sn.Files += s.Files; sn.Bytes += s.Bytes })
 		p.logf(fmt.Sprintf("Set %d: %s, %s, %s", s.Number, s.Type, s.Created.Local().Format("1/2/2006 3:04 PM"), s.State))
 	}
-	if _, err := e.cat.ReplaceTape(tapeRecord(info, owner, restricted), recs); err != nil {
+	rec := tapeRecord(info, owner, restricted)
+	rec.File = stamp
+	ct, err := e.cat.ReplaceTape(rec, recs)
+	if err == nil {
+		err = e.applyVerifyMarks(ct)
+	}
+	if err != nil {
 		return fmt.Errorf("catalog: %w", err)
 	}
 	p.logf(fmt.Sprintf("Cataloged %d sets.", len(recs)))

@@ -50,11 +50,14 @@ type Library interface {
 	OpenPath(path string) (Tape, error)
 	Create(name string, o tape.CreateOptions) (Tape, error)
 	Erase(name string) error
+	// Dir is the library's folder, where a lost catalog is rebuilt from.
+	Dir() string
 }
 
 // Tape is one tape as the jobs read and append to it.
 type Tape interface {
 	Info() tape.Info
+	Path() string
 	Sets() ([]tape.Set, error)
 	Set(number int) (tape.Set, error)
 	AppendSet(o tape.SetOptions) (SetWriter, error)
@@ -79,6 +82,7 @@ type Catalog interface {
 	PutTape(t catalog.Tape) (catalog.Tape, error)
 	ReplaceTape(t catalog.Tape, sets []catalog.SetWithEntries) (catalog.Tape, error)
 	DeleteTape(id uint64) error
+	Tape(id uint64) (catalog.Tape, error)
 	Sets(tapeID uint64) ([]catalog.Set, error)
 	AddSet(s catalog.Set, entries []catalog.Entry) (catalog.Set, error)
 	UpdateSet(s catalog.Set) error
@@ -100,6 +104,8 @@ type Engine struct {
 	settings Settings
 	clients  map[string]Server
 	running  map[string]bool // tapes being written, by name
+
+	catalogNotice string // what opening the catalog found (catalogrepair.go)
 }
 
 // Open opens the engine on a home folder, creating what is missing.
@@ -111,9 +117,9 @@ func Open(home string) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	cat, err := catalog.Open(filepath.Join(home, "catalog.db"))
+	cat, reset, err := openCatalog(home)
 	if err != nil {
-		return nil, fmt.Errorf("catalog %s: %w", filepath.Join(home, "catalog.db"), err)
+		return nil, err
 	}
 	lib, err := tape.OpenLibrary(filepath.Join(home, "tapes"))
 	if err != nil {
@@ -122,6 +128,7 @@ func Open(home string) (*Engine, error) {
 	}
 	e := newEngine(home, st, cat, fileLibrary{lib}, dialExchange)
 	e.admin = e.systemAdmin
+	e.checkCatalog(reset)
 	return e, nil
 }
 

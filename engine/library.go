@@ -19,6 +19,8 @@ func (l fileLibrary) Create(name string, o tape.CreateOptions) (Tape, error) {
 
 func (l fileLibrary) Erase(name string) error { return l.lib.Erase(name) }
 
+func (l fileLibrary) Dir() string { return l.lib.Dir() }
+
 func fileTapeOf(t *tape.Tape, err error) (Tape, error) {
 	if err != nil {
 		return nil, err

@@ -43,7 +43,6 @@ func (e *Engine) Verify(ctx context.Context, req VerifyRequest, p *Progress) (re
 		total += s.Bytes
 	}
 	p.update(func(s *Snapshot) { s.TotalBytes = total })
-	var failed []string
 	for _, s := range todo {
 		if err := e.mayRead(req.Tape, s.Restricted || ct.Restricted, firstNonEmpty(s.Owner, ct.Owner)); err != nil {
 			return res, err
@@ -51,6 +50,7 @@ func (e *Engine) Verify(ctx context.Context, req VerifyRequest, p *Progress) (re
 		if s.State == tape.SetAborted {
 			msg := fmt.Sprintf("set %d: aborted (never finished); nothing to verify", s.Number)
 			log.exception("%s", msg)
+			e.recordAborted(t, ct, s)
 			res.Corrupt = append(res.Corrupt, msg)
 			continue
 		}
@@ -63,7 +63,6 @@ func (e *Engine) Verify(ctx context.Context, req VerifyRequest, p *Progress) (re
 				return res, err
 			}
 			res.Corrupt = append(res.Corrupt, rep.corrupt...)
-			failed = append(failed, err.Error())
 		}
 	}
 	if len(res.Corrupt) > 0 {
@@ -103,39 +102,15 @@ func (e *Engine) verifySet(ctx context.Context, t Tape, ct catalog.Tape, number 
 		}
 		p.update(func(s *Snapshot) { s.Corrupt += len(failed) })
 		log.exception("Verify of set #%d on tape %q failed: %v", number, t.Info().Name, err)
-		if merr := e.markVerified(ct, number, false); merr != nil {
+		if merr := e.recordVerify(t, ct, number, vr, err); merr != nil {
 			log.exception("Warning: the catalog could not record that set #%d is damaged (%v).", number, merr)
 		}
 		return rep, err
 	}
 	end := time.Now()
 	log.summary("Verify completed on %s at %s: %d files, %s bytes, no differences.", ntDate(end), ntTime(end), rep.files, Thousands(rep.bytes))
-	if err := e.markVerified(ct, number, true); err != nil {
+	if err := e.recordVerify(t, ct, number, vr, nil); err != nil {
 		log.exception("Warning: the catalog could not record the verify of set #%d (%v).", number, err)
 	}
 	return rep, nil
-}
-
-// markVerified records a verify's outcome in the set's catalog record.
-func (e *Engine) markVerified(ct catalog.Tape, number int, ok bool) error {
-	if ct.ID == 0 {
-		return nil
-	}
-	sets, err := e.cat.Sets(ct.ID)
-	if err != nil {
-		return err
-	}
-	for _, s := range sets {
-		if s.Number != number {
-			continue
-		}
-		if ok {
-			s.Verified = time.Now().UTC()
-		} else {
-			s.Verified = time.Time{}
-			s.State = catalog.StateDamaged
-		}
-		return e.cat.UpdateSet(s)
-	}
-	return fmt.Errorf("tape %q has no set %d in the catalog: catalog the tape again", ct.Name, number)
 }

@@ -132,6 +132,8 @@ func Create(path, name string, o CreateOptions) (*Tape, error) {
 		MediaLabel:    o.Description,
 		SoftwareName:  o.Software,
 		MediaDate:     o.Created,
+		// Each set ends with a type 1 media based catalog (see AppendSet).
+		CatalogType: mtf.CatalogType1,
 	}
 	if err := w.WriteTape(th); err != nil {
 		return nil, fmt.Errorf("creating tape %q: %w", name, err)
@@ -224,6 +226,9 @@ type Listing struct {
 	// its digest, bytes after the last set that are no block (the start of
 	// a set cut before its header was whole).
 	Problems []error
+	// FromCatalog is set when the sets were read from the tape's media
+	// based catalog (QuickScan), not from its blocks.
+	FromCatalog bool
 }
 
 // Scan reads the whole tape's metadata (file data is stepped over) and lists
@@ -241,8 +246,8 @@ func (t *Tape) Scan() (Listing, error) {
 		return Listing{}, fmt.Errorf("reading tape %q: %w", t.displayName(), err)
 	}
 	l := Listing{Info: infoOf(r, t.path), Problems: c.Problems, Sets: make([]Set, 0, len(c.Sets))}
-	for _, s := range c.Sets {
-		l.Sets = append(l.Sets, fromContents(t.displayName(), s))
+	for i, s := range c.Sets {
+		l.Sets = append(l.Sets, fromContents(t.displayName(), s, i == len(c.Sets)-1, r.Size()))
 	}
 	return l, nil
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // foreign-2001.bkf was written by an independent MTF writer (see
-// shared/fixtures/README.md): TAPE, SFMB, two sets of a C: volume whose DIRBs
+// testdata/README.md): TAPE, SFMB, two sets of a C: volume whose DIRBs
 // and FILEs carry NACL streams, each set closed by SFMB, ESET, SFMB.
 func openFixture(t *testing.T) *Reader {
 	t.Helper()
