@@ -17,6 +17,8 @@ func TestUsage(t *testing.T) {
                   [/d "text"] [/l FILE] [/e] [/hc:on|off] [/tape:NAME]
   exbackup tapes                              tapes and their sets
   exbackup restore --tape NAME --set N[,N…] [--dest NAME] [--erase] [--private] [--public] [--start] [--verify]
+  exbackup restore --cancel DS|IS \\NAME      drop a staged restore
+  exbackup service start|stop DS|IS \\NAME    start runs a staged restore's recovery
   exbackup verify  --tape NAME [--set N]
   exbackup catalog --tape NAME|FILE.bkf
   exbackup erase   --tape NAME

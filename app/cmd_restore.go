@@ -11,7 +11,7 @@ import (
 )
 
 const restoreUsage = "exbackup restore --tape NAME --set N[,N…] [--dest NAME] [--erase] [--private] [--public] [--start] [--verify]\n" +
-	`exbackup restore --cancel DS|IS \\NAME       drop a staged restore`
+	`exbackup restore --cancel DS|IS \\NAME      drop a staged restore`
 
 func (c *cli) restore(ctx context.Context, args []string) error {
 	fs := newFlags("restore")

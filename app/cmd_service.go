@@ -9,7 +9,7 @@ import (
 	"exbackup/exchange"
 )
 
-const serviceUsage = `exbackup service start|stop DS|IS \\NAME      start runs a staged restore's recovery`
+const serviceUsage = `exbackup service start|stop DS|IS \\NAME    start runs a staged restore's recovery`
 
 // service starts or stops a server's Directory or Information Store.
 // Starting a store whose restore is staged runs the chain's recovery and
