@@ -215,6 +215,20 @@ func genName(g uint32) string { return fmt.Sprintf("edb%05X.log", g) }
 func (s *store) backupRunning() (exchange.BackupInProgress, bool) {
 	s.smu.Lock()
 	defer s.smu.Unlock()
+	return s.backupRunningLocked()
+}
+
+// backupShown is backupRunning for Status, which does not wait for a
+// recovery in progress.
+func (s *store) backupShown() (exchange.BackupInProgress, bool) {
+	if !s.smu.TryLock() {
+		return exchange.BackupInProgress{}, false
+	}
+	defer s.smu.Unlock()
+	return s.backupRunningLocked()
+}
+
+func (s *store) backupRunningLocked() (exchange.BackupInProgress, bool) {
 	b := s.session
 	if b == nil || b.stale() {
 		return exchange.BackupInProgress{}, false

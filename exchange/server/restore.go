@@ -724,9 +724,7 @@ func (s *store) retire(dir string) {
 
 // staged reports the store's staged restore for Status.
 func (s *store) staged() (exchange.StagedRestore, bool) {
-	s.smu.Lock()
-	receiving := s.restore != nil
-	s.smu.Unlock()
+	receiving := s.receiving()
 	mk, err := readMarker(s.dir)
 	if err != nil || mk == nil {
 		if receiving {

@@ -278,7 +278,7 @@ func (s *Server) Status(ctx context.Context) (exchange.Status, error) {
 		if r, ok := x.staged(); ok {
 			st.Restores = append(st.Restores, r)
 		}
-		if b, ok := x.backupRunning(); ok {
+		if b, ok := x.backupShown(); ok {
 			st.Backups = append(st.Backups, b)
 		}
 	}

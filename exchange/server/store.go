@@ -122,6 +122,16 @@ func boltOpen(path string, readOnly bool) (*bolt.DB, error) {
 	return db, nil
 }
 
+// receiving reports whether a restore session is open. It does not wait
+// for a recovery in progress (which holds smu) to report it.
+func (s *store) receiving() bool {
+	if !s.smu.TryLock() {
+		return false
+	}
+	defer s.smu.Unlock()
+	return s.restore != nil
+}
+
 // isRunning reports the service state.
 func (s *store) isRunning() bool {
 	s.mu.Lock()
@@ -131,9 +141,7 @@ func (s *store) isRunning() bool {
 
 // state reports the service state as the API shows it.
 func (s *store) state() exchange.ServiceState {
-	s.smu.Lock()
-	receiving := s.restore != nil
-	s.smu.Unlock()
+	receiving := s.receiving()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.running {
