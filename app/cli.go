@@ -30,6 +30,7 @@ var commands = []command{
 	{"tapes", tapesUsage, (*cli).tapes},
 	{"browse", browseUsage, (*cli).browse},
 	{"restore", restoreUsage, (*cli).restore},
+	{"service", serviceUsage, (*cli).service},
 	{"verify", verifyUsage, (*cli).verify},
 	{"catalog", catalogUsage, (*cli).catalog},
 	{"erase", eraseUsage, (*cli).erase},

@@ -19,6 +19,8 @@ func TestUsage(t *testing.T) {
   exbackup browse  --tape NAME|FILE.bkf --set N [--member FILE.bkf]… [PATH]
   exbackup restore --tape NAME --set N[,N…] [--dest NAME] [--erase] [--private] [--public] [--start] [--verify]
   exbackup restore --tape NAME|FILE.bkf --set N --to DIR [--item PATH]… [--existing skip|overwrite|keep-both] [--streams] [--member FILE.bkf]…
+  exbackup restore --cancel DS|IS \\NAME      drop a staged restore
+  exbackup service start|stop DS|IS \\NAME    start runs a staged restore's recovery
   exbackup verify  --tape NAME [--set N]
   exbackup catalog --tape NAME|FILE.bkf
   exbackup erase   --tape NAME

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 
+	"exbackup/engine"
 	"exbackup/exchange"
 )
 
@@ -40,6 +41,12 @@ func (c *cli) org(ctx context.Context, args []string) error {
 				continue
 			}
 			fmt.Fprintf(c.stdout, "    %-10s Directory %s, Information Store %s\n", srv.Name, st.DS, st.IS)
+			for _, r := range st.Restores {
+				fmt.Fprintf(c.stdout, "               %s\n", engine.StagedText(r))
+			}
+			for _, b := range st.Backups {
+				fmt.Fprintf(c.stdout, "               %s: %s backup streaming since %s\n", b.Store.ServiceName(), engine.TypeTitle(b.Type), b.Started.Local().Format("3:04 PM"))
+			}
 		}
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 
 	"exbackup/catalog"
 	"exbackup/exchange"
+	"exbackup/exchange/wire"
 	"exbackup/tape"
 )
 
@@ -454,3 +455,32 @@ func (c *countingReader) Read(b []byte) (int, error) {
 	}
 	return n, err
 }
+
+// chunkCounter is a countingReader over a source that checksums its own
+// pieces (a tape entry): the upload reuses those checksums.
+type chunkCounter struct {
+	countingReader
+	cr wire.ChunkReader
+}
+
+func (c *chunkCounter) ReadChunk() ([]byte, uint32, error) {
+	b, crc, err := c.cr.ReadChunk()
+	if n := len(b); n > 0 {
+		c.n += int64(n)
+		c.p.update(func(s *Snapshot) { s.Bytes += int64(n) })
+	}
+	return b, crc, err
+}
+
+// counting counts r, keeping its chunks if it has any.
+func counting(r io.Reader, p *Progress) interface {
+	io.Reader
+	count() int64
+} {
+	if cr, ok := r.(wire.ChunkReader); ok {
+		return &chunkCounter{countingReader{r: r, p: p}, cr}
+	}
+	return &countingReader{r: r, p: p}
+}
+
+func (c *countingReader) count() int64 { return c.n }

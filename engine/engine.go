@@ -21,7 +21,10 @@ import (
 type Server interface {
 	Status(ctx context.Context) (exchange.Status, error)
 	Topology(ctx context.Context) (exchange.Topology, error)
-	StartService(ctx context.Context, id exchange.StoreID) error
+	// StartService starts a service; a staged restore is recovered
+	// first, and the result says what its recovery did.
+	StartService(ctx context.Context, id exchange.StoreID) (exchange.RestoreResult, error)
+	// StopService is refused while a backup of the store streams.
 	StopService(ctx context.Context, id exchange.StoreID) error
 	BackupPrepare(ctx context.Context, id exchange.StoreID, t exchange.BackupType) (exchange.BackupInfo, error)
 	// BackupRead streams one file of a backup session; reading it past
@@ -31,6 +34,8 @@ type Server interface {
 	RestorePrepare(ctx context.Context, req exchange.RestoreRequest) (exchange.RestoreInfo, error)
 	RestoreWrite(ctx context.Context, session, file string, r io.Reader) error
 	RestoreComplete(ctx context.Context, session string) (exchange.RestoreResult, error)
+	// CancelRestore drops a store's staged restore.
+	CancelRestore(ctx context.Context, id exchange.StoreID) (exchange.RestoreResult, error)
 	Close() error
 }
 

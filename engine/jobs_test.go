@@ -406,3 +406,44 @@ func TestRestoreChainsAcrossTheRestore(t *testing.T) {
 		t.Errorf("restored log differs")
 	}
 }
+
+// A set that fails leaves the server to abort it; a service this restore
+// stopped is started again when nothing is staged, and stays stopped,
+// restore-pending, when earlier sets are.
+func TestFailedSetStartsTheStoppedServiceAgain(t *testing.T) {
+	f := newFakeEnv(t, "EX1")
+	if _, err := f.e.Backup(bg, BackupRequest{Stores: []StoreRef{ref("EX1", exchange.StoreIS)}, TapeName: "T"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	ex1 := f.org.server("EX1")
+	ex1.writeFail = "priv.edb"
+	res, err := f.e.Restore(bg, RestoreRequest{Sets: []RestoreSet{{Tape: "T", Set: 1, Private: true, Public: true, Erase: true, Start: true}}}, nil)
+	if err == nil {
+		t.Fatal("a failed upload succeeded")
+	}
+	if len(ex1.stopped) != 1 || len(ex1.started) != 1 || ex1.started[0] != exchange.StoreIS || !strings.Contains(strings.Join(res.Messages, " "), "started again") {
+		t.Fatalf("stopped %v, started %v, messages %v", ex1.stopped, ex1.started, res.Messages)
+	}
+
+	// With an earlier set staged, the store stays as the server keeps it.
+	ex1.started = nil
+	ex1.staged = []exchange.StagedRestore{{Store: exchange.StoreIS, Sets: []exchange.StagedSet{{Type: exchange.Normal}}}}
+	res, err = f.e.Restore(bg, RestoreRequest{Sets: []RestoreSet{{Tape: "T", Set: 1, Private: true, Public: true, Erase: true}}}, nil)
+	if err == nil || len(ex1.started) != 0 || !strings.Contains(strings.Join(res.Messages, " "), "stays restore-pending") {
+		t.Fatalf("with a staged set: err %v, started %v, messages %v", err, ex1.started, res.Messages)
+	}
+}
+
+// A roll-forward that could not happen comes back as a warning, not as a
+// message among others.
+func TestRestoreWarningsAreKeptApart(t *testing.T) {
+	f := newFakeEnv(t, "EX1")
+	if _, err := f.e.Backup(bg, BackupRequest{Stores: []StoreRef{ref("EX1", exchange.StoreIS)}, TapeName: "T"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.org.server("EX1").warn = "Roll-forward stopped."
+	res, err := f.e.Restore(bg, RestoreRequest{Sets: []RestoreSet{{Tape: "T", Set: 1, Private: true, Public: true, Start: true}}}, nil)
+	if err != nil || len(res.Warnings) != 1 || res.Warnings[0] != "Roll-forward stopped." {
+		t.Fatalf("warnings %v, %v", res.Warnings, err)
+	}
+}

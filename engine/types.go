@@ -82,6 +82,10 @@ type RestoreResult struct {
 	Bytes    int64
 	Elapsed  time.Duration
 	Messages []string
+	// Warnings are what the administrator must act on although the
+	// restore finished: a roll-forward that could not happen, so changes
+	// made after the backup are not in the store.
+	Warnings []string
 }
 
 // VerifyRequest re-reads a set (Set > 0) or a whole tape and checks every hash.

@@ -344,9 +344,19 @@ func (c *Client) Recipients(ctx context.Context) ([]exchange.Recipient, error) {
 	return rs, err
 }
 
-// StartService implements Node.
-func (c *Client) StartService(ctx context.Context, id exchange.StoreID) error {
-	return c.call(ctx, "starting the "+id.ServiceName(), http.MethodPost, "/v1/services"+pathEscape(string(id), "start"), nil, nil)
+// StartService implements Node. Starting a store with a staged restore
+// runs its recovery, which may take a while: ctx bounds it.
+func (c *Client) StartService(ctx context.Context, id exchange.StoreID) (exchange.RestoreResult, error) {
+	var res exchange.RestoreResult
+	err := c.call(ctx, "starting the "+id.ServiceName(), http.MethodPost, "/v1/services"+pathEscape(string(id), "start"), nil, &res)
+	return res, err
+}
+
+// CancelRestore implements Node.
+func (c *Client) CancelRestore(ctx context.Context, id exchange.StoreID) (exchange.RestoreResult, error) {
+	var res exchange.RestoreResult
+	err := c.call(ctx, "cancelling the restore of the "+id.ServiceName(), http.MethodPost, "/v1/services"+pathEscape(string(id), "cancel-restore"), nil, &res)
+	return res, err
 }
 
 // StopService implements Node.
@@ -548,15 +558,28 @@ func (b *uploadBody) WriteTo(w io.Writer) (int64, error) {
 // frame writes src to w as frames, ending with the trailer.
 func (b *uploadBody) frame(w io.Writer) (int64, error) {
 	fw := wire.NewFrameWriter(w)
-	_, err := fw.ReadFrom(readerFunc(func(p []byte) (int, error) {
+	stopped := func() bool {
 		b.mu.Lock()
-		stopped := b.stopped
-		b.mu.Unlock()
-		if stopped {
+		defer b.mu.Unlock()
+		return b.stopped
+	}
+	var src io.Reader = readerFunc(func(p []byte) (int, error) {
+		if stopped() {
 			return 0, errAnswered
 		}
 		return b.src.Read(p)
-	}))
+	})
+	if cr, ok := b.src.(wire.ChunkReader); ok {
+		// A source that checksums its own pieces (a tape) lends them to the
+		// frames as they are.
+		src = chunkFunc(func() ([]byte, uint32, error) {
+			if stopped() {
+				return nil, 0, errAnswered
+			}
+			return cr.ReadChunk()
+		})
+	}
+	_, err := fw.ReadFrom(src)
 	if err == nil {
 		err = fw.Close()
 	} else if fw.WriteErr() == nil && err != errAnswered {
@@ -584,11 +607,6 @@ func (b *uploadBody) stop() error {
 	defer b.mu.Unlock()
 	return b.srcErr
 }
-
-// readerFunc adapts a function to io.Reader.
-type readerFunc func([]byte) (int, error)
-
-func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 
 // RestoreComplete implements Node.
 func (c *Client) RestoreComplete(ctx context.Context, session string) (exchange.RestoreResult, error) {

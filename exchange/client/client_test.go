@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"errors"
+	"hash/crc32"
 	"io"
 	"log"
 	"net"
@@ -72,8 +73,8 @@ func TestClientRoundTripsEveryCall(t *testing.T) {
 		check("UpdateServer", err, nil, nil, srv)
 		rs, err := c.Recipients(ctx)
 		check("Recipients", err, rs, apitest.Recipients)
-		err = c.StartService(ctx, exchange.StoreIS)
-		check("StartService", err, nil, nil, exchange.StoreIS)
+		started, err := c.StartService(ctx, exchange.StoreIS)
+		check("StartService", err, started, apitest.StartResult, exchange.StoreIS)
 		err = c.StopService(ctx, exchange.StoreDS)
 		check("StopService", err, nil, nil, exchange.StoreDS)
 		info, err := c.BackupPrepare(ctx, exchange.StoreIS, exchange.Incremental)
@@ -106,10 +107,15 @@ func TestClientRoundTripsEveryCall(t *testing.T) {
 		check("RestorePrepare", err, ri, apitest.RestoreInfo, req)
 		err = c.RestoreWrite(ctx, "r-1", "priv.edb", bytes.NewReader(data))
 		check("RestoreWrite", err, sha256.Sum256(e.Fake.Written["priv.edb"]), sha256.Sum256(data), "r-1", "priv.edb")
+		// A source that checksums its own pieces travels the same.
+		err = c.RestoreWrite(ctx, "r-1", "pub.edb", &clientChunks{data: data, piece: wire.MaxChunk/2 + 7})
+		check("RestoreWrite", err, sha256.Sum256(e.Fake.Written["pub.edb"]), sha256.Sum256(data), "r-1", "pub.edb")
 		err = c.RestoreWrite(ctx, "r-1", "edb00001.log", strings.NewReader(""))
 		check("RestoreWrite", err, len(e.Fake.Written["edb00001.log"]), 0, "r-1", "edb00001.log")
 		res, err := c.RestoreComplete(ctx, "r-1")
 		check("RestoreComplete", err, res, apitest.RestoreResult, "r-1")
+		cancelled, err := c.CancelRestore(ctx, exchange.StoreDS)
+		check("CancelRestore", err, cancelled, apitest.CancelResult, exchange.StoreDS)
 		rcp := exchange.Recipient{Alias: "jdoe", DisplayName: "Jane Doe", HomeServer: "EXCH02"}
 		err = c.CreateMailbox(ctx, rcp)
 		check("CreateMailbox", err, nil, nil, rcp)
@@ -609,4 +615,23 @@ func newAPIEnv(t testing.TB, http2 bool) *apitest.Env {
 	return apitest.NewEnv(t, http2, cert, fp, server.NewKey(), func(n exchange.Node, key string) http.Handler {
 		return server.NewHandler(n, key, nil)
 	})
+}
+
+// clientChunks is a wire.ChunkReader over data, as a tape hands out its
+// checked pieces.
+type clientChunks struct {
+	data  []byte
+	piece int
+}
+
+func (c *clientChunks) Read([]byte) (int, error) { panic("a chunk source was read byte-wise") }
+
+func (c *clientChunks) ReadChunk() ([]byte, uint32, error) {
+	if len(c.data) == 0 {
+		return nil, 0, io.EOF
+	}
+	n := min(c.piece, len(c.data))
+	p := c.data[:n]
+	c.data = c.data[n:]
+	return p, crc32.Checksum(p, crc32.MakeTable(crc32.Castagnoli)), nil
 }

@@ -41,6 +41,7 @@ type backupSession struct {
 	lastUse  time.Time
 	broken   bool // a stream was cut short: the client went away
 	ended    bool
+	started  time.Time
 }
 
 // staleAfter is how long a session may sit idle before a new backup of the
@@ -120,7 +121,7 @@ func (s *store) backupPrepare(t exchange.BackupType, env exchange.RestoreEnv) (*
 	}
 
 	sess := &backupSession{id: newSessionID(), st: s, typ: t, txs: map[string]*bolt.Tx{},
-		paths: map[string]string{}, complete: map[string]bool{}, readers: map[*sessionReader]struct{}{}, lastUse: time.Now()}
+		paths: map[string]string{}, complete: map[string]bool{}, readers: map[*sessionReader]struct{}{}, lastUse: time.Now(), started: time.Now()}
 	err := s.control(func() error {
 		closed, err := s.log.Roll()
 		if err != nil {
@@ -208,6 +209,32 @@ func (s *store) backupPrepare(t exchange.BackupType, env exchange.RestoreEnv) (*
 const restoreEnvFile = "restore.env"
 
 func genName(g uint32) string { return fmt.Sprintf("edb%05X.log", g) }
+
+// backupRunning reports the backup session of the store that is still
+// alive; a stale one (its console gone) does not count.
+func (s *store) backupRunning() (exchange.BackupInProgress, bool) {
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	return s.backupRunningLocked()
+}
+
+// backupShown is backupRunning for Status, which does not wait for a
+// recovery in progress.
+func (s *store) backupShown() (exchange.BackupInProgress, bool) {
+	if !s.smu.TryLock() {
+		return exchange.BackupInProgress{}, false
+	}
+	defer s.smu.Unlock()
+	return s.backupRunningLocked()
+}
+
+func (s *store) backupRunningLocked() (exchange.BackupInProgress, bool) {
+	b := s.session
+	if b == nil || b.stale() {
+		return exchange.BackupInProgress{}, false
+	}
+	return exchange.BackupInProgress{Store: s.id, Type: b.typ, Started: b.started}, true
+}
 
 func (b *backupSession) stale() bool {
 	b.mu.Lock()
