@@ -218,7 +218,7 @@ func (e *Engine) backupStore(ctx context.Context, t Tape, ct catalog.Tape, ref S
 	sw, err := t.AppendSet(tape.SetOptions{Type: tapeType(req.Type), Description: req.Description, Owner: e.owner,
 		Restricted: req.Restrict, Properties: map[string]string{envProperty: string(envJSON)}, Created: now})
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("tape %q: %w", t.Info().Name, err)
+		return 0, 0, 0, tapeErr(t.Info().Name, err)
 	}
 	committed := false
 	defer func() {
@@ -237,7 +237,7 @@ func (e *Engine) backupStore(ctx context.Context, t Tape, ct catalog.Tape, ref S
 	log.summary("Backup Type: %s", TypeTitle(req.Type))
 	log.summary("Backup started on %s at %s.", ntDate(now), ntTime(now))
 	if err := sw.BeginVolume(dev, ref.Server); err != nil {
-		return 0, 0, 0, fmt.Errorf("tape %q: %w", t.Info().Name, err)
+		return 0, 0, 0, tapeErr(t.Info().Name, err)
 	}
 	var files int
 	var bytes int64

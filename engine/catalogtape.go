@@ -25,7 +25,7 @@ func (e *Engine) CatalogTape(ctx context.Context, nameOrPath string, p *Progress
 		t, err = e.lib.Open(nameOrPath)
 	}
 	if err != nil {
-		return fmt.Errorf("tape %q: %w", nameOrPath, err)
+		return tapeErr(nameOrPath, err)
 	}
 	info := t.Info()
 	p.update(func(s *Snapshot) { s.Tape = info.Name; s.Current = info.Path })
@@ -33,7 +33,7 @@ func (e *Engine) CatalogTape(ctx context.Context, nameOrPath string, p *Progress
 	stamp := stampOf(info.Path)
 	sets, err := t.Sets()
 	if err != nil {
-		return fmt.Errorf("tape %q: %w", info.Name, err)
+		return tapeErr(info.Name, err)
 	}
 	owner, restricted := e.owner, false
 	loc, _ := filepath.Abs(info.Path)

@@ -75,3 +75,18 @@ func TestUnreachableServerNamedOnce(t *testing.T) {
 		t.Errorf("dialling EX2: %v", err)
 	}
 }
+
+// A tape the library does not hold is named once in the error of every job
+// that asks for it.
+func TestMissingTapeNamedOnce(t *testing.T) {
+	f := newFakeEnv(t, "EX1")
+	want := `tape "Nope": no such tape in the library`
+	_, verr := f.e.Verify(bg, VerifyRequest{Tape: "Nope"}, nil)
+	_, rerr := f.e.Restore(bg, RestoreRequest{Sets: []RestoreSet{{Tape: "Nope", Set: 1}}}, nil)
+	cerr := f.e.CatalogTape(bg, "Nope", nil)
+	for job, err := range map[string]error{"verify": verr, "restore": rerr, "catalog": cerr} {
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Count(err.Error(), `"Nope"`) != 1 {
+			t.Errorf("%s of a missing tape: %v", job, err)
+		}
+	}
+}
