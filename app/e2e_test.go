@@ -217,6 +217,18 @@ func TestBackupChainsAndRestores(t *testing.T) {
 			t.Fatalf("tapes lacks %q:\n%s", want, tapes)
 		}
 	}
+	// One column each: every set's state starts where the others' do.
+	col := -1
+	for _, l := range strings.Split(tapes, "\n") {
+		if !strings.HasPrefix(l, "  set ") {
+			continue
+		}
+		at := strings.Index(l, " complete")
+		if at < 0 || col >= 0 && at != col {
+			t.Fatalf("tapes: states not in one column:\n%s", tapes)
+		}
+		col = at
+	}
 	// The chain refusal: an incremental alone.
 	o.fails("You cannot restore an incremental backup until a full backup has been restored", "restore", "--tape", tapeName, "--set", "3")
 	// Full + incremental without Erase: roll-forward reaches the present.

@@ -52,8 +52,8 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest, p *Progress) (re
 			log.exception("The operation was aborted by the user.")
 			return res, fmt.Errorf("backup aborted before %s: %w", ref, err)
 		}
-		p.update(func(s *Snapshot) { s.Set = fmt.Sprintf("Set %d of %d: %s", i+1, len(req.Stores), ref) })
-		set, files, bytes, err := e.backupStore(ctx, t, ct, ref, req, log, p)
+		p.update(func(s *Snapshot) { s.Set = fmt.Sprintf("%s (%d of %d)", ref, i+1, len(req.Stores)) })
+		set, files, bytes, err := e.backupStore(ctx, t, ct, ref, req, i+1, len(req.Stores), log, p)
 		res.Files += files
 		res.Bytes += bytes
 		if err != nil {
@@ -63,7 +63,7 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest, p *Progress) (re
 		res.Sets = append(res.Sets, set)
 	}
 	res.Elapsed = time.Since(start)
-	log.summary("Backed up %d sets, %s files", len(res.Sets), Thousands(int64(res.Files)))
+	log.summary("Backed up %s, %s", Plural(len(res.Sets), "set", "sets"), Plural(res.Files, "file", "files"))
 	log.summary("Processed %s bytes in %s seconds.", Thousands(res.Bytes), seconds(res.Elapsed))
 
 	if req.Verify {
@@ -180,7 +180,7 @@ func (e *Engine) backupTape(req *BackupRequest, now time.Time) (Tape, catalog.Ta
 }
 
 // backupStore writes one store's set.
-func (e *Engine) backupStore(ctx context.Context, t Tape, ct catalog.Tape, ref StoreRef, req BackupRequest, log *jobLog, p *Progress) (int, int, int64, error) {
+func (e *Engine) backupStore(ctx context.Context, t Tape, ct catalog.Tape, ref StoreRef, req BackupRequest, nth, of int, log *jobLog, p *Progress) (int, int, int64, error) {
 	c, err := e.client(ctx, ref.Server)
 	if err != nil {
 		return 0, 0, 0, err
@@ -231,6 +231,9 @@ func (e *Engine) backupStore(ctx context.Context, t Tape, ct catalog.Tape, ref S
 	dev := storeDevice(ref.Server, ref.Store)
 	log.summary("Backup of \"%s\"", dev)
 	log.summary("Backup set #%d on tape #%d", sw.Number(), t.Info().Sequence)
+	p.update(func(s *Snapshot) {
+		s.Set = setTitle(sw.Number(), t.Info().Name, ref.Store.ServiceName()+" on "+ref.Server, nth, of)
+	})
 	if req.Description != "" {
 		log.summary("Backup description: %q", req.Description)
 	}

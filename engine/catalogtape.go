@@ -61,6 +61,6 @@ func (e *Engine) CatalogTape(ctx context.Context, nameOrPath string, p *Progress
 	if err != nil {
 		return fmt.Errorf("catalog: %w", err)
 	}
-	p.logf(fmt.Sprintf("Cataloged %d sets.", len(recs)))
+	p.logf(fmt.Sprintf("Cataloged %s.", Plural(len(recs), "set", "sets")))
 	return nil
 }

@@ -3,11 +3,11 @@ package engine
 import (
 	"context"
 	"fmt"
-	"strings"
 	"io"
 	"os"
 	"os/user"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 

@@ -134,7 +134,7 @@ func (e *Engine) Restore(ctx context.Context, req RestoreRequest, p *Progress) (
 		}
 		p.update(func(s *Snapshot) {
 			s.Tape = ps.Tape
-			s.Set = fmt.Sprintf("Set %d of %d: %s on %s", i+1, len(sets), ps.env.Store.ServiceName(), ps.dest)
+			s.Set = setTitle(ps.Set, ps.Tape, ps.env.Store.ServiceName()+" to "+ps.dest, i+1, len(sets))
 		})
 		files, bytes, msgs, err := e.restoreSet(ctx, ps, wasRunning, log, p)
 		res.Files += files
@@ -147,7 +147,7 @@ func (e *Engine) Restore(ctx context.Context, req RestoreRequest, p *Progress) (
 		res.Sets++
 	}
 	res.Elapsed = time.Since(start)
-	log.summary("Restored %d sets, %s files", res.Sets, Thousands(int64(res.Files)))
+	log.summary("Restored %s, %s", Plural(res.Sets, "set", "sets"), Plural(res.Files, "file", "files"))
 	log.summary("Processed %s bytes in %s seconds.", Thousands(res.Bytes), seconds(res.Elapsed))
 	return res, nil
 }
@@ -162,6 +162,12 @@ func (e *Engine) restoreSet(ctx context.Context, ps *plannedSet, wasRunning map[
 	log.summary("Restore of \"%s\" to %s", storeDevice(ps.env.Server, store), ps.dest)
 	log.summary("Backup set #%d on tape %q, %s backup made %s at %s", ps.Set, ps.Tape, TypeTitle(ps.env.Type), ntDate(ps.set.Created), ntTime(ps.set.Created))
 	log.summary("Restore started on %s at %s.", ntDate(now), ntTime(now))
+	log.summary("Verify After Restore: %s", yesNo(ps.Verify))
+	start := yesNo(ps.Start)
+	if ps.Start && !ps.last {
+		start = "after the last set of this chain"
+	}
+	log.summary("Start Service After Restore: %s", start)
 	if ps.first {
 		st, err := c.Status(ctx)
 		if err != nil {
@@ -224,7 +230,7 @@ func (e *Engine) restoreSet(ctx context.Context, ps *plannedSet, wasRunning map[
 	}
 	end := time.Now()
 	log.summary("Restore completed on %s at %s.", ntDate(end), ntTime(end))
-	log.summary("Restored %d files", files)
+	log.summary("Restored %s", Plural(files, "file", "files"))
 	log.summary("Processed %s bytes in %s seconds.", Thousands(bytes), seconds(end.Sub(now)))
 	return files, bytes, msgs, nil
 }
