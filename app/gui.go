@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"os"
 	"time"
 
@@ -32,6 +33,10 @@ func runGUI(eng *engine.Engine) error {
 		return err
 	}
 	defer d.stop()
+	if err := repairPreferences(preferencesFile()); err != nil {
+		fmt.Fprintf(os.Stderr, "exbackup: the console's preferences: %v\n", err)
+	}
+	log.SetOutput(&fyneLog{out: os.Stderr})
 	fyneapp.SetMetadata(fyne.AppMetadata{ID: ui.AppID, Name: "exbackup", Version: Version, Icon: ui.AppIcon(),
 		Migrations: map[string]bool{"fyneDo": true}})
 	a := fyneapp.NewWithID(ui.AppID)
