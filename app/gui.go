@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -25,6 +26,13 @@ func runGUI(eng *engine.Engine) error {
 	if dir != "" && !ui.ScreenshotsBuiltIn {
 		// Said before the demo organization starts or a window opens.
 		return errors.New("EXBACKUP_SCREENSHOTS: the screenshot tour is not built into this binary (build it with -tags screenshots)")
+	}
+	if os.Getenv("GOGC") == "" {
+		// The console's live heap is small (fonts, the demo's servers) and
+		// its jobs allocate in bursts: collecting at half the default
+		// growth keeps what it holds from the system close to what it
+		// uses, for a collection of a few milliseconds now and then.
+		debug.SetGCPercent(50)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	d, err := ensureOrg(ctx, eng, true)
