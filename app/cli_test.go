@@ -64,3 +64,22 @@ func TestRunDispatchesByName(t *testing.T) {
 		t.Errorf("format: %v", err)
 	}
 }
+
+// A long description folds at spaces into lines of the column's width,
+// quoted as a whole; a word longer than the column is cut.
+func TestFoldDescription(t *testing.T) {
+	got := fold("Weekly full backup of every store before the migration to the new site", 24)
+	want := []string{`"Weekly full backup of`, "every store before the", "migration to the new", `site"`}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("fold = %q, want %q", got, want)
+	}
+	if got := fold("short", 24); len(got) != 1 || got[0] != `"short"` {
+		t.Errorf("fold short = %q", got)
+	}
+	if got := fold(strings.Repeat("x", 30), 24); len(got) != 2 || len(got[0]) != 25 {
+		t.Errorf("fold of a long word = %q", got)
+	}
+	if got := fold("", 24); got != nil {
+		t.Errorf("fold empty = %q", got)
+	}
+}

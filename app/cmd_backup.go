@@ -123,7 +123,12 @@ func (c *cli) backup(ctx context.Context, args []string) error {
 	for i, n := range res.Sets {
 		sets[i] = strconv.Itoa(n)
 	}
-	fmt.Fprintf(c.stdout, "backed up %d files, %s bytes in %.1f s onto tape %q, sets %s%s\n",
-		res.Files, engine.Thousands(res.Bytes), res.Elapsed.Seconds(), res.Tape, strings.Join(sets, ", "), map[bool]string{true: " (verified)"}[res.Verified])
+	word := "sets"
+	if len(sets) == 1 {
+		word = "set"
+	}
+	fmt.Fprintf(c.stdout, "backed up %s, %s bytes in %s seconds onto tape %q, %s %s%s\n",
+		engine.Plural(res.Files, "file", "files"), engine.Thousands(res.Bytes), engine.Seconds(res.Elapsed), res.Tape, word, strings.Join(sets, ", "),
+		map[bool]string{true: " (verified)"}[res.Verified])
 	return nil
 }

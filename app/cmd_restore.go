@@ -71,7 +71,8 @@ func (c *cli) restore(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "restored %d sets, %d files, %s bytes in %.1f s\n", res.Sets, res.Files, engine.Thousands(res.Bytes), res.Elapsed.Seconds())
+	fmt.Fprintf(c.stdout, "restored %s, %s, %s bytes in %s seconds\n", engine.Plural(res.Sets, "set", "sets"), engine.Plural(res.Files, "file", "files"),
+		engine.Thousands(res.Bytes), engine.Seconds(res.Elapsed))
 	return warned(res.Warnings)
 }
 

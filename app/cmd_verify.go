@@ -28,6 +28,7 @@ func (c *cli) verify(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "verified %d sets, %d files, %s bytes: no differences\n", res.Sets, res.Files, engine.Thousands(res.Bytes))
+	fmt.Fprintf(c.stdout, "verified %s, %s, %s bytes: no differences\n", engine.Plural(res.Sets, "set", "sets"), engine.Plural(res.Files, "file", "files"),
+		engine.Thousands(res.Bytes))
 	return nil
 }

@@ -91,8 +91,8 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest, p *Progress) (re
 			log.exception("The operation was aborted by the user.")
 			return res, fmt.Errorf("backup aborted before %s: %w", ref, err)
 		}
-		p.update(func(s *Snapshot) { s.Set = fmt.Sprintf("Set %d of %d: %s", i+1, len(req.Stores), ref) })
-		ws, files, bytes, err := e.backupStore(ctx, t, ref, req, log, p)
+		p.update(func(s *Snapshot) { s.Set = fmt.Sprintf("%s (%d of %d)", ref, i+1, len(req.Stores)) })
+		ws, files, bytes, err := e.backupStore(ctx, t, ref, req, i+1, len(req.Stores), log, p)
 		res.Files += files
 		res.Bytes += bytes
 		if err != nil {
@@ -118,7 +118,7 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest, p *Progress) (re
 		committed = true
 	}
 	res.Elapsed = time.Since(start)
-	log.summary("Backed up %d sets, %s files", len(res.Sets), Thousands(int64(res.Files)))
+	log.summary("Backed up %s, %s", Plural(len(res.Sets), "set", "sets"), Plural(res.Files, "file", "files"))
 	log.summary("Processed %s bytes in %s seconds.", Thousands(res.Bytes), seconds(res.Elapsed))
 
 	if req.Verify {
@@ -318,7 +318,7 @@ type writtenSet struct {
 
 // backupStore writes one store's set. On success the set is whole on tape
 // and its session open for the caller to end; on failure it is ended.
-func (e *Engine) backupStore(ctx context.Context, t Tape, ref StoreRef, req BackupRequest, log *jobLog, p *Progress) (*writtenSet, int, int64, error) {
+func (e *Engine) backupStore(ctx context.Context, t Tape, ref StoreRef, req BackupRequest, nth, of int, log *jobLog, p *Progress) (*writtenSet, int, int64, error) {
 	c, err := e.client(ctx, ref.Server)
 	if err != nil {
 		return nil, 0, 0, err
@@ -361,7 +361,7 @@ func (e *Engine) backupStore(ctx context.Context, t Tape, ref StoreRef, req Back
 	sw, err := t.AppendSet(tape.SetOptions{Type: tapeType(req.Type), Description: req.Description, Owner: e.owner,
 		Restricted: req.Restrict, Properties: map[string]string{envProperty: string(envJSON)}, Created: now})
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("tape %q: %w", t.Info().Name, err)
+		return nil, 0, 0, tapeErr(t.Info().Name, err)
 	}
 	committed := false
 	defer func() {
@@ -374,13 +374,16 @@ func (e *Engine) backupStore(ctx context.Context, t Tape, ref StoreRef, req Back
 	dev := storeDevice(ref.Server, ref.Store)
 	log.summary("Backup of \"%s\"", dev)
 	log.summary("Backup set #%d on tape #%d", sw.Number(), t.Info().Sequence)
+	p.update(func(s *Snapshot) {
+		s.Set = setTitle(sw.Number(), t.Info().Name, ref.Store.ServiceName()+" on "+ref.Server, nth, of)
+	})
 	if req.Description != "" {
 		log.summary("Backup description: %q", req.Description)
 	}
 	log.summary("Backup Type: %s", TypeTitle(req.Type))
 	log.summary("Backup started on %s at %s.", ntDate(now), ntTime(now))
 	if err := sw.BeginVolume(dev, ref.Server); err != nil {
-		return nil, 0, 0, fmt.Errorf("tape %q: %w", t.Info().Name, err)
+		return nil, 0, 0, tapeErr(t.Info().Name, err)
 	}
 	var files int
 	var bytes int64

@@ -26,7 +26,7 @@ func (e *Engine) CatalogTape(ctx context.Context, nameOrPath string, p *Progress
 		t, err = e.lib.Open(nameOrPath)
 	}
 	if err != nil {
-		return fmt.Errorf("tape %q: %w", nameOrPath, err)
+		return tapeErr(nameOrPath, err)
 	}
 	info := t.Info()
 	// A tape being written is cataloged once its writer is done with it.
@@ -44,7 +44,7 @@ func (e *Engine) CatalogTape(ctx context.Context, nameOrPath string, p *Progress
 	stamp := stampOf(info.Path)
 	sets, fromCatalog, err := listForCatalog(t)
 	if err != nil {
-		return fmt.Errorf("tape %q: %w", info.Name, err)
+		return tapeErr(info.Name, err)
 	}
 	if fromCatalog {
 		p.logf("Read from the tape's media based catalog (exbackup verify checks it against the data).")
@@ -75,7 +75,7 @@ func (e *Engine) CatalogTape(ctx context.Context, nameOrPath string, p *Progress
 	if err != nil {
 		return fmt.Errorf("catalog: %w", err)
 	}
-	p.logf(fmt.Sprintf("Cataloged %d sets.", len(recs)))
+	p.logf(fmt.Sprintf("Cataloged %s.", Plural(len(recs), "set", "sets")))
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -255,12 +256,20 @@ func (e *Engine) openTape(name string) (Tape, catalog.Tape, error) {
 		if cerr == nil {
 			return nil, ct, fmt.Errorf("tape %q is cataloged but its file %s is missing", name, ct.Location)
 		}
-		return nil, ct, fmt.Errorf("tape %q: %w", name, err)
+		return nil, ct, tapeErr(name, err)
 	}
 	if cerr != nil {
 		ct = catalog.Tape{}
 	}
 	return t, ct, nil
+}
+
+// tapeErr names the tape in err, once: the library's errors already do.
+func tapeErr(name string, err error) error {
+	if strings.Contains(err.Error(), fmt.Sprintf("tape %q", name)) {
+		return err
+	}
+	return fmt.Errorf("tape %q: %w", name, err)
 }
 
 func storeDevice(server string, store exchange.StoreID) string {

@@ -141,7 +141,7 @@ func (e *Engine) Restore(ctx context.Context, req RestoreRequest, p *Progress) (
 		}
 		p.update(func(s *Snapshot) {
 			s.Tape = ps.Tape
-			s.Set = fmt.Sprintf("Set %d of %d: %s on %s", i+1, len(sets), ps.env.Store.ServiceName(), ps.dest)
+			s.Set = setTitle(ps.Set, ps.Tape, ps.env.Store.ServiceName()+" to "+ps.dest, i+1, len(sets))
 		})
 		out, err := e.restoreSet(ctx, ps, run, log, p)
 		res.Files += out.files
@@ -156,7 +156,7 @@ func (e *Engine) Restore(ctx context.Context, req RestoreRequest, p *Progress) (
 		res.Sets++
 	}
 	res.Elapsed = time.Since(start)
-	log.summary("Restored %d sets, %s files", res.Sets, Thousands(int64(res.Files)))
+	log.summary("Restored %s, %s", Plural(res.Sets, "set", "sets"), Plural(res.Files, "file", "files"))
 	log.summary("Processed %s bytes in %s seconds.", Thousands(res.Bytes), seconds(res.Elapsed))
 	return res, nil
 }
@@ -237,6 +237,12 @@ func (e *Engine) restoreSet(ctx context.Context, ps *plannedSet, run *restoreRun
 	log.summary("Restore of \"%s\" to %s", storeDevice(ps.env.Server, store), ps.dest)
 	log.summary("Backup set #%d on tape %q, %s backup made %s at %s", ps.Set, ps.Tape, TypeTitle(ps.env.Type), ntDate(ps.set.Created), ntTime(ps.set.Created))
 	log.summary("Restore started on %s at %s.", ntDate(now), ntTime(now))
+	log.summary("Verify After Restore: %s", yesNo(ps.Verify))
+	start := yesNo(ps.Start)
+	if ps.Start && !ps.last {
+		start = "after the last set of this chain"
+	}
+	log.summary("Start Service After Restore: %s", start)
 	if ps.first {
 		st, err := c.Status(ctx)
 		if err != nil {
@@ -319,7 +325,7 @@ func (e *Engine) restoreSet(ctx context.Context, ps *plannedSet, run *restoreRun
 	}
 	end := time.Now()
 	log.summary("Restore completed on %s at %s.", ntDate(end), ntTime(end))
-	log.summary("Restored %d files", out.files)
+	log.summary("Restored %s", Plural(out.files, "file", "files"))
 	log.summary("Processed %s bytes in %s seconds.", Thousands(out.bytes), seconds(end.Sub(now)))
 	return out, nil
 }

@@ -19,7 +19,7 @@ func (e *Engine) Verify(ctx context.Context, req VerifyRequest, p *Progress) (re
 	}
 	sets, err := t.Sets()
 	if err != nil {
-		return res, fmt.Errorf("tape %q: %w", req.Tape, err)
+		return res, tapeErr(req.Tape, err)
 	}
 	log, err := e.openLog(req.Log, p)
 	if err != nil {

@@ -193,7 +193,7 @@ func TestClientErrorsKeepTheirCode(t *testing.T) {
 				if exchange.CodeOf(err) != code {
 					t.Errorf("%s: CodeOf = %s, want %s", call, exchange.CodeOf(err), code)
 				}
-				if !strings.HasPrefix(err.Error(), "server "+e.Addr+": ") {
+				if !strings.HasPrefix(err.Error(), "server EXCH01: ") {
 					t.Errorf("%s: %q does not name the server", call, err)
 				}
 			}
@@ -236,7 +236,7 @@ func TestClientBackupReadFailingMidStream(t *testing.T) {
 				// Before the first frame went out, the server can still say why.
 				t.Errorf("fail at %d: %v lacks the node's reason", at, err)
 			}
-			if !errors.Is(err, exchange.ErrInternal) || !strings.HasPrefix(err.Error(), "server "+e.Addr+": backup of priv.edb: ") {
+			if !errors.Is(err, exchange.ErrInternal) || !strings.HasPrefix(err.Error(), "server EXCH01: backup of priv.edb: ") {
 				t.Errorf("fail at %d: %v", at, err)
 			}
 			if at < wire.MaxChunk && got != nil {
@@ -266,7 +266,7 @@ func TestClientRestoreWriteSourceFails(t *testing.T) {
 		boom := errors.New("tape read error in set 2, block 4711")
 		src := io.MultiReader(bytes.NewReader(apitest.Data(2*wire.MaxChunk+9, 41)), apitest.ErrReader{Err: boom})
 		err := c.RestoreWrite(context.Background(), "r-1", "priv.edb", src)
-		if !errors.Is(err, boom) || !strings.Contains(err.Error(), "restore of priv.edb to server "+e.Addr) {
+		if !errors.Is(err, boom) || !strings.Contains(err.Error(), "restore of priv.edb to server EXCH01") {
 			t.Fatalf("RestoreWrite = %v", err)
 		}
 		// The node saw a failed stream, never a short file.
@@ -372,7 +372,7 @@ func TestClientContextCancellation(t *testing.T) {
 		ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
 		_, err = c.Status(ctx)
-		if !errors.Is(err, context.DeadlineExceeded) || !strings.HasPrefix(err.Error(), "server "+e.Addr+": status: ") {
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.HasPrefix(err.Error(), "server EXCH01: status: ") {
 			t.Errorf("Status after its deadline: %v", err)
 		}
 		select {
@@ -471,7 +471,7 @@ func TestClientDialChecks(t *testing.T) {
 		{"bad fingerprint", e.Addr, e.Key, "sha1:00", exchange.ErrBadRequest, "sha256"},
 		{"no key", e.Addr, "", e.FP, exchange.ErrBadRequest, "no access key"},
 		{"wrong key", e.Addr, "wrong", e.FP, exchange.ErrUnauthorized, "refused the access key"},
-		{"no port", "127.0.0.1", e.Key, e.FP, exchange.ErrBadRequest, "host:port"},
+		{"empty port", "127.0.0.1:", e.Key, e.FP, exchange.ErrBadRequest, "no valid port"},
 		{"http", "http://" + e.Addr, e.Key, e.FP, exchange.ErrBadRequest, "host:port"},
 	}
 	for _, c := range cases {
@@ -491,6 +491,31 @@ func TestClientDialChecks(t *testing.T) {
 	c.Close()
 }
 
+// An address as an administrator types it: a name or an IP address alone
+// means the default port; anything else that is not host:port is refused.
+func TestClientAddress(t *testing.T) {
+	for in, want := range map[string]string{
+		"EXCH01":                 "EXCH01:7401",
+		" exch01.example.org ":   "exch01.example.org:7401",
+		"10.0.0.5":               "10.0.0.5:7401",
+		"[::1]":                  "[::1]:7401",
+		"::1":                    "[::1]:7401",
+		"[::1]:7500":             "[::1]:7500",
+		"EXCH01:7402":            "EXCH01:7402",
+		"https://EXCH01:7401/":   "EXCH01:7401",
+		"https://exch01.example": "exch01.example:7401",
+	} {
+		if got, err := client.Address(in); err != nil || got != want {
+			t.Errorf("Address(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "EXCH01:", "EXCH01:port", "http://EXCH01:7401", "EXCH01:99999", "[::1"} {
+		if got, err := client.Address(in); err == nil || !errors.Is(err, exchange.ErrBadRequest) {
+			t.Errorf("Address(%q) = %q, %v; want a refusal", in, got, err)
+		}
+	}
+}
+
 func TestClientUnreachableServer(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -500,10 +525,24 @@ func TestClientUnreachableServer(t *testing.T) {
 	ln.Close()
 	ctx := context.Background()
 	_, err = client.Dial(ctx, addr, "key", wire.Fingerprint(nil))
-	if err == nil || !strings.HasPrefix(err.Error(), "server "+addr+": ") {
-		t.Errorf("Dial: %v", err)
+	want := "server " + addr + " is not reachable: nothing is listening at " + addr + " (connection refused)"
+	if err == nil || err.Error() != want {
+		t.Errorf("Dial: %v, want %q", err, want)
 	}
-	if _, err := client.FetchFingerprint(ctx, addr); err == nil || !strings.HasPrefix(err.Error(), "server "+addr+": ") {
+	var ce *client.CallError
+	if !errors.As(err, &ce) {
+		t.Fatalf("Dial: %T is not a *CallError", err)
+	}
+	// A console that knows which server it dialled names it.
+	ce.Name = "EXCH02"
+	want = "server EXCH02 is not reachable: nothing is listening at " + addr + " (connection refused)"
+	if err.Error() != want {
+		t.Errorf("named: %q, want %q", err, want)
+	}
+	if why := ce.Reason(); why != "nothing is listening at "+addr+" (connection refused)" {
+		t.Errorf("Reason: %q", why)
+	}
+	if _, err := client.FetchFingerprint(ctx, addr); err == nil || err.Error() != "server "+addr+" is not reachable: nothing is listening at "+addr+" (connection refused)" {
 		t.Errorf("FetchFingerprint: %v", err)
 	}
 	// A listener that is not TLS.

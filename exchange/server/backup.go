@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -107,7 +108,7 @@ func (s *store) backupPrepare(t exchange.BackupType, env exchange.RestoreEnv) (*
 			return nil, exchange.Errorf(exchange.CodeInternal, "%s: %w", s.what(), err)
 		}
 		if mk.LastFull == nil {
-			return nil, exchange.Errorf(exchange.CodeRefused, "%s has had no Normal backup since it was created or restored: run a Normal backup before a %s one", s.what(), t)
+			return nil, exchange.Errorf(exchange.CodeRefused, "%s has had no Normal backup since it was created or restored: run a Normal backup before %s one", s.what(), article(string(t)))
 		}
 	}
 
@@ -468,3 +469,11 @@ func (s *snapshot) Read(p []byte) (int, error) {
 }
 
 func (s *snapshot) Close() error { return s.f.Close() }
+
+// article puts "a" or "an" before a word said in a message.
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiouAEIOU", rune(word[0])) {
+		return "an " + word
+	}
+	return "a " + word
+}

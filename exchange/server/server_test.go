@@ -246,10 +246,12 @@ func contains(xs []string, x string) bool {
 
 func TestIncrementalAndDifferentialLogRanges(t *testing.T) {
 	s := newTestServer(t, "Org", "Site", "EX1", false)
-	if _, err := s.BackupPrepare(bg, exchange.StoreIS, exchange.Incremental); !errors.Is(err, exchange.ErrRefused) {
+	if _, err := s.BackupPrepare(bg, exchange.StoreIS, exchange.Incremental); !errors.Is(err, exchange.ErrRefused) ||
+		!strings.Contains(err.Error(), "run a Normal backup before an incremental one") {
 		t.Fatalf("incremental with no normal backup: %v", err)
 	}
-	if _, err := s.BackupPrepare(bg, exchange.StoreIS, exchange.Differential); !errors.Is(err, exchange.ErrRefused) {
+	if _, err := s.BackupPrepare(bg, exchange.StoreIS, exchange.Differential); !errors.Is(err, exchange.ErrRefused) ||
+		!strings.Contains(err.Error(), "before a differential one") {
 		t.Fatalf("differential with no normal backup: %v", err)
 	}
 	deliver(t, s, "alice", 5, "a")
