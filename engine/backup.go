@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"filippo.io/age"
+
 	"exbackup/catalog"
 	"exbackup/exchange"
 	"exbackup/tape"
@@ -24,6 +26,12 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest, p *Progress) (re
 	defer func() { p.finish(err) }()
 	if err := e.checkBackup(&req); err != nil {
 		return res, err
+	}
+	var enc []age.Recipient
+	if req.Encrypt {
+		if enc, err = e.recipients(); err != nil {
+			return res, err
+		}
 	}
 	log, err := e.openLog(req.Log, p)
 	if err != nil {
@@ -53,7 +61,7 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest, p *Progress) (re
 			return res, fmt.Errorf("backup aborted before %s: %w", ref, err)
 		}
 		p.update(func(s *Snapshot) { s.Set = fmt.Sprintf("Set %d of %d: %s", i+1, len(req.Stores), ref) })
-		set, files, bytes, err := e.backupStore(ctx, t, ct, ref, req, log, p)
+		set, files, bytes, err := e.backupStore(ctx, t, ct, ref, req, enc, log, p)
 		res.Files += files
 		res.Bytes += bytes
 		if err != nil {
@@ -66,13 +74,18 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest, p *Progress) (re
 	log.summary("Backed up %d sets, %s files", len(res.Sets), Thousands(int64(res.Files)))
 	log.summary("Processed %s bytes in %s seconds.", Thousands(res.Bytes), seconds(res.Elapsed))
 
+	res.Encrypted = len(enc) > 0
 	if req.Verify {
+		res.Verified = true
 		for _, n := range res.Sets {
-			if _, err := e.verifySet(ctx, t, ct, n, log, p); err != nil {
+			rep, err := e.verifySet(ctx, t, ct, n, req.Keys, log, p)
+			if err != nil {
 				return res, err
 			}
+			if rep.sealed != "" {
+				res.Verified = false
+			}
 		}
-		res.Verified = true
 	}
 	st := e.Settings()
 	st.LastTape = name
@@ -180,7 +193,7 @@ func (e *Engine) backupTape(req *BackupRequest, now time.Time) (Tape, catalog.Ta
 }
 
 // backupStore writes one store's set.
-func (e *Engine) backupStore(ctx context.Context, t Tape, ct catalog.Tape, ref StoreRef, req BackupRequest, log *jobLog, p *Progress) (int, int, int64, error) {
+func (e *Engine) backupStore(ctx context.Context, t Tape, ct catalog.Tape, ref StoreRef, req BackupRequest, enc []age.Recipient, log *jobLog, p *Progress) (int, int, int64, error) {
 	c, err := e.client(ctx, ref.Server)
 	if err != nil {
 		return 0, 0, 0, err
@@ -216,7 +229,7 @@ func (e *Engine) backupStore(ctx context.Context, t Tape, ct catalog.Tape, ref S
 	}
 	now := time.Now()
 	sw, err := t.AppendSet(tape.SetOptions{Type: tapeType(req.Type), Description: req.Description, Owner: e.owner,
-		Restricted: req.Restrict, Properties: map[string]string{envProperty: string(envJSON)}, Created: now})
+		Restricted: req.Restrict, Properties: map[string]string{envProperty: string(envJSON)}, Created: now, Encrypt: enc})
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("tape %q: %w", t.Info().Name, err)
 	}
@@ -235,6 +248,9 @@ func (e *Engine) backupStore(ctx context.Context, t Tape, ct catalog.Tape, ref S
 		log.summary("Backup description: %q", req.Description)
 	}
 	log.summary("Backup Type: %s", TypeTitle(req.Type))
+	if len(enc) > 0 {
+		log.summary("Encrypted for %d keys", len(enc))
+	}
 	log.summary("Backup started on %s at %s.", ntDate(now), ntTime(now))
 	if err := sw.BeginVolume(dev, ref.Server); err != nil {
 		return 0, 0, 0, fmt.Errorf("tape %q: %w", t.Info().Name, err)

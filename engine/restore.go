@@ -19,6 +19,7 @@ type plannedSet struct {
 	dest  string
 	last  bool // the last set of its chain in this restore
 	first bool // the first set of its chain in this restore
+	keys  tape.KeyProvider
 }
 
 // plan looks up every set, checks what only the tape can tell, and applies
@@ -112,6 +113,9 @@ func (e *Engine) Restore(ctx context.Context, req RestoreRequest, p *Progress) (
 	if err != nil {
 		return res, err
 	}
+	if err := checkKeys(sets, req.Keys); err != nil {
+		return res, err
+	}
 	log, err := e.openLog(req.Log, p)
 	if err != nil {
 		return res, err
@@ -193,7 +197,7 @@ func (e *Engine) restoreSet(ctx context.Context, ps *plannedSet, wasRunning map[
 			return files, bytes, msgs, fmt.Errorf("aborted during %s: %w", ent.Path, err)
 		}
 		p.update(func(s *Snapshot) { s.Current = ent.Path })
-		er, err := ps.tape.OpenEntry(ent, tape.ReadOptions{Fast: !ps.Verify})
+		er, err := ps.tape.OpenEntry(ent, tape.ReadOptions{Fast: !ps.Verify, Keys: ps.keys})
 		if err != nil {
 			return files, bytes, msgs, err
 		}
