@@ -10,7 +10,7 @@ import (
 	"exbackup/engine"
 )
 
-const restoreUsage = "exbackup restore --tape NAME --set N[,N…] [--dest NAME] [--erase] [--private] [--public] [--start] [--verify]"
+const restoreUsage = "exbackup restore --tape NAME --set N[,N…] [--dest NAME] [--erase] [--private] [--public] [--start] [--verify]\n                 [--passphrase-file FILE | --identity FILE]"
 
 func (c *cli) restore(ctx context.Context, args []string) error {
 	fs := newFlags("restore")
@@ -22,6 +22,7 @@ func (c *cli) restore(ctx context.Context, args []string) error {
 	public := fs.Bool("public", false, "restore the public information store")
 	start := fs.Bool("start", false, "Start Service After Restore")
 	verify := fs.Bool("verify", false, "Verify After Restore")
+	kf := addKeyFlags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -33,6 +34,9 @@ func (c *cli) restore(ctx context.Context, args []string) error {
 		*private, *public = true, true // as the dialog's defaults
 	}
 	var req engine.RestoreRequest
+	if req.Keys, err = c.provider(kf); err != nil {
+		return err
+	}
 	for _, f := range strings.Split(*setList, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 {

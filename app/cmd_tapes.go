@@ -47,6 +47,9 @@ func (c *cli) tapes(_ context.Context, args []string) error {
 			if !s.Verified.IsZero() {
 				line += "  verified"
 			}
+			if s.Encrypted {
+				line += "  encrypted"
+			}
 			fmt.Fprintln(c.stdout, line)
 		}
 	}

@@ -23,7 +23,7 @@ func (e *Engine) Keys() *keys.Store { return keys.Open(e.home) }
 // console, or "" when it can.
 func (e *Engine) EncryptUnavailable() string {
 	if !e.Keys().Exists() {
-		return "this console has no key: create one in Operations > Encryption Keys… or with exbackup keys init"
+		return "this console has no key to encrypt for"
 	}
 	return ""
 }
