@@ -124,7 +124,7 @@ func (c *Console) newKeysDialog(done string) *modal {
 				container.NewHBox(imp)),
 		)
 		k.ok = create.OnTapped
-		m = c.newModal("Encryption Keys", container.New(&wrapLayout{width: keysWidth}, container.NewVBox(append(rows, doneLine, errLine)...)), k, closeBtn)
+		m = c.newModal("Encryption Keys", container.New(&wrapLayout{width: keysWidth}, container.NewVBox(append(rows, doneLine, errLine.Label)...)), k, closeBtn)
 		m.focus = pass1
 		return m
 	default:
@@ -178,7 +178,7 @@ func (c *Console) newKeysDialog(done string) *modal {
 				form(fieldLabel("File:"), path), container.NewHBox(exp)))
 		}
 	}
-	content := container.New(&wrapLayout{width: keysWidth}, container.NewVBox(append(rows, doneLine, errLine)...))
+	content := container.New(&wrapLayout{width: keysWidth}, container.NewVBox(append(rows, doneLine, errLine.Label)...))
 	m = c.newModal("Encryption Keys", content, k, closeBtn)
 	m.focus = closeBtn
 	return m
@@ -274,7 +274,7 @@ func (c *Console) passphraseDialog(what string, then func(tape.KeyProvider)) *mo
 		wrappedNote(why),
 		form(fieldLabel("Pass phrase:"), pass, fieldLabel("Key file:"), file),
 		wrappedNote("The unlocked key is kept in memory until the console closes."),
-		errLine))
+		errLine.Label))
 	m = c.newModal("Pass Phrase", content, k, cancel, ok)
 	m.focus = pass
 	return m
@@ -322,7 +322,8 @@ func (c *Console) restoreKey(req engine.RestoreRequest, then func(engine.Restore
 }
 
 // verifyKey asks for the key when a set to verify is encrypted; Cancel
-// leaves the verify to check what it can without it.
+// starts nothing (the command line's verify without a key checks what it
+// can).
 func (c *Console) verifyKey(reqs []engine.VerifyRequest, then func([]engine.VerifyRequest)) bool {
 	if len(reqs) == 0 || reqs[0].Keys != nil {
 		return false
