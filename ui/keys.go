@@ -341,3 +341,12 @@ func (c *Console) verifyKey(reqs []engine.VerifyRequest, then func([]engine.Veri
 	}
 	return false
 }
+
+// forgetKeyOn drops the session's key when a job found it cannot open a
+// set (another console's tape, say): the next try asks again. It may be
+// called off the UI goroutine.
+func (c *Console) forgetKeyOn(err error) {
+	if engine.IsKeyError(err) {
+		c.do(func() { c.sessionKey = nil })
+	}
+}

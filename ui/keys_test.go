@@ -9,8 +9,10 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
+	"exbackup/catalog"
 	"exbackup/engine"
 	"exbackup/internal/keys"
+	"exbackup/tape"
 )
 
 // keyedEngine is the fake engine with a home folder: the key store is real.
@@ -197,6 +199,19 @@ func TestPassphrasePromptForEncryptedSet(t *testing.T) {
 	}
 	c.startRestore(req)
 	q.until(t, "the second restore", func() bool { return len(restores()) == 2 })
+	q.until(t, "the job's end", func() bool { return c.running == nil || c.running.done })
+
+	// A key that turns out not to open the set is forgotten: the next
+	// restore asks again.
+	f.locked(func() { f.restoreErr = &tape.KeyError{Tape: tapeName, Set: 2, Err: tape.ErrWrongKey} })
+	c.startRestore(req)
+	q.until(t, "the key forgotten", func() bool { return c.sessionKey == nil })
+	f.locked(func() { f.restoreErr = nil })
+	c.startRestore(req)
+	if !hasText(overlayTop(c), "Enter the pass phrase") {
+		t.Fatal("no prompt after the key failed")
+	}
+	test.Tap(button(t, overlayTop(c), "Cancel"))
 
 	// An unencrypted set asks nothing.
 	c.sessionKey = nil
@@ -225,4 +240,15 @@ func TestPassphrasePromptWriteOnly(t *testing.T) {
 			t.Fatal("Cancel started the verify")
 		}
 	})
+}
+
+func TestTapesWindowMarksEncryptedSets(t *testing.T) {
+	s := sampleSet(2, 2, "normal", "EXCH01", "IS", catalog.StateComplete)
+	if got := newSetRow(s, true).cells[2]; got != "Complete" {
+		t.Fatalf("plain set: %q", got)
+	}
+	s.Encrypted = true
+	if got := newSetRow(s, true).cells[2]; got != "Complete, encrypted" {
+		t.Fatalf("encrypted set: %q", got)
+	}
 }

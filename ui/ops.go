@@ -55,6 +55,7 @@ func (c *Console) startVerify(reqs []engine.VerifyRequest) {
 			bytes += res.Bytes
 			corrupt = append(corrupt, res.Corrupt...)
 			if err != nil {
+				c.forgetKeyOn(err)
 				return "", err
 			}
 		}

@@ -334,6 +334,7 @@ func (c *Console) startRestore(req engine.RestoreRequest) {
 	c.runJob("Restore Status", func(j *job) (string, error) {
 		res, err := c.eng.Restore(j.ctx, req, j.progress("Restore"))
 		if err != nil {
+			c.forgetKeyOn(err)
 			return "", err
 		}
 		j.log(res.Messages...) // what the servers said about recovery
