@@ -34,6 +34,7 @@ var commands = []command{
 	{"verify", verifyUsage, (*cli).verify},
 	{"catalog", catalogUsage, (*cli).catalog},
 	{"erase", eraseUsage, (*cli).erase},
+	{"keys", keysUsage, (*cli).keys},
 }
 
 // usage is what exbackup --help prints.

@@ -14,16 +14,22 @@ func TestUsage(t *testing.T) {
   exbackup connect HOST:PORT --key KEY [--fingerprint sha256:…]
   exbackup org                                the organization tree with service states
   exbackup backup DS \\NAME IS \\NAME [/t normal|copy|incremental|differential] [/a] [/v] [/r]
-                  [/d "text"] [/l FILE] [/e] [/hc:on|off] [/tape:NAME]
+                  [/d "text"] [/l FILE] [/e] [/hc:on|off] [/tape:NAME] [/encrypt]
   exbackup tapes                              tapes and their sets
   exbackup browse  --tape NAME|FILE.bkf --set N [--member FILE.bkf]… [PATH]
   exbackup restore --tape NAME --set N[,N…] [--dest NAME] [--erase] [--private] [--public] [--start] [--verify]
+                   [--passphrase-file FILE | --identity FILE]
   exbackup restore --tape NAME|FILE.bkf --set N --to DIR [--item PATH]… [--existing skip|overwrite|keep-both] [--streams] [--member FILE.bkf]…
   exbackup restore --cancel DS|IS \\NAME      drop a staged restore
   exbackup service start|stop DS|IS \\NAME    start runs a staged restore's recovery
-  exbackup verify  --tape NAME [--set N]
+  exbackup verify  --tape NAME [--set N] [--passphrase-file FILE | --identity FILE]
   exbackup catalog --tape NAME|FILE.bkf
   exbackup erase   --tape NAME
+  exbackup keys init [--passphrase-file FILE]  create the console's key (asks twice on a terminal)
+  exbackup keys show                          the console's public key (age1…)
+  exbackup keys import-public age1…           a write-only console: encrypt for that key only
+  exbackup keys add-recipient age1…           also encrypt for a recovery key
+  exbackup keys export [FILE]                 the console's key, still under its pass phrase
   exbackup --version
 `
 	if got := usage(); got != want {

@@ -10,7 +10,7 @@ import (
 	"exbackup/engine"
 )
 
-const restoreUsage = "exbackup restore --tape NAME --set N[,N…] [--dest NAME] [--erase] [--private] [--public] [--start] [--verify]\n" + extractUsage + "\n" +
+const restoreUsage = "exbackup restore --tape NAME --set N[,N…] [--dest NAME] [--erase] [--private] [--public] [--start] [--verify]\n                 [--passphrase-file FILE | --identity FILE]\n" + extractUsage + "\n" +
 	`exbackup restore --cancel DS|IS \\NAME      drop a staged restore`
 
 func (c *cli) restore(ctx context.Context, args []string) error {
@@ -27,6 +27,7 @@ func (c *cli) restore(ctx context.Context, args []string) error {
 	start := fs.Bool("start", false, "Start Service After Restore")
 	verify := fs.Bool("verify", false, "Verify After Restore")
 	cancel := fs.Bool("cancel", false, "drop the staged restore of DS|IS \\\\NAME")
+	kf := addKeyFlags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -41,6 +42,9 @@ func (c *cli) restore(ctx context.Context, args []string) error {
 		*private, *public = true, true // as the dialog's defaults
 	}
 	var req engine.RestoreRequest
+	if req.Keys, err = c.provider(kf); err != nil {
+		return err
+	}
 	for _, f := range strings.Split(*setList, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 {

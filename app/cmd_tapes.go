@@ -50,8 +50,12 @@ func (c *cli) tapes(_ context.Context, args []string) error {
 			if len(desc) > 0 {
 				first = desc[0]
 			}
+			state := s.StateText()
+			if s.Encrypted {
+				state += ", encrypted"
+			}
 			fmt.Fprintf(tw, "  set %d\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Number, orDash(s.Type), s.Created.Local().Format("1/2/2006 3:04 PM"),
-				orDash(what), s.StateText(), orDash(s.Owner), first)
+				orDash(what), state, orDash(s.Owner), first)
 			for _, more := range desc[min(1, len(desc)):] {
 				fmt.Fprintf(tw, "\t\t\t\t\t\t%s\n", more)
 			}

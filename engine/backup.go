@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"filippo.io/age"
+
 	"exbackup/catalog"
 	"exbackup/exchange"
 	"exbackup/exchange/wire"
@@ -37,6 +39,12 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest, p *Progress) (re
 	defer func() { p.finish(err) }()
 	if err := e.checkBackup(&req); err != nil {
 		return res, err
+	}
+	var enc []age.Recipient
+	if req.Encrypt {
+		if enc, err = e.recipients(); err != nil {
+			return res, err
+		}
 	}
 	log, err := e.openLog(req.Log, p)
 	if err != nil {
@@ -92,7 +100,7 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest, p *Progress) (re
 			return res, fmt.Errorf("backup aborted before %s: %w", ref, err)
 		}
 		p.update(func(s *Snapshot) { s.Set = fmt.Sprintf("%s (%d of %d)", ref, i+1, len(req.Stores)) })
-		ws, files, bytes, err := e.backupStore(ctx, t, ref, req, i+1, len(req.Stores), log, p)
+		ws, files, bytes, err := e.backupStore(ctx, t, ref, req, i+1, len(req.Stores), enc, log, p)
 		res.Files += files
 		res.Bytes += bytes
 		if err != nil {
@@ -121,13 +129,18 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest, p *Progress) (re
 	log.summary("Backed up %s, %s", Plural(len(res.Sets), "set", "sets"), Plural(res.Files, "file", "files"))
 	log.summary("Processed %s bytes in %s seconds.", Thousands(res.Bytes), seconds(res.Elapsed))
 
+	res.Encrypted = len(enc) > 0
 	if req.Verify {
+		res.Verified = true
 		for _, n := range res.Sets {
-			if _, err := e.verifySet(ctx, t, ct, n, log, p); err != nil {
+			rep, err := e.verifySet(ctx, t, ct, n, req.Keys, log, p)
+			if err != nil {
 				return res, err
 			}
+			if rep.sealed != "" {
+				res.Verified = false
+			}
 		}
-		res.Verified = true
 	}
 	st := e.Settings()
 	st.LastTape = name
@@ -318,7 +331,7 @@ type writtenSet struct {
 
 // backupStore writes one store's set. On success the set is whole on tape
 // and its session open for the caller to end; on failure it is ended.
-func (e *Engine) backupStore(ctx context.Context, t Tape, ref StoreRef, req BackupRequest, nth, of int, log *jobLog, p *Progress) (*writtenSet, int, int64, error) {
+func (e *Engine) backupStore(ctx context.Context, t Tape, ref StoreRef, req BackupRequest, nth, of int, enc []age.Recipient, log *jobLog, p *Progress) (*writtenSet, int, int64, error) {
 	c, err := e.client(ctx, ref.Server)
 	if err != nil {
 		return nil, 0, 0, err
@@ -359,7 +372,7 @@ func (e *Engine) backupStore(ctx context.Context, t Tape, ref StoreRef, req Back
 	}
 	now := time.Now()
 	sw, err := t.AppendSet(tape.SetOptions{Type: tapeType(req.Type), Description: req.Description, Owner: e.owner,
-		Restricted: req.Restrict, Properties: map[string]string{envProperty: string(envJSON)}, Created: now})
+		Restricted: req.Restrict, Properties: map[string]string{envProperty: string(envJSON)}, Created: now, Encrypt: enc})
 	if err != nil {
 		return nil, 0, 0, tapeErr(t.Info().Name, err)
 	}
@@ -381,6 +394,9 @@ func (e *Engine) backupStore(ctx context.Context, t Tape, ref StoreRef, req Back
 		log.summary("Backup description: %q", req.Description)
 	}
 	log.summary("Backup Type: %s", TypeTitle(req.Type))
+	if len(enc) > 0 {
+		log.summary("Encrypted for %d keys", len(enc))
+	}
 	log.summary("Backup started on %s at %s.", ntDate(now), ntTime(now))
 	if err := sw.BeginVolume(dev, ref.Server); err != nil {
 		return nil, 0, 0, tapeErr(t.Info().Name, err)

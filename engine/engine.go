@@ -71,6 +71,9 @@ type Tape interface {
 	AppendSet(o tape.SetOptions) (SetWriter, error)
 	OpenEntry(e tape.Entry, o tape.ReadOptions) (io.ReadCloser, error)
 	Verify(ctx context.Context, number int, o tape.VerifyOptions) (tape.VerifyReport, error)
+	// SetKey tells whether the keys open an encrypted set (nil for a set
+	// that is not encrypted).
+	SetKey(number int, kp tape.KeyProvider) error
 }
 
 // StagedTape is a new tape written beside the one it is to replace.

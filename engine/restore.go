@@ -22,6 +22,7 @@ type plannedSet struct {
 	dest  string
 	last  bool // the last set of its chain in this restore
 	first bool // the first set of its chain in this restore
+	keys  tape.KeyProvider
 }
 
 // plan looks up every set, checks what only the tape can tell, and applies
@@ -117,6 +118,9 @@ func (e *Engine) Restore(ctx context.Context, req RestoreRequest, p *Progress) (
 	defer func() { p.finish(err) }()
 	sets, warnings, err := e.plan(req)
 	if err != nil {
+		return res, err
+	}
+	if err := checkKeys(sets, req.Keys); err != nil {
 		return res, err
 	}
 	log, err := e.openLog(req.Log, p)
@@ -284,7 +288,7 @@ func (e *Engine) restoreSet(ctx context.Context, ps *plannedSet, run *restoreRun
 			continue
 		}
 		p.update(func(s *Snapshot) { s.Current = ent.Path })
-		er, err := ps.tape.OpenEntry(ent, tape.ReadOptions{Fast: !ps.Verify})
+		er, err := ps.tape.OpenEntry(ent, tape.ReadOptions{Fast: !ps.Verify, Keys: ps.keys})
 		if err != nil {
 			return out, err
 		}

@@ -15,6 +15,9 @@
 # and the console's peak memory (max RSS) in each. Ratios are tar's time over
 # exbackup's: 1.0 means as fast as tar, above 1 faster. Each timed step
 # starts after a sync, a pause and a page-cache warm-up (WARM=0: none).
+# ENCRYPT=1 makes the console's key first (keys init, the default scrypt
+# work factor) and backs up with /encrypt; the restore then unlocks the key
+# with --passphrase-file, and its time includes that unlock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mib=1024 type=normal runs=1
@@ -49,6 +52,13 @@ echo "loading $msgs messages of $size bytes (~$mib MiB)…"
 "$B/exserver" load --data "$work/EXCH01" --mailboxes 20 --messages "$msgs" --size "$size" --senders 16
 "$B/exbackup" connect "${url#https://}" --key "$key" --fingerprint "$fp" >/dev/null
 store_bytes=$(du -sb "$work/EXCH01/mdbdata" | cut -f1)
+bk_args=() rs_args=()
+if [ "${ENCRYPT:-0}" = 1 ]; then
+  printf 'bench pass phrase\n' > "$work/pass"
+  "$B/exbackup" keys init --passphrase-file "$work/pass" >/dev/null 2>&1
+  bk_args=(/encrypt) rs_args=(--passphrase-file "$work/pass")
+  echo "encrypted: /encrypt, restore with --passphrase-file"
+fi
 echo "store folder: $(( store_bytes / 1048576 )) MiB, $(find "$work/EXCH01/mdbdata" -maxdepth 1 -name 'edb*.log' | wc -l) log generations"
 
 timed() { # label, command… → prints "seconds maxrss_kib"
@@ -80,11 +90,11 @@ bk_ratios=() rs_ratios=()
 for run in $(seq "$runs"); do
   rm -rf "$work/untar" "$work/store.tar"
   settle
-  read -r bk_s bk_kb < <(timed "$B/exbackup" backup IS '\\EXCH01' /t "$type" /tape:bench)
+  read -r bk_s bk_kb < <(timed "$B/exbackup" backup IS '\\EXCH01' /t "$type" /tape:bench "${bk_args[@]}")
   settle
   read -r tc_s _ < <(timed sh -c "tar -cf '$work/store.tar' -C '$work/EXCH01' mdbdata && sync")
   settle
-  read -r rs_s rs_kb < <(timed "$B/exbackup" restore --tape bench --set 1 $erase --start)
+  read -r rs_s rs_kb < <(timed "$B/exbackup" restore --tape bench --set 1 $erase --start "${rs_args[@]}")
   mkdir -p "$work/untar"
   settle
   read -r tx_s _ < <(timed sh -c "tar -xf '$work/store.tar' -C '$work/untar' && sync")

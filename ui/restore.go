@@ -351,9 +351,13 @@ func (d *restoreDialog) submit() {
 
 // startRestore runs the restore with its status dialog.
 func (c *Console) startRestore(req engine.RestoreRequest) {
+	if c.restoreKey(req, c.startRestore) {
+		return
+	}
 	c.runJob("Restore Status", func(j *job) (string, error) {
 		res, err := c.eng.Restore(j.ctx, req, j.progress("Restore"))
 		if err != nil {
+			c.forgetKeyOn(err)
 			return "", err
 		}
 		j.log(res.Messages...) // what the servers said about recovery

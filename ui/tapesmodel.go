@@ -133,6 +133,9 @@ func newSetRow(s catalog.Set, tapePresent bool) setRow {
 	case !s.Verified.IsZero():
 		state = "Verified " + ntDate(s.Verified)
 	}
+	if s.Encrypted {
+		state += ", encrypted"
+	}
 	r.cells = []string{"", fmt.Sprint(s.Number), state, setStores(s), strings.TrimLeft(s.Server, `\`), engine.TypeTitle(exchange.BackupType(s.Type)), ntDate(s.Created), ntTime(s.Created), s.Description, s.Owner}
 	return r
 }
