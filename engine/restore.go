@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"exbackup/exchange"
-	"exbackup/exchange/server/xlog"
+	"exbackup/exchange/xlog"
 	"exbackup/tape"
 )
 

@@ -14,5 +14,8 @@
 //	exchange/wire     frames, stream connections, status table: imports exchange
 //	exchange/client   the client: imports exchange, exchange/wire
 //	exchange/server   the server: imports exchange, exchange/wire, exchange/client
-//	                  (it dials its peers), exchange/server/xlog, internal/durable
+//	                  (it dials its peers), exchange/xlog, internal/durable
+//	exchange/xlog     the transaction log format, its reader and writer: the
+//	                  server writes it, the console reads a log's header on
+//	                  tape to leave out generations recovery will not replay
 package exchange

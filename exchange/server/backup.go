@@ -16,7 +16,7 @@ import (
 
 	"exbackup/exchange"
 
-	"exbackup/exchange/server/xlog"
+	"exbackup/exchange/xlog"
 
 	bolt "go.etcd.io/bbolt"
 )

@@ -7,7 +7,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"exbackup/exchange"
-	"exbackup/exchange/server/xlog"
+	"exbackup/exchange/xlog"
 )
 
 // The committer and the applier of a store (see store), and the

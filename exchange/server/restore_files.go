@@ -9,7 +9,7 @@ import (
 
 	"exbackup/exchange"
 
-	"exbackup/exchange/server/xlog"
+	"exbackup/exchange/xlog"
 	"exbackup/internal/durable"
 )
 

@@ -14,7 +14,7 @@ import (
 
 	"exbackup/exchange"
 
-	"exbackup/exchange/server/xlog"
+	"exbackup/exchange/xlog"
 )
 
 var bg = context.Background()
