@@ -389,7 +389,10 @@ func TestServerKilledDuringBackupAndRestore(t *testing.T) {
 	o.exs("load", "--data", s.data, "--mailboxes", "4", "--messages", "8000", "--size", "8192", "--senders", "16")
 	want := o.digest("EXCH01")
 
-	killDuring := func(args ...string) string {
+	// killDuring kills the server once busy says the job is streaming.
+	// The job is frozen (SIGSTOP) before the kill and thawed after it, so
+	// it cannot finish in between however fast the machine is.
+	killDuring := func(busy func() bool, args ...string) string {
 		cmd := exec.Command(bins.exbackup, args...)
 		cmd.Env = append(os.Environ(), "EXBACKUP_HOME="+o.home)
 		var out bytes.Buffer
@@ -397,14 +400,36 @@ func TestServerKilledDuringBackupAndRestore(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(150 * time.Millisecond)
+		deadline := time.Now().Add(2 * time.Minute)
+		for !busy() {
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("exbackup %v never started streaming:\n%s", args, out.String())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		cmd.Process.Signal(syscall.SIGSTOP)
 		s.kill9()
+		cmd.Process.Signal(syscall.SIGCONT)
 		if err := cmd.Wait(); err == nil {
-			t.Skipf("exbackup %v finished before the server was killed", args)
+			t.Fatalf("exbackup %v succeeded although its server was killed:\n%s", args, out.String())
 		}
 		return out.String()
 	}
-	out := killDuring("backup", "IS", `\\EXCH01`, "/tape:"+tapeName)
+	// grown reports whether a file matching pattern holds more than 1 MiB.
+	grown := func(pattern string) func() bool {
+		return func() bool {
+			m, _ := filepath.Glob(pattern)
+			for _, f := range m {
+				if fi, err := os.Stat(f); err == nil && fi.Size() > 1<<20 {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	out := killDuring(grown(filepath.Join(o.home, "tapes", ".*.new")), "backup", "IS", `\\EXCH01`, "/tape:"+tapeName)
 	if !strings.Contains(out, "Information Store on EXCH01") {
 		t.Fatalf("failure does not name the server and store: %s", out)
 	}
@@ -412,7 +437,7 @@ func TestServerKilledDuringBackupAndRestore(t *testing.T) {
 	o.ok("connect", s.addr, "--key", o.key, "--fingerprint", s.fp)
 	o.ok("backup", "IS", `\\EXCH01`, "/tape:"+tapeName)
 
-	killDuring("restore", "--tape", tapeName, "--set", "1", "--erase", "--start")
+	killDuring(grown(filepath.Join(s.data, "mdbdata", "restore-*", "*")), "restore", "--tape", tapeName, "--set", "1", "--erase", "--start")
 	s.start(t)
 	o.ok("connect", s.addr, "--key", o.key, "--fingerprint", s.fp)
 	// A set cut off before it completed was never staged: the server
