@@ -11,7 +11,7 @@ import (
 func TestUsage(t *testing.T) {
 	want := `usage:
   exbackup                                    the console (GUI)
-  exbackup connect HOST:PORT --key KEY [--fingerprint sha256:…]
+  exbackup connect HOST[:PORT] --key KEY [--fingerprint sha256:…]
   exbackup org                                the organization tree with service states
   exbackup backup DS \\NAME IS \\NAME [/t normal|copy|incremental|differential] [/a] [/v] [/r]
                   [/d "text"] [/l FILE] [/e] [/hc:on|off] [/tape:NAME] [/encrypt]
