@@ -9,5 +9,5 @@ export CGO_ENABLED=1
 mkdir -p bin
 echo "building (the first build compiles Fyne's OpenGL driver: a few minutes)…"
 go build -o bin/exserver ./cmd/exserver
-go build -o bin/exbackup .
+go build -tags no_emoji -o bin/exbackup .
 exec bin/exbackup "$@"
