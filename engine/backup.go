@@ -53,7 +53,7 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest, p *Progress) (re
 			return res, fmt.Errorf("backup aborted before %s: %w", ref, err)
 		}
 		p.update(func(s *Snapshot) { s.Set = fmt.Sprintf("Set %d of %d: %s", i+1, len(req.Stores), ref) })
-		set, files, bytes, err := e.backupStore(ctx, t, ct, ref, req, log, p)
+		set, files, bytes, err := e.backupStore(ctx, t, ct, ref, req.Set(i), req, log, p)
 		res.Files += files
 		res.Bytes += bytes
 		if err != nil {
@@ -92,6 +92,18 @@ func (e *Engine) checkBackup(req *BackupRequest) error {
 	if !req.Type.Valid() {
 		return fmt.Errorf("unknown backup type %q (normal, copy, incremental, differential)", req.Type)
 	}
+	if len(req.Sets) > len(req.Stores) {
+		return fmt.Errorf("%d set descriptions for %d stores", len(req.Sets), len(req.Stores))
+	}
+	for i, r := range req.Stores {
+		c := req.Set(i)
+		if !c.Type.Valid() {
+			return fmt.Errorf("unknown backup type %q for %s (normal, copy, incremental, differential)", c.Type, r)
+		}
+		if n := len([]rune(c.Description)); n > MaxDescription {
+			return fmt.Errorf("the description of the set of %s is too long: %d characters, %d at most", r, n, MaxDescription)
+		}
+	}
 	if req.HardwareCompression {
 		return errors.New("hardware compression is not available: file tapes have none (use /hc:off)")
 	}
@@ -113,7 +125,8 @@ func (e *Engine) checkBackup(req *BackupRequest) error {
 // incremental or differential backup of a server with circular logging on.
 // A server whose state is not known is left to the backup itself.
 func (o Org) CheckBackup(req BackupRequest) error {
-	for _, s := range req.Stores {
+	for i, s := range req.Stores {
+		typ := req.Set(i).Type
 		st, ok := o.Status[s.Server]
 		if !ok {
 			continue
@@ -121,8 +134,8 @@ func (o Org) CheckBackup(req BackupRequest) error {
 		if state := st.Service(s.Store); state != "" && state != exchange.Running {
 			return fmt.Errorf("The %s of %s is %s: an online backup needs it running.", storeTitle(s.Store), s.Server, strings.ReplaceAll(string(state), "-", " "))
 		}
-		if (req.Type == exchange.Incremental || req.Type == exchange.Differential) && st.CircularLogging {
-			return fmt.Errorf("%s uses circular logging: it keeps no logs for %s backup. Choose Normal or Copy.", s.Server, typeArticle(req.Type))
+		if (typ == exchange.Incremental || typ == exchange.Differential) && st.CircularLogging {
+			return fmt.Errorf("%s uses circular logging: it keeps no logs for %s backup. Choose Normal or Copy.", s.Server, typeArticle(typ))
 		}
 	}
 	return nil
@@ -180,12 +193,12 @@ func (e *Engine) backupTape(req *BackupRequest, now time.Time) (Tape, catalog.Ta
 }
 
 // backupStore writes one store's set.
-func (e *Engine) backupStore(ctx context.Context, t Tape, ct catalog.Tape, ref StoreRef, req BackupRequest, log *jobLog, p *Progress) (int, int, int64, error) {
+func (e *Engine) backupStore(ctx context.Context, t Tape, ct catalog.Tape, ref StoreRef, sc SetChoice, req BackupRequest, log *jobLog, p *Progress) (int, int, int64, error) {
 	c, err := e.client(ctx, ref.Server)
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	info, err := c.BackupPrepare(ctx, ref.Store, req.Type)
+	info, err := c.BackupPrepare(ctx, ref.Store, sc.Type)
 	if err != nil {
 		return 0, 0, 0, err
 	}
@@ -215,7 +228,7 @@ func (e *Engine) backupStore(ctx context.Context, t Tape, ct catalog.Tape, ref S
 		return 0, 0, 0, fmt.Errorf("the restore environment of %s: %w", ref, err)
 	}
 	now := time.Now()
-	sw, err := t.AppendSet(tape.SetOptions{Type: tapeType(req.Type), Description: req.Description, Owner: e.owner,
+	sw, err := t.AppendSet(tape.SetOptions{Type: tapeType(sc.Type), Description: sc.Description, Owner: e.owner,
 		Restricted: req.Restrict, Properties: map[string]string{envProperty: string(envJSON)}, Created: now})
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("tape %q: %w", t.Info().Name, err)
@@ -231,10 +244,10 @@ func (e *Engine) backupStore(ctx context.Context, t Tape, ct catalog.Tape, ref S
 	dev := storeDevice(ref.Server, ref.Store)
 	log.summary("Backup of \"%s\"", dev)
 	log.summary("Backup set #%d on tape #%d", sw.Number(), t.Info().Sequence)
-	if req.Description != "" {
-		log.summary("Backup description: %q", req.Description)
+	if sc.Description != "" {
+		log.summary("Backup description: %q", sc.Description)
 	}
-	log.summary("Backup Type: %s", TypeTitle(req.Type))
+	log.summary("Backup Type: %s", TypeTitle(sc.Type))
 	log.summary("Backup started on %s at %s.", ntDate(now), ntTime(now))
 	if err := sw.BeginVolume(dev, ref.Server); err != nil {
 		return 0, 0, 0, fmt.Errorf("tape %q: %w", t.Info().Name, err)

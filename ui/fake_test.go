@@ -49,6 +49,7 @@ type fakeEngine struct {
 	checkErr      error
 	restores      []engine.RestoreRequest
 	restoreErr    error
+	restoreMsgs   []string // what the servers say: logged, and returned in Messages, as the engine does
 
 	verifies []engine.VerifyRequest
 	catalogs []string
@@ -98,7 +99,10 @@ func (f *fakeEngine) Restore(ctx context.Context, req engine.RestoreRequest, p *
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.restores = append(f.restores, req)
-	return engine.RestoreResult{Sets: len(req.Sets)}, f.restoreErr
+	for _, m := range f.restoreMsgs {
+		p.OnLog(m)
+	}
+	return engine.RestoreResult{Sets: len(req.Sets), Messages: f.restoreMsgs}, f.restoreErr
 }
 
 func (f *fakeEngine) Verify(ctx context.Context, req engine.VerifyRequest, p *engine.Progress) (engine.VerifyResult, error) {

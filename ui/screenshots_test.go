@@ -23,8 +23,8 @@ func TestScreenshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"01-main.png", "02-tapes.png", "03-exchange-connect.png", "04-backup-information.png", "05-backup-status.png",
-		"06-restore-information-is.png", "07-restore-information-ds.png", "08-restore-status.png", "09-verify-status.png",
-		"10-replace-confirm.png", "11-erase-confirm.png", "12-about.png", "13-main-dark.png"}
+		"06-restore-information-is.png", "07-restore-information-ds.png", "08-restore-status.png", "09-verify.png",
+		"10-verify-status.png", "11-replace-confirm.png", "12-erase-confirm.png", "13-about.png", "14-main-dark.png"}
 	ents, _ := os.ReadDir(dir)
 	var got []string
 	for _, e := range ents {
