@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"image/color"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
@@ -30,7 +32,11 @@ func (c *Console) newModal(title string, content fyne.CanvasObject, keys *dlgKey
 	m := &modal{c: c, title: title, keys: keys}
 	// Any dialog fits the window, down to 800×600: what does not fit
 	// scrolls, the buttons stay in view.
-	fitted := container.New(&fitWindowLayout{c: c}, container.NewVScroll(content))
+	// The gutter keeps the scroll bar, drawn over the content, off its
+	// fields.
+	gutter := canvas.NewRectangle(color.Transparent)
+	gutter.SetMinSize(fyne.NewSize(theme.ScrollBarSize(), 0))
+	fitted := container.New(&fitWindowLayout{c: c}, container.NewVScroll(container.NewBorder(nil, nil, nil, gutter, content)))
 	m.d = dialog.NewCustomWithoutButtons(title, fitted, c.win)
 	if len(buttons) > 0 {
 		m.d.SetButtons(buttons)

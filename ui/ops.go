@@ -58,7 +58,7 @@ func (c *Console) newVerifyDialog() *verifyDialog {
 	}
 	tickedLabel := "The ticked sets (none ticked)"
 	if n := len(d.chosen); n > 0 {
-		tickedLabel = "The ticked " + plural(n, "set", "sets")
+		tickedLabel = "The " + plural(n, "ticked set", "ticked sets")
 	}
 	d.labels[tapeLabel], d.labels[tickedLabel] = verifyTape, verifyTicked
 	d.choice = newRadioGroup([]string{tapeLabel, tickedLabel}, false, d.keys, nil)
