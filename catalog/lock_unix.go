@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // lockShared takes a shared flock on f, waiting up to timeout: bbolt holds
@@ -22,7 +22,7 @@ func lockShared(f *os.File, timeout time.Duration) error {
 			return err
 		}
 		if time.Now().After(deadline) {
-			return bolt.ErrTimeout
+			return berrors.ErrTimeout
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -43,7 +43,6 @@ func (e *Engine) Verify(ctx context.Context, req VerifyRequest, p *Progress) (re
 		total += s.Bytes
 	}
 	p.update(func(s *Snapshot) { s.TotalBytes = total })
-	var failed []string
 	for _, s := range todo {
 		if err := e.mayRead(req.Tape, s.Restricted || ct.Restricted, firstNonEmpty(s.Owner, ct.Owner)); err != nil {
 			return res, err
@@ -64,7 +63,6 @@ func (e *Engine) Verify(ctx context.Context, req VerifyRequest, p *Progress) (re
 				return res, err
 			}
 			res.Corrupt = append(res.Corrupt, rep.corrupt...)
-			failed = append(failed, err.Error())
 		}
 	}
 	if len(res.Corrupt) > 0 {

@@ -1,6 +1,7 @@
 // Package ui is the console's Fyne face: NT Backup's main window with its two
 // inner windows (Microsoft Exchange: the organization tree with check boxes;
-// Tapes: tapes and their sets), its menus and toolbar, and its dialogs
+// Tapes: tapes and their sets, and another program's file set as folders
+// with check boxes), its menus and toolbar, and its dialogs
 // (Microsoft Exchange…, Backup Information, Restore Information, the status
 // dialogs and the confirmations).
 //
@@ -14,10 +15,13 @@
 // Files: console.go (main window, menus, toolbar, status bar), mdi.go (the
 // inner windows), orgindex.go and exchange.go (the tree and its index),
 // tapesmodel.go, tapes.go and columns.go (the Tapes window, its columns
-// sized to their text), connect.go, backup.go and backupsets.go (Backup
-// Information, one row per set), restore.go and status.go (the dialogs and
-// the job runner), ops.go (Verify, Catalog, Erase Tape, About), modal.go
-// (dialog frame fitted to the window, confirmations, form helpers), dlgwidgets.go (keyboard-aware dialog
+// sized to their text), filetree.go (a file set's folders under its row,
+// with their index and ticks) and extract.go (Restore Information for those
+// files: an alternate folder), connect.go, backup.go and backupsets.go
+// (Backup Information, one row per set), restore.go and status.go (the
+// dialogs and the job runner), ops.go (Verify, Catalog, Erase Tape, About),
+// modal.go (dialog frame fitted to the window, confirmations, form
+// helpers), dlgwidgets.go (keyboard-aware dialog
 // widgets), theme.go, icons.go, format.go, quitguard.go (ShowAndRun and
 // the guard against a run loop that hangs at quit), screenshots.go and
 // capture_*.go (Console.Screenshots, built in only with -tags screenshots

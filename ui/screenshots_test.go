@@ -23,8 +23,8 @@ func TestScreenshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"01-main.png", "02-tapes.png", "03-exchange-connect.png", "04-backup-information.png", "05-backup-status.png",
-		"06-restore-information-is.png", "07-restore-information-ds.png", "08-restore-status.png", "09-verify.png",
-		"10-verify-status.png", "11-replace-confirm.png", "12-erase-confirm.png", "13-about.png", "14-main-dark.png"}
+		"06-restore-information-is.png", "07-restore-information-ds.png", "08-restore-status.png", "09-tapes-files.png",
+		"10-restore-information-files.png", "11-verify.png", "12-verify-status.png", "13-replace-confirm.png", "14-erase-confirm.png", "15-about.png", "16-main-dark.png"}
 	ents, _ := os.ReadDir(dir)
 	var got []string
 	for _, e := range ents {

@@ -26,6 +26,7 @@ type tapesWindow struct {
 	setRow int    // highlighted set row, -1 = none
 	ticked map[uint64]bool
 
+	files      *filePane // the highlighted file set's tree (filetree.go)
 	tapesTable *keyTable
 	setsTable  *keyTable
 	tapeWidths []float32 // the columns' widths as last fitted
@@ -90,6 +91,7 @@ func newTapesWindow(c *Console) *tapesWindow {
 	tw.setsTable.OnSelected = func(id widget.TableCellID) {
 		tw.setRow = id.Row
 		tw.setsTable.Unselect(id)
+		tw.showFiles()
 		tw.setsTable.Refresh()
 		tw.updateDetail()
 	}
@@ -115,6 +117,7 @@ func newTapesWindow(c *Console) *tapesWindow {
 
 	left := container.NewBorder(widget.NewLabelWithStyle("Tapes", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, tw.tapesTable)
 	right := container.NewBorder(tw.setsTitle, container.NewVBox(tw.detail, tw.footer), nil, nil, tw.setsTable)
+	tw.files = newFilePane(c, right, tw.setsTable)
 	// The tapes above their sets: the sets get the window's whole width,
 	// which their columns need.
 	split := container.NewVSplit(left, right)
@@ -180,6 +183,7 @@ func (tw *tapesWindow) selectTape(id uint64) {
 		tw.tapeID = id
 		tw.setRow = -1
 		tw.setsTable.ScrollToTop()
+		tw.files.hide()
 	}
 	tw.tapesTable.Refresh()
 	tw.setsTable.Refresh()
