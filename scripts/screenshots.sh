@@ -85,7 +85,9 @@ else
   done
 
   echo "== cataloging an old NT Backup tape (its file sets open as folders in the Tapes window)"
-  bin/exbackup-screenshots catalog --tape tape/mtf/testdata/foreign-2001.bkf >/dev/null
+  # From the temporary folder, so the pictures name no path of this clone.
+  cp tape/mtf/testdata/foreign-2001.bkf "$work/foreign-2001.bkf"
+  bin/exbackup-screenshots catalog --tape "$work/foreign-2001.bkf" >/dev/null
   echo "== writing tapes"
   bin/exbackup-screenshots backup DS '\\EXCH02' IS '\\EXCH02' /d "Weekly full" /tape:"Monday full"
   bin/exbackup-screenshots backup DS '\\EXCH01' IS '\\EXCH01' /d "Nightly" /v
