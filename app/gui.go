@@ -19,7 +19,8 @@ import (
 
 // runGUI starts the demo organization when no other is configured and runs
 // the console until its window closes. With EXBACKUP_SCREENSHOTS=DIR it
-// saves a PNG of every window and dialog into DIR and exits instead
+// saves a PNG of every window and dialog into DIR and exits instead, with
+// the window at EXBACKUP_SCREENSHOT_SIZE (WIDTHxHEIGHT) when it is set
 // (scripts/screenshots.sh; only in a binary built with -tags screenshots).
 func runGUI(eng *engine.Engine) error {
 	dir := os.Getenv("EXBACKUP_SCREENSHOTS")
@@ -48,7 +49,15 @@ func runGUI(eng *engine.Engine) error {
 	fyneapp.SetMetadata(fyne.AppMetadata{ID: ui.AppID, Name: "exbackup", Version: Version, Icon: ui.AppIcon(),
 		Migrations: map[string]bool{"fyneDo": true}})
 	a := fyneapp.NewWithID(ui.AppID)
-	c := ui.New(a, eng, ui.Options{Version: Version, Demo: eng.Settings().Demo})
+	opts := ui.Options{Version: Version, Demo: eng.Settings().Demo}
+	if v := os.Getenv("EXBACKUP_SCREENSHOT_SIZE"); dir != "" && v != "" {
+		var w, h float32
+		if _, err := fmt.Sscanf(v, "%gx%g", &w, &h); err != nil || w < 320 || h < 240 {
+			return fmt.Errorf("EXBACKUP_SCREENSHOT_SIZE=%q: give the window's size as WIDTHxHEIGHT, e.g. 800x600", v)
+		}
+		opts.ShotSize = fyne.NewSize(w, h)
+	}
+	c := ui.New(a, eng, opts)
 	if dir != "" {
 		if err := c.Screenshots(dir); err != nil {
 			return fmt.Errorf("screenshots: %w", err)

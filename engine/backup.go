@@ -100,7 +100,7 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest, p *Progress) (re
 			return res, fmt.Errorf("backup aborted before %s: %w", ref, err)
 		}
 		p.update(func(s *Snapshot) { s.Set = fmt.Sprintf("%s (%d of %d)", ref, i+1, len(req.Stores)) })
-		ws, files, bytes, err := e.backupStore(ctx, t, ref, req, i+1, len(req.Stores), enc, log, p)
+		ws, files, bytes, err := e.backupStore(ctx, t, ref, req.Set(i), req, i+1, len(req.Stores), enc, log, p)
 		res.Files += files
 		res.Bytes += bytes
 		if err != nil {
@@ -231,6 +231,18 @@ func (e *Engine) checkBackup(req *BackupRequest) error {
 	if !req.Type.Valid() {
 		return fmt.Errorf("unknown backup type %q (normal, copy, incremental, differential)", req.Type)
 	}
+	if len(req.Sets) > len(req.Stores) {
+		return fmt.Errorf("%d set descriptions for %d stores", len(req.Sets), len(req.Stores))
+	}
+	for i, r := range req.Stores {
+		c := req.Set(i)
+		if !c.Type.Valid() {
+			return fmt.Errorf("unknown backup type %q for %s (normal, copy, incremental, differential)", c.Type, r)
+		}
+		if n := len([]rune(c.Description)); n > MaxDescription {
+			return fmt.Errorf("the description of the set of %s is too long: %d characters, %d at most", r, n, MaxDescription)
+		}
+	}
 	if req.HardwareCompression {
 		return errors.New("hardware compression is not available: file tapes have none (use /hc:off)")
 	}
@@ -252,7 +264,8 @@ func (e *Engine) checkBackup(req *BackupRequest) error {
 // incremental or differential backup of a server with circular logging on.
 // A server whose state is not known is left to the backup itself.
 func (o Org) CheckBackup(req BackupRequest) error {
-	for _, s := range req.Stores {
+	for i, s := range req.Stores {
+		typ := req.Set(i).Type
 		st, ok := o.Status[s.Server]
 		if !ok {
 			continue
@@ -260,8 +273,8 @@ func (o Org) CheckBackup(req BackupRequest) error {
 		if state := st.Service(s.Store); state != "" && state != exchange.Running {
 			return fmt.Errorf("The %s of %s is %s: an online backup needs it running.", storeTitle(s.Store), s.Server, strings.ReplaceAll(string(state), "-", " "))
 		}
-		if (req.Type == exchange.Incremental || req.Type == exchange.Differential) && st.CircularLogging {
-			return fmt.Errorf("%s uses circular logging: it keeps no logs for %s backup. Choose Normal or Copy.", s.Server, typeArticle(req.Type))
+		if (typ == exchange.Incremental || typ == exchange.Differential) && st.CircularLogging {
+			return fmt.Errorf("%s uses circular logging: it keeps no logs for %s backup. Choose Normal or Copy.", s.Server, typeArticle(typ))
 		}
 	}
 	return nil
@@ -331,12 +344,12 @@ type writtenSet struct {
 
 // backupStore writes one store's set. On success the set is whole on tape
 // and its session open for the caller to end; on failure it is ended.
-func (e *Engine) backupStore(ctx context.Context, t Tape, ref StoreRef, req BackupRequest, nth, of int, enc []age.Recipient, log *jobLog, p *Progress) (*writtenSet, int, int64, error) {
+func (e *Engine) backupStore(ctx context.Context, t Tape, ref StoreRef, sc SetChoice, req BackupRequest, nth, of int, enc []age.Recipient, log *jobLog, p *Progress) (*writtenSet, int, int64, error) {
 	c, err := e.client(ctx, ref.Server)
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	info, err := c.BackupPrepare(ctx, ref.Store, req.Type)
+	info, err := c.BackupPrepare(ctx, ref.Store, sc.Type)
 	if err != nil {
 		return nil, 0, 0, err
 	}
@@ -371,7 +384,7 @@ func (e *Engine) backupStore(ctx context.Context, t Tape, ref StoreRef, req Back
 		return nil, 0, 0, fmt.Errorf("the restore environment of %s: %w", ref, err)
 	}
 	now := time.Now()
-	sw, err := t.AppendSet(tape.SetOptions{Type: tapeType(req.Type), Description: req.Description, Owner: e.owner,
+	sw, err := t.AppendSet(tape.SetOptions{Type: tapeType(sc.Type), Description: sc.Description, Owner: e.owner,
 		Restricted: req.Restrict, Properties: map[string]string{envProperty: string(envJSON)}, Created: now, Encrypt: enc})
 	if err != nil {
 		return nil, 0, 0, tapeErr(t.Info().Name, err)
@@ -390,10 +403,10 @@ func (e *Engine) backupStore(ctx context.Context, t Tape, ref StoreRef, req Back
 	p.update(func(s *Snapshot) {
 		s.Set = setTitle(sw.Number(), t.Info().Name, ref.Store.ServiceName()+" on "+ref.Server, nth, of)
 	})
-	if req.Description != "" {
-		log.summary("Backup description: %q", req.Description)
+	if sc.Description != "" {
+		log.summary("Backup description: %q", sc.Description)
 	}
-	log.summary("Backup Type: %s", TypeTitle(req.Type))
+	log.summary("Backup Type: %s", TypeTitle(sc.Type))
 	if len(enc) > 0 {
 		log.summary("Encrypted for %d keys", len(enc))
 	}

@@ -48,6 +48,35 @@ type BackupRequest struct {
 	// Keys open the new sets for Verify After Backup; without them an
 	// encrypted backup's verify checks only the sealed data.
 	Keys tape.KeyProvider
+	// Sets, when given, has one entry per store of Stores: that set's own
+	// type and description (NT Backup's one row per drive). An empty
+	// field takes Type or Description.
+	Sets []SetChoice
+}
+
+// SetChoice is one set's type and description in a BackupRequest.
+type SetChoice struct {
+	Type        exchange.BackupType
+	Description string
+}
+
+// MaxDescription is the longest set description, in characters, the
+// console writes: MTF keeps a set's strings in its SSET block, which a
+// 16-bit offset bounds; NT Backup's field took far less.
+const MaxDescription = 256
+
+// Set is the type and description of the set of Stores[i].
+func (r BackupRequest) Set(i int) SetChoice {
+	c := SetChoice{Type: r.Type, Description: r.Description}
+	if i < len(r.Sets) {
+		if r.Sets[i].Type != "" {
+			c.Type = r.Sets[i].Type
+		}
+		if r.Sets[i].Description != "" {
+			c.Description = r.Sets[i].Description
+		}
+	}
+	return c
 }
 
 // BackupResult reports a finished backup.

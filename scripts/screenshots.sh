@@ -4,6 +4,10 @@
 #
 #   scripts/screenshots.sh [DIR]        # default docs/screenshots
 #
+# The window is photographed at each size of SIZES (default "1280x800
+# 800x600"): the first size's pictures go into DIR, the others' into
+# DIR/WIDTHxHEIGHT (docs/screenshots/800x600).
+#
 # It builds bin/exserver and bin/exbackup-screenshots (the console with the
 # screenshot tour, which a product build leaves out: go build -tags
 # screenshots), starts three exserver processes on
@@ -85,8 +89,9 @@ else
   bin/exbackup-screenshots keys init --passphrase-file "$work/pass" --work-factor 12 >/dev/null 2>&1
 
   echo "== cataloging an old NT Backup tape (its file sets open as folders in the Tapes window)"
-  bin/exbackup-screenshots catalog --tape tape/mtf/testdata/foreign-2001.bkf >/dev/null
-
+  # From the temporary folder, so the pictures name no path of this clone.
+  cp tape/mtf/testdata/foreign-2001.bkf "$work/foreign-2001.bkf"
+  bin/exbackup-screenshots catalog --tape "$work/foreign-2001.bkf" >/dev/null
   echo "== writing tapes"
   bin/exbackup-screenshots backup DS '\\EXCH02' IS '\\EXCH02' /d "Weekly full" /tape:"Monday full"
   bin/exbackup-screenshots backup DS '\\EXCH01' IS '\\EXCH01' /d "Nightly" /v
@@ -95,13 +100,19 @@ else
   bin/exbackup-screenshots tapes
 fi
 
-echo "== photographing the console under Xvfb"
-rm -f "$out"/[0-9][0-9]-*.png
-EXBACKUP_SCREENSHOTS=$out xvfb-run -a -s "-screen 0 1280x900x24" "$console"
-
-n=$(ls "$out"/[0-9][0-9]-*.png 2>/dev/null | wc -l)
-if [ "$n" -lt 17 ]; then
-  echo "only $n pictures in $out" >&2
-  exit 1
-fi
-ls -1 "$out"/[0-9][0-9]-*.png
+primary=1
+for size in ${SIZES:-1280x800 800x600}; do
+  dir=$out
+  [ -n "$primary" ] || dir=$out/$size
+  primary=
+  mkdir -p "$dir"
+  echo "== photographing the console at $size under Xvfb"
+  rm -f "$dir"/[0-9][0-9]-*.png
+  EXBACKUP_SCREENSHOTS=$dir EXBACKUP_SCREENSHOT_SIZE=$size xvfb-run -a -s "-screen 0 1920x1200x24" "$console"
+  n=$(ls "$dir"/[0-9][0-9]-*.png 2>/dev/null | wc -l)
+  if [ "$n" -lt 18 ]; then
+    echo "only $n pictures in $dir" >&2
+    exit 1
+  fi
+  ls -1 "$dir"/[0-9][0-9]-*.png
+done

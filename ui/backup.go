@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
@@ -39,13 +38,15 @@ type backupDialog struct {
 	hasTap bool
 
 	tapeName    *dlgEntry
+	newName     string // the name for a new tape, kept while Append shows the tape's own
 	operation   *radioGroup
 	verify      *dlgCheck
 	restrict    *dlgCheck
 	encrypt     *dlgCheck
 	hwComp      *dlgCheck
-	description *dlgEntry
-	backupType  *dlgSelect
+	description *dlgEntry  // all sets' description (the one set's, when there is one)
+	backupType  *dlgSelect // all sets' type
+	rows        []setFields
 	logFile     *dlgEntry
 	logLevel    *radioGroup
 	errLine     errorLine
@@ -77,7 +78,7 @@ func (c *Console) currentTape() (tapeRow, bool) {
 }
 
 func (c *Console) newBackupDialog(stores []engine.StoreRef) *backupDialog {
-	d := &backupDialog{c: c, keys: &dlgKeys{}, stores: stores}
+	d := &backupDialog{c: c, keys: &dlgKeys{}, stores: stores, errLine: newErrorLine()}
 	d.tape, d.hasTap = c.currentTape()
 
 	current, created, owner := "(blank tape)", "—", "—"
@@ -95,7 +96,9 @@ func (c *Console) newBackupDialog(stores []engine.StoreRef) *backupDialog {
 	}
 
 	d.tapeName = newDlgEntry(d.keys)
-	d.tapeName.SetText(defaultTapeName(c.now()))
+	d.newName = defaultTapeName(c.now())
+	d.tapeName.SetText(d.newName)
+	d.tapeName.OnChanged = func(string) { d.edited() }
 	d.operation = newRadioGroup([]string{opAppend, opReplace}, true, d.keys, func(string) { d.operationChanged() })
 	d.verify = newDlgCheck("Verify After Backup", d.keys, nil)
 	d.restrict = newDlgCheck("Restrict Access to Owner or Administrator", d.keys, nil)
@@ -108,21 +111,7 @@ func (c *Console) newBackupDialog(stores []engine.StoreRef) *backupDialog {
 	d.hwComp = newDlgCheck("Hardware Compression", d.keys, nil)
 	d.hwComp.Disable()
 
-	devs := make([]fyne.CanvasObject, len(stores))
-	for i, s := range stores {
-		devs[i] = value(device(s.Server, s.Store))
-	}
-	devList := container.NewVBox(devs...)
-	var devBox fyne.CanvasObject = devList
-	if len(devs) > 4 {
-		sc := container.NewVScroll(devList)
-		sc.SetMinSize(fyne.NewSize(0, devs[0].MinSize().Height*4))
-		devBox = sc
-	}
-	d.description = newDlgEntry(d.keys)
-	d.description.SetPlaceHolder("e.g. nightly backup")
-	d.backupType = newDlgSelect(backupTypes, d.keys, nil)
-	d.backupType.SetSelected("Normal")
+	setsBox := d.setRows()
 
 	d.logFile = newDlgEntry(d.keys)
 	d.logFile.SetText(c.logDefault())
@@ -132,7 +121,6 @@ func (c *Console) newBackupDialog(stores []engine.StoreRef) *backupDialog {
 	d.logLevel = newRadioGroup([]string{logFull, logSummary, logNone}, true, d.keys, func(string) { d.logLevelChanged() })
 	d.logLevel.SetSelected(logSummary)
 
-	d.errLine = newErrorLine()
 	d.ok = newDlgButton("OK", d.keys, d.submit)
 	d.ok.Importance = widget.HighImportance
 	d.cancel = newDlgButton("Cancel", d.keys, func() { d.m.hide() })
@@ -153,13 +141,7 @@ func (c *Console) newBackupDialog(stores []engine.StoreRef) *backupDialog {
 		container.NewGridWithColumns(2, d.verify, d.restrict),
 		container.NewHBox(d.encrypt, encryptWhy),
 		container.NewHBox(d.hwComp, note("("+noHardwareCompression+")")),
-		group(sets,
-			form(
-				fieldLabel("Drive/Store:"), devBox,
-				fieldLabel("Description:"), d.description,
-				fieldLabel("Backup Type:"), d.backupType,
-			),
-		),
+		group(sets, setsBox),
 		group("Log Information",
 			form(
 				fieldLabel("Log File:"), d.logFile,
@@ -187,15 +169,31 @@ func (c *Console) newBackupDialog(stores []engine.StoreRef) *backupDialog {
 }
 
 // operationChanged: the tape name and the access restriction belong to a
-// new tape; appending keeps the tape's own (as NT Backup greyed them).
+// new tape; appending keeps the tape's own, which the greyed field shows
+// (as NT Backup greyed them).
 func (d *backupDialog) operationChanged() {
 	if d.operation.Selected() == opReplace {
 		d.tapeName.Enable()
+		if d.tapeName.Text != d.newName {
+			d.tapeName.SetText(d.newName)
+		}
 		d.restrict.Enable()
 	} else {
+		if !d.tapeName.Disabled() {
+			d.newName = d.tapeName.Text
+		}
+		d.tapeName.SetText(d.tape.tape.Name)
 		d.tapeName.Disable()
 		d.restrict.SetChecked(false)
 		d.restrict.Disable()
+	}
+	d.edited()
+}
+
+// edited: a change to the form takes back what was said of it before.
+func (d *backupDialog) edited() {
+	if d.errLine.Label != nil {
+		d.errLine.set("")
 	}
 }
 
@@ -210,12 +208,11 @@ func (d *backupDialog) logLevelChanged() {
 // request reads the form into a BackupRequest, or says what is wrong.
 func (d *backupDialog) request() (engine.BackupRequest, string) {
 	req := engine.BackupRequest{
-		Stores:      append([]engine.StoreRef(nil), d.stores...),
-		Append:      d.operation.Selected() == opAppend,
-		Verify:      d.verify.Checked,
-		Description: strings.TrimSpace(d.description.Text),
-		Encrypt:     d.encrypt.Checked,
-		Keys:        d.c.sessionKey,
+		Stores:  append([]engine.StoreRef(nil), d.stores...),
+		Append:  d.operation.Selected() == opAppend,
+		Verify:  d.verify.Checked,
+		Encrypt: d.encrypt.Checked,
+		Keys:    d.c.sessionKey,
 	}
 	if req.Append {
 		req.TapeName = d.tape.tape.Name
@@ -229,11 +226,9 @@ func (d *backupDialog) request() (engine.BackupRequest, string) {
 			return req, "The tape name is too long (128 characters at most)."
 		}
 	}
-	t, err := engine.ParseBackupType(d.backupType.Selected)
-	if err != nil {
-		return req, "Choose a backup type."
+	if msg := d.readSets(&req); msg != "" {
+		return req, msg
 	}
-	req.Type = t
 	log, msg := readLog(d.logFile, d.logLevel)
 	if msg != "" {
 		return req, msg

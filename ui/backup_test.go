@@ -55,8 +55,8 @@ func TestBackupInformationDefaults(t *testing.T) {
 			t.Errorf("Backup Information does not show %q", want)
 		}
 	}
-	if d.tapeName.Text != "Tape created on 11/25/2026" {
-		t.Errorf("tape name = %q", d.tapeName.Text)
+	if d.tapeName.Text != "Tape created on 11/24/2026" {
+		t.Errorf("appending, the greyed tape name is the tape's: %q", d.tapeName.Text)
 	}
 	if d.operation.Selected() != opAppend || !d.tapeName.Disabled() || !d.restrict.Disabled() {
 		t.Errorf("an existing tape: Append (%q), tape name and Restrict greyed (%v %v)", d.operation.Selected(), d.tapeName.Disabled(), d.restrict.Disabled())
@@ -176,7 +176,7 @@ func TestBackupInformationOK(t *testing.T) {
 	var d *backupDialog
 	// Backup() opened the dialog: find its widgets through the overlay.
 	for _, e := range find[*dlgEntry](top) {
-		if e.Text == "Tape created on 11/25/2026" {
+		if e.Text == "Tape created on 11/24/2026" {
 			d = &backupDialog{tapeName: e}
 		}
 	}

@@ -31,6 +31,8 @@ type Options struct {
 	LogFile string
 	// Theme: follow the desktop (default), or always light or dark.
 	Theme ThemeMode
+	// ShotSize is the window's size in the screenshot tour; zero = 1280×800.
+	ShotSize fyne.Size
 }
 
 // Console is the main window "Backup" and everything in it.
@@ -84,8 +86,11 @@ func New(a fyne.App, eng Engine, opts Options) *Console {
 }
 
 func newConsole(a fyne.App, eng Engine, opts Options, do func(func())) *Console {
-	c := &Console{app: a, eng: eng, opts: opts, do: do, now: time.Now, settle: 700 * time.Millisecond, shotSize: fyne.NewSize(1200, 820), demo: opts.Demo, menuItems: map[string]*fyne.MenuItem{}}
+	c := &Console{app: a, eng: eng, opts: opts, do: do, now: time.Now, settle: 700 * time.Millisecond, shotSize: fyne.NewSize(1280, 800), demo: opts.Demo, menuItems: map[string]*fyne.MenuItem{}}
 	c.ctx, c.stop = context.WithCancel(context.Background())
+	if !opts.ShotSize.IsZero() {
+		c.shotSize = opts.ShotSize
+	}
 	if opts.Theme == ThemeSystem {
 		// View > Theme is remembered between runs.
 		c.opts.Theme = ThemeMode(a.Preferences().IntWithFallback(themePref, int(ThemeSystem)))
@@ -254,6 +259,9 @@ func (c *Console) buildMenu() *fyne.MainMenu {
 	ctrl := func(k fyne.KeyName) fyne.Shortcut {
 		return &desktop.CustomShortcut{KeyName: k, Modifier: fyne.KeyModifierShortcutDefault}
 	}
+	ctrlShift := func(k fyne.KeyName) fyne.Shortcut {
+		return &desktop.CustomShortcut{KeyName: k, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift}
+	}
 	key := func(k fyne.KeyName) fyne.Shortcut { return &desktop.CustomShortcut{KeyName: k} }
 
 	exit := fyne.NewMenuItem("Exit", c.requestClose)
@@ -261,15 +269,15 @@ func (c *Console) buildMenu() *fyne.MainMenu {
 	operations := fyne.NewMenu("Operations",
 		item("backup", "Backup…", c.Backup, ctrl(fyne.KeyB)),
 		item("restore", "Restore…", c.Restore, ctrl(fyne.KeyR)),
-		item("catalog", "Catalog", c.Catalog, nil),
-		item("catalog-file", "Catalog File…", c.CatalogFile, nil),
-		item("verify", "Verify…", c.Verify, nil),
+		item("catalog", "Catalog", c.Catalog, ctrlShift(fyne.KeyC)),
+		item("catalog-file", "Catalog File…", c.CatalogFile, ctrl(fyne.KeyO)),
+		item("verify", "Verify…", c.Verify, ctrlShift(fyne.KeyV)),
 		fyne.NewMenuItemSeparator(),
 		item("start-service", "Start Service", c.StartService, nil),
 		item("stop-service", "Stop Service", c.StopService, nil),
 		item("cancel-restore", "Cancel Restore", c.CancelRestore, nil),
 		fyne.NewMenuItemSeparator(),
-		item("connect", "Microsoft Exchange…", c.ConnectDialog, nil),
+		item("connect", "Microsoft Exchange…", c.ConnectDialog, ctrl(fyne.KeyE)),
 		item("erase", "Erase Tape…", c.EraseTape, nil),
 		item("keys", "Encryption Keys…", c.EncryptionKeys, nil),
 		fyne.NewMenuItemSeparator(),
@@ -307,11 +315,22 @@ func (c *Console) buildMenu() *fyne.MainMenu {
 		item("cascade", "Cascade", func() { c.mdi.cascade() }, nil),
 		item("tile", "Tile", func() { c.mdi.tile() }, nil),
 		fyne.NewMenuItemSeparator(),
-		item("win-exchange", "1 Microsoft Exchange", func() { c.mdi.bringForward(c.mdi.wins[0]) }, nil),
-		item("win-tapes", "2 Tapes", func() { c.mdi.bringForward(c.mdi.wins[1]) }, nil),
+		item("win-exchange", "1 Microsoft Exchange", func() { c.showWindow(0) }, ctrl(fyne.Key1)),
+		item("win-tapes", "2 Tapes", func() { c.showWindow(1) }, ctrl(fyne.Key2)),
 	)
-	help := fyne.NewMenu("Help", item("about", "About Backup…", c.About, nil))
+	help := fyne.NewMenu("Help", item("about", "About Backup…", c.About, key(fyne.KeyF1)))
 	return fyne.NewMainMenu(operations, tree, view, window, help)
+}
+
+// showWindow brings inner window i forward with the keyboard in it: the
+// tree, or the tapes list.
+func (c *Console) showWindow(i int) {
+	c.mdi.bringForward(c.mdi.wins[i])
+	var f fyne.Focusable = c.exch.tree
+	if i == 1 {
+		f = c.tapes.tapesTable
+	}
+	c.win.Canvas().Focus(f)
 }
 
 // refreshWindowMenu ticks the front inner window in the Window menu.

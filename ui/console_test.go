@@ -214,11 +214,16 @@ func TestVerifyAndCatalog(t *testing.T) {
 	eng := newFakeEngine()
 	c, q := newTestConsole(t, eng)
 	c.Verify() // nothing ticked: the selected tape
+	if !hasText(overlayTop(c), "Re-read from the tape and check every hash of:") || c.running != nil {
+		t.Fatal("Verify… asks before it verifies")
+	}
+	c.typedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	q.until(t, "the verify", func() bool { return c.running == nil })
 	c.typedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	c.tapes.tick(c.tapes.currentSets()[0], true)
 	c.tapes.tick(c.tapes.currentSets()[2], true)
 	c.Verify()
+	c.typedKey(&fyne.KeyEvent{Name: fyne.KeyReturn}) // the ticked sets, chosen first
 	sd := c.running
 	q.until(t, "the verify", func() bool { return c.running == nil })
 	if sd.result.Text != "Operation completed" {

@@ -253,3 +253,25 @@ func (it *radioItem) TypedRune(r rune) {
 		it.group.SetSelected(it.group.options[it.index])
 	}
 }
+
+// dlgSelectEntry is an entry with a drop-down of suggestions in a dialog:
+// the arrow or Down opens the list, Enter and Escape are the dialog's.
+type dlgSelectEntry struct {
+	widget.SelectEntry
+	keys *dlgKeys
+}
+
+func newDlgSelectEntry(options []string, keys *dlgKeys) *dlgSelectEntry {
+	e := &dlgSelectEntry{keys: keys}
+	e.ExtendBaseWidget(e)
+	e.Wrapping = fyne.TextWrapOff
+	e.SetOptions(options)
+	return e
+}
+
+func (e *dlgSelectEntry) TypedKey(ev *fyne.KeyEvent) {
+	if e.keys.key(ev) {
+		return
+	}
+	e.SelectEntry.TypedKey(ev)
+}

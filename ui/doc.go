@@ -14,12 +14,14 @@
 //
 // Files: console.go (main window, menus, toolbar, status bar), mdi.go (the
 // inner windows), orgindex.go and exchange.go (the tree and its index),
-// tapesmodel.go and tapes.go (the Tapes window), filetree.go (a file set's
-// folders under its row, with their index and ticks) and extract.go (Restore
-// Information for those files: an alternate folder), connect.go, backup.go,
-// restore.go and status.go (the dialogs and the job runner), ops.go
-// (Verify, Catalog, Erase Tape, About), modal.go (dialog frame,
-// confirmations, form helpers), dlgwidgets.go (keyboard-aware dialog
+// tapesmodel.go, tapes.go and columns.go (the Tapes window, its columns
+// sized to their text), filetree.go (a file set's folders under its row,
+// with their index and ticks) and extract.go (Restore Information for those
+// files: an alternate folder), connect.go, backup.go and backupsets.go
+// (Backup Information, one row per set), restore.go and status.go (the
+// dialogs and the job runner), ops.go (Verify, Catalog, Erase Tape, About),
+// modal.go (dialog frame fitted to the window, confirmations, form
+// helpers), dlgwidgets.go (keyboard-aware dialog
 // widgets), theme.go, icons.go, format.go, quitguard.go (ShowAndRun and
 // the guard against a run loop that hangs at quit), screenshots.go and
 // capture_*.go (Console.Screenshots, built in only with -tags screenshots

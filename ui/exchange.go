@@ -25,6 +25,7 @@ type exchangeWindow struct {
 	bannerBox  *fyne.Container
 	errText    string
 	demo       bool
+	detail     *widget.Label // the selected node whole: a row cuts a long state
 	content    fyne.CanvasObject
 }
 
@@ -37,7 +38,10 @@ func newExchangeWindow(c *Console) *exchangeWindow {
 	ew.bannerBox = container.NewStack(&themedRect{name: theme.ColorNameSelection},
 		container.NewBorder(nil, nil, container.NewCenter(ew.bannerIcon), nil, ew.banner))
 	ew.bannerBox.Hide()
-	ew.content = container.NewBorder(ew.bannerBox, nil, nil, nil, ew.tree)
+	ew.detail = widget.NewLabel("")
+	ew.detail.Wrapping = fyne.TextWrapWord
+	ew.detail.Hide()
+	ew.content = container.NewBorder(ew.bannerBox, ew.detail, nil, nil, ew.tree)
 	return ew
 }
 
@@ -54,8 +58,8 @@ func newOrgTree(ew *exchangeWindow) *orgTree {
 	t.IsBranch = func(uid string) bool { return ew.ix.IsBranch(uid) }
 	t.CreateNode = func(bool) fyne.CanvasObject { return newNodeRow(ew) }
 	t.UpdateNode = func(uid string, _ bool, o fyne.CanvasObject) { o.(*nodeRow).update(uid) }
-	t.OnSelected = func(uid string) { ew.selected = uid }
-	t.OnUnselected = func(string) { ew.selected = "" }
+	t.OnSelected = func(uid string) { ew.selected = uid; ew.updateDetail() }
+	t.OnUnselected = func(string) { ew.selected = ""; ew.updateDetail() }
 	t.ExtendBaseWidget(t)
 	return t
 }
@@ -109,6 +113,19 @@ func (ew *exchangeWindow) setIndex(ix *orgIndex) {
 	}
 	ew.tree.Refresh()
 	ew.updateBanner()
+	ew.updateDetail()
+}
+
+// updateDetail shows the selected node's name and state whole.
+func (ew *exchangeWindow) updateDetail() {
+	text := ""
+	if n := ew.ix.nodes[ew.selected]; n != nil {
+		text = n.label
+		if n.detail != "" {
+			text += ": " + n.detail
+		}
+	}
+	showText(ew.detail, text)
 }
 
 func (ew *exchangeWindow) setError(msg string) {
@@ -213,6 +230,7 @@ type nodeRow struct {
 
 func newNodeRow(ew *exchangeWindow) *nodeRow {
 	r := &nodeRow{ew: ew, name: widget.NewLabel(""), detail: widget.NewLabel(""), icon: icon(iconServer, 18)}
+	r.detail.Truncation = fyne.TextTruncateEllipsis // whole in the window's detail line
 	r.check = widget.NewCheck("", func(on bool) {
 		if r.uid != "" {
 			ew.setTick(r.uid, on)
@@ -223,7 +241,7 @@ func newNodeRow(ew *exchangeWindow) *nodeRow {
 }
 
 func (r *nodeRow) CreateRenderer() fyne.WidgetRenderer {
-	return widget.NewSimpleRenderer(container.NewHBox(r.check, r.icon, r.name, r.detail))
+	return widget.NewSimpleRenderer(container.NewBorder(nil, nil, container.NewHBox(r.check, r.icon, r.name), nil, r.detail))
 }
 
 func (r *nodeRow) update(uid string) {

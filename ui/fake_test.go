@@ -49,6 +49,7 @@ type fakeEngine struct {
 	checkErr      error
 	restores      []engine.RestoreRequest
 	restoreErr    error
+	restoreMsgs   []string // what the servers say: logged, and returned in Messages, as the engine does
 	restoreRes    engine.RestoreResult
 
 	services   []string // "start IS EXCH01", "stop DS EXCH01", "cancel IS EXCH01"
@@ -103,8 +104,14 @@ func (f *fakeEngine) Restore(ctx context.Context, req engine.RestoreRequest, p *
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.restores = append(f.restores, req)
+	for _, m := range f.restoreMsgs {
+		p.OnLog(m)
+	}
 	res := f.restoreRes
 	res.Sets = len(req.Sets)
+	if res.Messages == nil {
+		res.Messages = f.restoreMsgs
+	}
 	return res, f.restoreErr
 }
 

@@ -140,3 +140,19 @@ func groupFingerprint(fp string) string {
 	}
 	return b.String()
 }
+
+// upperFirst capitalizes an error's text to stand as a sentence.
+func upperFirst(s string) string {
+	for i, r := range s {
+		return strings.ToUpper(string(r)) + s[i+len(string(r)):]
+	}
+	return s
+}
+
+// plural counts: "1 set", "1,234 sets".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return thousands(int64(n)) + " " + many
+}

@@ -94,6 +94,11 @@ func (m *mdi) untouched() bool {
 		if iw.placedSz.IsZero() {
 			continue
 		}
+		// A place smaller than the window's least size (the first layout,
+		// before the window has its size) was never taken.
+		if least := iw.w.MinSize(); iw.placedSz.Width < least.Width || iw.placedSz.Height < least.Height {
+			continue
+		}
 		if iw.w.Position() != iw.placedPos || iw.w.Size() != iw.placedSz {
 			return false
 		}
@@ -130,7 +135,7 @@ func (m *mdi) tile() {
 		return
 	}
 	const gap = 4
-	weights := map[string]float32{"Microsoft Exchange": 0.38, "Tapes": 0.62}
+	weights := map[string]float32{"Microsoft Exchange": 0.34, "Tapes": 0.66}
 	total := float32(0)
 	for _, iw := range vis {
 		total += weight(weights, iw.title)

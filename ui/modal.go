@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"image/color"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
@@ -20,12 +22,22 @@ type modal struct {
 	focus   fyne.Focusable // focused when shown
 	onHide  func()
 	visible bool
+	// grow makes the dialog take this share of the window (at least its
+	// least size) when shown, for dialogs whose content stretches.
+	grow fyne.Size
 }
 
 // newModal builds a dialog; buttons go along its bottom, in order.
 func (c *Console) newModal(title string, content fyne.CanvasObject, keys *dlgKeys, buttons ...fyne.CanvasObject) *modal {
 	m := &modal{c: c, title: title, keys: keys}
-	m.d = dialog.NewCustomWithoutButtons(title, content, c.win)
+	// Any dialog fits the window, down to 800×600: what does not fit
+	// scrolls, the buttons stay in view.
+	// The gutter keeps the scroll bar, drawn over the content, off its
+	// fields.
+	gutter := canvas.NewRectangle(color.Transparent)
+	gutter.SetMinSize(fyne.NewSize(theme.ScrollBarSize(), 0))
+	fitted := container.New(&fitWindowLayout{c: c}, container.NewVScroll(container.NewBorder(nil, nil, nil, gutter, content)))
+	m.d = dialog.NewCustomWithoutButtons(title, fitted, c.win)
 	if len(buttons) > 0 {
 		m.d.SetButtons(buttons)
 	}
@@ -43,6 +55,13 @@ func (m *modal) show() {
 	m.visible = true
 	m.c.pushKeys(m.keys)
 	m.d.Show()
+	if !m.grow.IsZero() {
+		win := m.c.win.Canvas().Size()
+		least := m.d.MinSize()
+		m.d.Resize(fyne.NewSize(
+			min(max(least.Width, win.Width*m.grow.Width), win.Width-2*dialogMargin),
+			min(max(least.Height, win.Height*m.grow.Height), win.Height-2*dialogMargin)))
+	}
 	if m.focus != nil {
 		m.c.win.Canvas().Focus(m.focus)
 	}
@@ -52,6 +71,30 @@ func (m *modal) hide() {
 	if m.visible {
 		m.d.Hide()
 	}
+}
+
+// dialogMargin keeps a dialog off the window's edges; dialogChrome is what a
+// dialog's title, buttons and padding take around its content.
+const dialogMargin = 8
+
+var dialogChrome = fyne.NewSize(48, 140)
+
+// fitWindowLayout gives a dialog's scrolled content its own least size, or
+// the window's room when that is less.
+type fitWindowLayout struct{ c *Console }
+
+func (l *fitWindowLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	want := objs[0].(*container.Scroll).Content.MinSize()
+	room := l.c.win.Canvas().Size().Subtract(dialogChrome).SubtractWidthHeight(2*dialogMargin, 2*dialogMargin)
+	if room.Width <= 0 || room.Height <= 0 {
+		return want // not laid out yet
+	}
+	return fyne.NewSize(min(want.Width, room.Width), min(want.Height, room.Height))
+}
+
+func (l *fitWindowLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	objs[0].Move(fyne.Position{})
+	objs[0].Resize(size)
 }
 
 // pushKeys and popKeys keep the stack of open dialogs; the top one gets
@@ -160,9 +203,13 @@ func (l *wrapLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 
 // group is a titled section of a dialog, as NT Backup drew group boxes.
 func group(title string, content ...fyne.CanvasObject) fyne.CanvasObject {
+	return container.NewVBox(append([]fyne.CanvasObject{groupHeader(title)}, content...)...)
+}
+
+// groupHeader is a group's title and rule.
+func groupHeader(title string) fyne.CanvasObject {
 	head := widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	header := container.NewBorder(nil, nil, head, nil, container.NewVBox(layout.NewSpacer(), widget.NewSeparator(), layout.NewSpacer()))
-	return container.NewVBox(append([]fyne.CanvasObject{header}, content...)...)
+	return container.NewBorder(nil, nil, head, nil, container.NewVBox(layout.NewSpacer(), widget.NewSeparator(), layout.NewSpacer()))
 }
 
 // form lays label/field pairs out in two columns.

@@ -16,28 +16,97 @@ import (
 	"exbackup/engine"
 )
 
-// Verify is Operations > Verify…: re-reads the sets ticked in the Tapes
-// window, or else the whole selected tape, and checks every hash.
+// Verify is Operations > Verify…: asks whether to re-read the whole
+// selected tape or the sets ticked in the Tapes window, then checks every
+// hash.
 func (c *Console) Verify() {
-	chosen := c.tapes.tickedSets()
+	d := c.newVerifyDialog()
+	if d != nil {
+		d.m.show()
+	}
+}
+
+// Verify's two choices.
+const (
+	verifyTape   = "tape"
+	verifyTicked = "ticked"
+)
+
+// verifyDialog is Verify: the whole tape or the ticked sets.
+type verifyDialog struct {
+	c       *Console
+	m       *modal
+	keys    *dlgKeys
+	choice  *radioGroup
+	labels  map[string]string // radio label → verifyTape or verifyTicked
+	tape    tapeRow
+	hasTape bool
+	chosen  []restoreChoice
+	ok      *dlgButton
+}
+
+func (c *Console) newVerifyDialog() *verifyDialog {
+	d := &verifyDialog{c: c, keys: &dlgKeys{}, chosen: c.tapes.tickedSets(), labels: map[string]string{}}
+	d.tape, d.hasTape = c.tapes.selectedTape()
+	if !d.hasTape && len(d.chosen) == 0 {
+		c.info("Verify", "Select a tape, or tick its sets, in the Tapes window.")
+		return nil
+	}
+	tapeLabel := "The whole tape"
+	if d.hasTape {
+		tapeLabel = fmt.Sprintf("The whole tape \u201c%s\u201d (%s)", d.tape.tape.Name, plural(d.tape.sets, "set", "sets"))
+	}
+	tickedLabel := "The ticked sets (none ticked)"
+	if n := len(d.chosen); n > 0 {
+		tickedLabel = "The " + plural(n, "ticked set", "ticked sets")
+	}
+	d.labels[tapeLabel], d.labels[tickedLabel] = verifyTape, verifyTicked
+	d.choice = newRadioGroup([]string{tapeLabel, tickedLabel}, false, d.keys, nil)
+	switch {
+	case len(d.chosen) > 0:
+		d.choice.SetSelected(tickedLabel)
+	default:
+		d.choice.SetSelected(tapeLabel)
+	}
+	d.choice.SetEnabled(tickedLabel, len(d.chosen) > 0)
+	d.choice.SetEnabled(tapeLabel, d.hasTape && d.tape.present)
+
+	d.ok = newDlgButton("Verify", d.keys, d.submit)
+	d.ok.Importance = widget.HighImportance
+	cancel := newDlgButton("Cancel", d.keys, func() { d.m.hide() })
+	d.keys.ok, d.keys.cancel = d.submit, cancel.OnTapped
+	parts := []fyne.CanvasObject{widget.NewLabel("Re-read from the tape and check every hash of:"), d.choice.box}
+	if d.hasTape && !d.tape.present {
+		parts = append(parts, wrappedNote(fmt.Sprintf("Tape \u201c%s\u201d is missing: its file is not at %s.", d.tape.tape.Name, d.tape.tape.Location)))
+	}
+	d.m = c.newModal("Verify", container.New(&wrapLayout{width: 420}, parts...), d.keys, cancel, d.ok)
+	d.m.focus = d.choice.item(d.choice.Selected())
+	return d
+}
+
+// requests are what the choice verifies.
+func (d *verifyDialog) requests() []engine.VerifyRequest {
+	log := engine.LogOptions{Path: d.c.logDefault(), Level: engine.LogSummary}
+	if d.labels[d.choice.Selected()] == verifyTape {
+		return []engine.VerifyRequest{{Tape: d.tape.tape.Name, Log: log}}
+	}
 	var reqs []engine.VerifyRequest
-	log := engine.LogOptions{Path: c.logDefault(), Level: engine.LogSummary}
-	for _, ch := range chosen {
+	for _, ch := range d.chosen {
 		reqs = append(reqs, engine.VerifyRequest{Tape: ch.tape.Name, Set: ch.set.Number, Log: log})
 	}
-	if len(reqs) == 0 {
-		t, ok := c.tapes.selectedTape()
-		if !ok {
-			c.info("Verify", "Select a tape, or tick its sets, in the Tapes window.")
-			return
-		}
-		if !t.present {
-			c.info("Verify", fmt.Sprintf("Tape \"%s\" is missing: its file is not at %s.", t.tape.Name, t.tape.Location))
-			return
-		}
-		reqs = append(reqs, engine.VerifyRequest{Tape: t.tape.Name, Log: log})
+	return reqs
+}
+
+func (d *verifyDialog) submit() {
+	if d.labels[d.choice.Selected()] == verifyTape && !d.tape.present {
+		return // greyed: the tape's file is missing
 	}
-	c.startVerify(reqs)
+	reqs := d.requests()
+	if len(reqs) == 0 {
+		return
+	}
+	d.m.hide()
+	d.c.startVerify(reqs)
 }
 
 func (c *Console) startVerify(reqs []engine.VerifyRequest) {

@@ -288,12 +288,6 @@ func (ix *orgIndex) summary() string {
 	if ix.servers == 0 {
 		return "No organization: connect with Operations > Microsoft Exchange…"
 	}
-	plural := func(n int, one, many string) string {
-		if n == 1 {
-			return "1 " + one
-		}
-		return thousands(int64(n)) + " " + many
-	}
 	s := ix.org.Topology.Organization + ": " + plural(ix.servers, "server", "servers") + " in " + plural(ix.sites, "site", "sites")
 	if n := len(ix.org.Unreachable); n > 0 {
 		s += ", " + plural(n, "server", "servers") + " not reachable"

@@ -42,7 +42,7 @@ type restoreDialog struct {
 	owner     *widget.Label
 	storeName *widget.Label
 
-	dest     *dlgEntry
+	dest     *dlgSelectEntry // the servers of the set's site; free text is still taken
 	erase    *dlgCheck
 	private  *dlgCheck
 	public   *dlgCheck
@@ -107,7 +107,7 @@ func (c *Console) newRestoreDialog(chosen []restoreChoice) *restoreDialog {
 	d.heading = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	d.tapeName, d.backupSet, d.created, d.owner, d.storeName = value(""), value(""), value(""), value(""), value("")
 
-	d.dest = newDlgEntry(d.keys)
+	d.dest = newDlgSelectEntry(nil, d.keys)
 	d.erase = newDlgCheck("Erase all existing data", d.keys, nil)
 	d.private = newDlgCheck("Private", d.keys, nil)
 	d.public = newDlgCheck("Public", d.keys, nil)
@@ -231,6 +231,7 @@ func (d *restoreDialog) showPage(i int) {
 
 	d.dest.SetText(p.dest)
 	d.dest.SetPlaceHolder(strings.TrimLeft(p.set.Server, `\`))
+	d.dest.SetOptions(d.c.siteServers(strings.TrimLeft(p.set.Server, `\`)))
 	d.erase.SetChecked(p.erase)
 	d.private.SetChecked(p.private)
 	d.public.SetChecked(p.public)
@@ -263,6 +264,26 @@ func (d *restoreDialog) showPage(i int) {
 		d.c.win.Canvas().Focus(d.m.focus)
 		d.m.d.Refresh()
 	}
+}
+
+// siteServers are the servers of the organization in server's site, in
+// the tree's order, for Destination Server; all of them when the server
+// is not in the organization (a set from elsewhere).
+func (c *Console) siteServers(server string) []string {
+	var all []string
+	for _, site := range c.exch.ix.org.Topology.Sites {
+		var names []string
+		found := false
+		for _, s := range site.Servers {
+			names = append(names, s.Name)
+			found = found || strings.EqualFold(s.Name, server)
+		}
+		if found {
+			return names
+		}
+		all = append(all, names...)
+	}
+	return all
 }
 
 // enable enables or greys a field.
@@ -360,7 +381,8 @@ func (c *Console) startRestore(req engine.RestoreRequest) {
 			c.forgetKeyOn(err)
 			return "", err
 		}
-		j.log(res.Messages...) // what the servers said about recovery
+		// What the servers said about recovery came in the engine's log
+		// lines; res.Messages is for callers without them.
 		summary := fmt.Sprintf("Restored %d sets: %s files, %s.", res.Sets, thousands(int64(res.Files)), humanBytes(res.Bytes))
 		if len(res.Warnings) > 0 {
 			return summary, &jobWarning{strings.Join(res.Warnings, " ")}

@@ -149,6 +149,12 @@ func (c *Console) shoot(dir string) error {
 			hide()
 			c.mdi.toggleMaximized(c.mdi.wins[1])
 		}},
+		{"verify", func() {
+			if d := c.newVerifyDialog(); d != nil {
+				d.m.show()
+				m = d.m
+			}
+		}, hide},
 		{"verify-status", func() {
 			sd := c.newStatusDialog("Verify Status")
 			sd.abort = func() {}
@@ -363,6 +369,7 @@ func sampleLines(op string) []string {
 			"Restore Status",
 			`Restoring \\EXCH01 Microsoft Directory from set #1`,
 			"Directory restored; recovery replayed generations 3 to 5",
+			"Hard recovery of the Directory on EXCH01 rolled forward through the logs on the server to LSN 79: every transaction committed after the backup is in the database again.",
 			`Restoring \\EXCH01 Microsoft Information Store from set #2`,
 			"Information Store restored; recovery replayed generations 7 to 9",
 			"Processed 38,174,720 bytes in 21.4 seconds.",

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,8 +19,9 @@ import (
 const statusRefresh = 250 * time.Millisecond
 
 // maxSummaryLines bounds the summary a status dialog keeps on screen (the
-// log file has them all).
-const maxSummaryLines = 5000
+// log file has them all): its lines wrap, and a wrapped text of thousands
+// of lines costs every refresh.
+const maxSummaryLines = 1000
 
 // statusDialog is Backup Status, Restore Status, Verify Status and Catalog
 // Status: progress, counters, the summary log scrolling, Abort then OK.
@@ -40,7 +42,8 @@ type statusDialog struct {
 	rate     *widget.Label
 	corrupt  *widget.Label
 	skipped  *widget.Label
-	summary  *widget.List
+	summary  *widget.Label // the lines, wrapped: a key line is never cut
+	scroll   *container.Scroll
 	lines    []string
 	result   *widget.Label
 	button   *dlgButton
@@ -63,17 +66,9 @@ func (c *Console) newStatusDialog(title string) *statusDialog {
 	sd.tape, sd.set, sd.current = lbl(), lbl(), lbl()
 	sd.dirs, sd.files, sd.bytes, sd.elapsed = lbl(), lbl(), lbl(), lbl()
 	sd.rate, sd.corrupt, sd.skipped = lbl(), lbl(), lbl()
-	sd.summary = widget.NewList(
-		func() int { return len(sd.lines) },
-		func() fyne.CanvasObject {
-			l := widget.NewLabel("")
-			l.Truncation = fyne.TextTruncateEllipsis
-			l.TextStyle = fyne.TextStyle{Monospace: true}
-			return l
-		},
-		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(sd.lines[i]) },
-	)
-	sd.summary.HideSeparators = true
+	sd.summary = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+	sd.summary.Wrapping = fyne.TextWrapWord
+	sd.scroll = container.NewVScroll(sd.summary)
 	sd.result = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	sd.result.Wrapping = fyne.TextWrapWord
 	sd.result.Hide()
@@ -84,14 +79,20 @@ func (c *Console) newStatusDialog(title string) *statusDialog {
 		form(fieldLabel("Directories:"), sd.dirs, fieldLabel("Files:"), sd.files, fieldLabel("Bytes:"), sd.bytes, fieldLabel("Elapsed time:"), sd.elapsed),
 		form(fieldLabel("Rate:"), sd.rate, fieldLabel("Corrupt files:"), sd.corrupt, fieldLabel("Skipped files:"), sd.skipped),
 	)
-	content := container.NewVBox(
-		form(fieldLabel("Tape:"), sd.tape, fieldLabel("Set:"), sd.set, fieldLabel("Current:"), sd.current),
-		container.NewStack(sd.bar, sd.spinner),
-		counters,
-		group("Summary", container.New(&minSizeLayout{min: fyne.NewSize(statusWidth, 170)}, sd.summary)),
+	// The summary takes what the dialog has left: it grows with it.
+	content := container.NewBorder(
+		container.NewVBox(
+			form(fieldLabel("Tape:"), sd.tape, fieldLabel("Set:"), sd.set, fieldLabel("Current:"), sd.current),
+			container.NewStack(sd.bar, sd.spinner),
+			counters,
+			groupHeader("Summary"),
+		),
 		container.New(&wrapLayout{width: statusWidth}, sd.result),
+		nil, nil,
+		container.New(&minSizeLayout{min: fyne.NewSize(statusWidth, 170)}, sd.scroll),
 	)
 	sd.m = c.newModal(title, content, sd.keys, sd.button)
+	sd.m.grow = fyne.NewSize(0.7, 0.85)
 	sd.m.focus = sd.button
 	sd.apply(engine.Snapshot{})
 	return sd
@@ -166,8 +167,8 @@ func (sd *statusDialog) appendLines(lines []string) {
 	if n := len(sd.lines) - maxSummaryLines; n > 0 {
 		sd.lines = append(sd.lines[:0:0], sd.lines[n:]...)
 	}
-	sd.summary.Refresh()
-	sd.summary.ScrollToBottom()
+	sd.summary.SetText(strings.Join(sd.lines, "\n"))
+	sd.scroll.ScrollToBottom()
 }
 
 // finish shows the outcome and turns Abort into OK.

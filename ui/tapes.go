@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -10,6 +11,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"exbackup/catalog"
+	"exbackup/engine"
+	"exbackup/exchange"
 )
 
 // tapesWindow is the Tapes inner window: the catalog's tapes on the left,
@@ -26,7 +29,10 @@ type tapesWindow struct {
 	files      *filePane // the highlighted file set's tree (filetree.go)
 	tapesTable *keyTable
 	setsTable  *keyTable
+	tapeWidths []float32 // the columns' widths as last fitted
+	setWidths  []float32
 	setsTitle  *widget.Label
+	detail     *widget.Label // the whole of the highlighted set or tape
 	footer     *widget.Label
 	errLine    *widget.Label
 	content    fyne.CanvasObject
@@ -40,8 +46,8 @@ const (
 )
 
 var (
-	tapeWidths = []float32{214, 44, 92, 156, 84, 280}
-	setWidths  = []float32{30, 44, 142, 132, 76, 96, 92, 76, 170, 140}
+	tapeFit = fit{extra: map[int]float32{0: 20, tapeStatusCol: 20}, limit: map[int]float32{0: 260, 5: 320}}
+	setFit  = fit{extra: map[int]float32{0: 36, 1: 20, setStateCol: 20}, limit: map[int]float32{setStateCol: 190, 6: 170, 9: 160}}
 )
 
 func newTapesWindow(c *Console) *tapesWindow {
@@ -62,9 +68,6 @@ func newTapesWindow(c *Console) *tapesWindow {
 			tw.selectTape(tw.model.tapes[id.Row].tape.ID)
 		}
 		tw.tapesTable.Unselect(id) // the row is highlighted, not the cell
-	}
-	for i, w := range tapeWidths {
-		tw.tapesTable.SetColumnWidth(i, w)
 	}
 
 	tw.setsTable = newKeyTable(
@@ -91,15 +94,13 @@ func newTapesWindow(c *Console) *tapesWindow {
 		tw.showFiles()
 		tw.setsTable.Refresh()
 		tw.updateTitles()
+		tw.updateDetail()
 	}
 	tw.setsTable.onSpace = func() {
 		if sets := tw.currentSets(); tw.setRow >= 0 && tw.setRow < len(sets) {
 			r := sets[tw.setRow]
 			tw.tick(r, !tw.ticked[r.set.ID])
 		}
-	}
-	for i, w := range setWidths {
-		tw.setsTable.SetColumnWidth(i, w)
 	}
 	tw.tapesTable.onF5, tw.setsTable.onF5 = c.refresh, c.refresh
 
@@ -108,16 +109,22 @@ func newTapesWindow(c *Console) *tapesWindow {
 	tw.footer = widget.NewLabel("")
 	tw.footer.Importance = widget.LowImportance
 	tw.footer.Truncation = fyne.TextTruncateEllipsis
+	tw.detail = widget.NewLabel("")
+	tw.detail.Wrapping = fyne.TextWrapWord
+	tw.detail.Hide()
 	tw.errLine = widget.NewLabel("")
 	tw.errLine.Importance = widget.DangerImportance
 	tw.errLine.Hide()
 
 	left := container.NewBorder(widget.NewLabelWithStyle("Tapes", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, tw.tapesTable)
-	right := container.NewBorder(tw.setsTitle, tw.footer, nil, nil, tw.setsTable)
+	right := container.NewBorder(tw.setsTitle, container.NewVBox(tw.detail, tw.footer), nil, nil, tw.setsTable)
 	tw.files = newFilePane(c, right, tw.setsTable)
-	split := container.NewHSplit(left, right)
-	split.Offset = 0.4
+	// The tapes above their sets: the sets get the window's whole width,
+	// which their columns need.
+	split := container.NewVSplit(left, right)
+	split.Offset = 0.3
 	tw.content = container.NewBorder(tw.errLine, nil, nil, nil, split)
+	tw.fitColumns()
 	tw.updateTitles()
 	return tw
 }
@@ -144,9 +151,29 @@ func (tw *tapesWindow) setModel(m tapesModel) {
 			delete(tw.ticked, id)
 		}
 	}
+	tw.fitColumns()
 	tw.tapesTable.Refresh()
 	tw.setsTable.Refresh()
 	tw.updateTitles()
+}
+
+// fitColumns sizes the columns to the catalog's text.
+func (tw *tapesWindow) fitColumns() {
+	rows := make([][]string, 0, len(tw.model.tapes))
+	var sets [][]string
+	for _, t := range tw.model.tapes {
+		rows = append(rows, t.cells)
+		for _, s := range tw.model.sets[t.tape.ID] {
+			sets = append(sets, s.cells)
+		}
+	}
+	tw.tapeWidths, tw.setWidths = tapeFit.widths(tapeColumns, rows), setFit.widths(setColumns, sets)
+	for i, w := range tw.tapeWidths {
+		tw.tapesTable.SetColumnWidth(i, w)
+	}
+	for i, w := range tw.setWidths {
+		tw.setsTable.SetColumnWidth(i, w)
+	}
 }
 
 func (tw *tapesWindow) currentSets() []setRow { return tw.model.sets[tw.tapeID] }
@@ -235,6 +262,7 @@ type restoreChoice struct {
 }
 
 func (tw *tapesWindow) updateTitles() {
+	tw.updateDetail()
 	if t, ok := tw.selectedTape(); ok {
 		tw.setsTitle.SetText(fmt.Sprintf("Sets on %s", t.tape.Name))
 	} else {
@@ -258,6 +286,38 @@ func (tw *tapesWindow) updateTitles() {
 	default:
 		tw.footer.SetText(fmt.Sprintf("%d sets selected for restore", n))
 	}
+}
+
+// updateDetail shows the highlighted set whole (its description, why it
+// cannot be restored), or the selected tape's file: text a column may cut.
+func (tw *tapesWindow) updateDetail() {
+	var text string
+	sets := tw.currentSets()
+	switch t, ok := tw.selectedTape(); {
+	case tw.setRow >= 0 && tw.setRow < len(sets):
+		text = setDetail(sets[tw.setRow])
+	case ok:
+		text = fmt.Sprintf("%s: %s", t.tape.Name, t.tape.Location)
+	}
+	showText(tw.detail, text)
+}
+
+// setDetail is one line on a set: "Set 2, Normal, 11/24/2026 10:00 PM,
+// Information Store on EXCH01: “nightly”."
+func setDetail(r setRow) string {
+	s := r.set
+	text := fmt.Sprintf("Set %d, %s, %s, %s on %s", s.Number, engine.TypeTitle(exchange.BackupType(s.Type)), ntDateTime(s.Created), setStores(s), strings.TrimLeft(s.Server, `\`))
+	if s.Description != "" {
+		text += fmt.Sprintf(": \u201c%s\u201d", s.Description)
+	}
+	text += "."
+	if !r.restorable && r.why != "" {
+		text += " " + upperFirst(r.why)
+		if !strings.HasSuffix(text, ".") {
+			text += "."
+		}
+	}
+	return text
 }
 
 // summary is the status bar's word on the tapes.

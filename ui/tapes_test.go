@@ -32,7 +32,7 @@ func TestTapesModel(t *testing.T) {
 	if len(sets) != 4 {
 		t.Fatalf("sets = %d", len(sets))
 	}
-	if got := sets[1].cells; got[1] != "2" || got[2] != "Complete" || got[3] != "Information Store" || got[4] != "EXCH01" || got[5] != "Normal" || got[6] != "11/24/2026" || got[7] != "10:02 PM" || got[8] != "nightly" || got[9] != "admin@backup01" {
+	if got := sets[1].cells; got[1] != "2" || got[2] != "Complete" || got[3] != "Normal" || got[4] != "11/24/2026" || got[5] != "10:02 PM" || got[6] != "nightly" || got[7] != "Information Store" || got[8] != "EXCH01" || got[9] != "admin@backup01" {
 		t.Errorf("set cells = %q", got)
 	}
 	if sets[3].restorable || sets[3].cells[2] != "Aborted" {

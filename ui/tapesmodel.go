@@ -14,8 +14,10 @@ import (
 var (
 	tapeColumns = []string{"Tape", "Sets", "Status", "Created", "Family", "Location"}
 	// A set's state comes second: whether it can be restored is what
-	// matters most, and the last columns are often scrolled out of view.
-	setColumns = []string{"", "Set", "State", "Store", "Server", "Type", "Date", "Time", "Description", "Owner"}
+	// matters most. Type, Date and Time follow (full is told from
+	// incremental at a glance), then what was backed up; the owner is the
+	// one column left to scroll to.
+	setColumns = []string{"", "Set", "State", "Type", "Date", "Time", "Description", "Store", "Server", "Owner"}
 )
 
 // tapeRow is one line of the tapes list, formatted once off the UI goroutine.
@@ -136,7 +138,7 @@ func newSetRow(s catalog.Set, tapePresent bool) setRow {
 	if s.Encrypted {
 		state += ", encrypted"
 	}
-	r.cells = []string{"", fmt.Sprint(s.Number), state, setStores(s), strings.TrimLeft(s.Server, `\`), engine.TypeTitle(exchange.BackupType(s.Type)), ntDate(s.Created), ntTime(s.Created), s.Description, s.Owner}
+	r.cells = []string{"", fmt.Sprint(s.Number), state, engine.TypeTitle(exchange.BackupType(s.Type)), ntDate(s.Created), ntTime(s.Created), s.Description, setStores(s), strings.TrimLeft(s.Server, `\`), s.Owner}
 	return r
 }
 
