@@ -140,9 +140,9 @@ func storeNote(st exchange.Status, id exchange.StoreID) string {
 		case n == 0:
 			return " — a set is being restored"
 		case r.Error != "":
-			return fmt.Sprintf(" — %d %s staged; recovery failed: %s", n, plural(n, "set", "sets"), r.Error)
+			return fmt.Sprintf(" — %s staged; recovery failed: %s", plural(n, "set", "sets"), r.Error)
 		default:
-			return fmt.Sprintf(" — %d %s staged, recovered when the service starts", n, plural(n, "set", "sets"))
+			return fmt.Sprintf(" — %s staged, recovered when the service starts", plural(n, "set", "sets"))
 		}
 	}
 	for _, b := range st.Backups {
@@ -151,13 +151,6 @@ func storeNote(st exchange.Status, id exchange.StoreID) string {
 		}
 	}
 	return ""
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 func severityOf(s exchange.ServiceState) int {

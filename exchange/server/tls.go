@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"exbackup/exchange/wire"
+	"exbackup/internal/durable"
 )
 
 // A server's certificate is self-signed: there is no authority in an
@@ -83,10 +84,10 @@ func GenerateCertificate(dir string, hosts []string) error {
 		return fmt.Errorf("certificate: %w", err)
 	}
 	// The key goes first: a certificate without its key would look complete.
-	if err := writeCertFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+	if err := durable.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
 		return fmt.Errorf("certificate: %w", err)
 	}
-	if err := writeCertFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+	if err := durable.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
 		return fmt.Errorf("certificate: %w", err)
 	}
 	return nil
@@ -119,31 +120,6 @@ func certHosts(hosts []string) (dns []string, ips []net.IP) {
 		}
 	}
 	return dns, ips
-}
-
-func writeCertFile(path string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // a no-op once renamed
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // LoadCertificate loads the certificate and key GenerateCertificate wrote in
