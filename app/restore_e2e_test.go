@@ -163,7 +163,8 @@ func TestStopRefusedDuringBackup(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	tapePath := filepath.Join(o.home, "tapes", tapeName+".bkf")
+	// A Replace writes the new tape beside the old one until it is whole.
+	tapePath := filepath.Join(o.home, "tapes", "."+tapeName+".bkf.new")
 	waitFor(t, "the backup to stream", func() bool {
 		fi, err := os.Stat(tapePath)
 		return err == nil && fi.Size() > 4<<20
