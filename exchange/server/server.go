@@ -56,6 +56,8 @@ type Server struct {
 	address string
 	topo    exchange.Topology // last topology read, answered while the DS is stopped
 	peers   map[string]*client.Client
+
+	mailw watchers // mail.Backend Watch callbacks (mailbackend.go)
 }
 
 var _ exchange.Node = (*Server)(nil)

@@ -113,7 +113,7 @@ func boltOpen(path string, readOnly bool) (*bolt.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkSchema(db, readOnly); err != nil {
+	if err := checkSchema(db, filepath.Base(path), readOnly); err != nil {
 		db.Close()
 		return nil, err
 	}
