@@ -44,7 +44,7 @@ type server struct {
 	cmd                  *exec.Cmd
 }
 
-var readyRE = regexp.MustCompile(`^ready (\S+) https://(\S+) (sha256:[0-9a-f]{64})$`)
+var readyRE = regexp.MustCompile(`^ready (\S+) https://(\S+) (sha256:[0-9a-f]{64})(?: smtp=(\S+))?(?: imaps=(\S+))?$`)
 
 func (s *server) start(t *testing.T) {
 	t.Helper()

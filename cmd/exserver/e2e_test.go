@@ -49,7 +49,7 @@ func exs(t *testing.T, args ...string) string {
 	return string(out)
 }
 
-var readyRE = regexp.MustCompile(`^ready (\S+) https://(\S+) (sha256:[0-9a-f]{64})$`)
+var readyRE = regexp.MustCompile(`^ready (\S+) https://(\S+) (sha256:[0-9a-f]{64})(?: smtp=(\S+))?(?: imaps=(\S+))?$`)
 
 type proc struct {
 	cmd  *exec.Cmd

@@ -65,6 +65,7 @@ func NewHandler(n exchange.Node, key string, log *slog.Logger) http.Handler {
 	h.handle("PUT /v1/restore/{session}/files/{name}", h.restoreWrite)
 	h.handle("POST /v1/restore/{session}/complete", h.restoreComplete)
 	h.handle("POST /v1/mailboxes", h.createMailbox)
+	h.handle("POST /v1/mailboxes/{alias}/password", h.setPassword) // api_mail.go
 	h.handle("POST /v1/messages", h.deliver)
 	h.handle("POST /v1/posts", h.post)
 	h.handle("GET /v1/digest", h.digest)

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -157,6 +158,15 @@ func digestPub(tx *bolt.Tx, h hash.Hash) error {
 func digestDir(tx *bolt.Tx, h hash.Hash) error {
 	if b := tx.Bucket(bOrg); b != nil {
 		field(h, "org", b.Get(kName))
+		if v := b.Get(kDomains); v != nil {
+			field(h, "domains", v)
+		}
+	}
+	if ps := tx.Bucket(bPasswords); ps != nil {
+		ps.ForEach(func(k, v []byte) error {
+			field(h, "password", append(append(slices.Clone(k), 0), v...))
+			return nil
+		})
 	}
 	if sites := tx.Bucket(bSites); sites != nil {
 		err := sites.ForEachBucket(func(site []byte) error {
