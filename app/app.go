@@ -39,7 +39,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usage())
 		return 0
 	}
 	eng, err := engine.Open(Home())
@@ -48,6 +48,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer eng.Close()
+	if n := eng.CatalogNotice(); n != "" {
+		fmt.Fprintf(stderr, "exbackup: %s\n", n)
+	}
 	if len(args) == 0 {
 		if err := runGUI(eng); err != nil {
 			fmt.Fprintf(stderr, "exbackup: %v\n", err)

@@ -1,51 +1,61 @@
 package app
 
 import (
-	"reflect"
+	"context"
+	"io"
 	"strings"
 	"testing"
-
-	"exbackup/engine"
-	"exbackup/exchange"
 )
 
-func TestBackupArgsNtbackupSyntax(t *testing.T) {
-	req, err := backupArgs([]string{"DS", `\\EXCH01`, "IS", `\EXCH02`, "/t", "Incremental", "/a", "/v", "/r",
-		"/d", "nightly run", "/l", "/tmp/x.log", "/e", "/hc:off", "/tape:Tape created on 11/25/2026"})
-	if err != nil {
-		t.Fatal(err)
+// exbackup --help reads as it always has, one command a line or two.
+func TestUsage(t *testing.T) {
+	want := `usage:
+  exbackup                                    the console (GUI)
+  exbackup connect HOST:PORT --key KEY [--fingerprint sha256:…]
+  exbackup org                                the organization tree with service states
+  exbackup backup DS \\NAME IS \\NAME [/t normal|copy|incremental|differential] [/a] [/v] [/r]
+                  [/d "text"] [/l FILE] [/e] [/hc:on|off] [/tape:NAME]
+  exbackup tapes                              tapes and their sets
+  exbackup restore --tape NAME --set N[,N…] [--dest NAME] [--erase] [--private] [--public] [--start] [--verify]
+  exbackup verify  --tape NAME [--set N]
+  exbackup catalog --tape NAME|FILE.bkf
+  exbackup erase   --tape NAME
+  exbackup --version
+`
+	if got := usage(); got != want {
+		t.Fatalf("usage:\n%s\nwant:\n%s", got, want)
 	}
-	want := engine.BackupRequest{
-		Stores:      []engine.StoreRef{{Server: "EXCH01", Store: exchange.StoreDS}, {Server: "EXCH02", Store: exchange.StoreIS}},
-		Type:        exchange.Incremental,
-		TapeName:    "Tape created on 11/25/2026",
-		Append:      true,
-		Verify:      true,
-		Restrict:    true,
-		Description: "nightly run",
-		Log:         engine.LogOptions{Path: "/tmp/x.log", ExceptionsOnly: true},
-	}
-	if !reflect.DeepEqual(req, want) {
-		t.Fatalf("got  %+v\nwant %+v", req, want)
-	}
-	req, err = backupArgs([]string{"is", "EXCH01", "/t:copy", "/hc:on"})
-	if err != nil || req.Type != exchange.Copy || !req.HardwareCompression || req.Append {
-		t.Fatalf("/t:copy /hc:on: %+v %v", req, err)
-	}
-	if req, _ := backupArgs([]string{"IS", `\\A`}); req.Type != exchange.Normal || req.Append {
-		t.Fatalf("defaults: %+v", req)
-	}
-	for args, want := range map[string]string{
-		"":                 "name what to back up",
-		"IS":               "needs a server",
-		`IS \\A /t weekly`: "backup type",
-		`IS \\A /d`:        "needs a value",
-		`IS \\A /x`:        "unknown argument",
-		`IS \\A /tape:`:    "needs a tape name",
-	} {
-		_, err := backupArgs(strings.Fields(args))
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%q: %v, want %q", args, err, want)
+	for _, cmd := range commands {
+		if !strings.HasPrefix(cmd.help, "exbackup "+cmd.name+" ") {
+			t.Errorf("the help of %s is %q", cmd.name, cmd.help)
 		}
+	}
+}
+
+// Each name runs its own command (seen by the usage error each gives
+// without arguments); another name is refused by name.
+func TestRunDispatchesByName(t *testing.T) {
+	c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard}
+	for name, want := range map[string]string{
+		"connect": "usage: exbackup connect",
+		"restore": "usage: exbackup restore",
+		"verify":  "usage: exbackup verify",
+		"catalog": "usage: exbackup catalog",
+		"erase":   "usage: exbackup erase",
+		"backup":  "name what to back up",
+		"org":     "org takes no arguments",
+		"tapes":   "tapes takes no arguments",
+	} {
+		args := []string{name}
+		if name == "org" || name == "tapes" {
+			args = append(args, "extra")
+		}
+		err := c.run(context.Background(), args)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", name, err, want)
+		}
+	}
+	if err := c.run(context.Background(), []string{"format"}); err == nil || !strings.Contains(err.Error(), `unknown command "format"`) {
+		t.Errorf("format: %v", err)
 	}
 }

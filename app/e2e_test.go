@@ -271,7 +271,7 @@ func TestConnectAsksBeforePinning(t *testing.T) {
 	if err != nil || !strings.Contains(out, "connected to organization First Organization") {
 		t.Fatalf("answering yes: %v\n%s", err, out)
 	}
-	o.fails("wrong access key", "connect", s.addr, "--key", "nope", "--fingerprint", s.fp)
+	o.fails("server EXCH01 refused the access key", "connect", s.addr, "--key", "nope", "--fingerprint", s.fp)
 }
 
 func TestCatalogRebuiltEqualAndVerifyFindsDamage(t *testing.T) {
@@ -279,9 +279,12 @@ func TestCatalogRebuiltEqualAndVerifyFindsDamage(t *testing.T) {
 	o.load("EXCH01", 100)
 	o.ok("backup", "DS", `\\EXCH01`, "IS", `\\EXCH01`, "/tape:"+tapeName, "/d", "nightly", "/r")
 	before := o.ok("tapes")
+	// A lost catalog is never an empty one while tapes are there: the
+	// next command catalogs them again, and says so.
 	os.Remove(filepath.Join(o.home, "catalog.db"))
-	if out := o.ok("tapes"); !strings.Contains(out, "no tapes") {
-		t.Fatalf("after deleting the catalog: %s", out)
+	notice := "exbackup: The catalog was behind the tapes; cataloged 1 tapes again.\n"
+	if out := o.ok("tapes"); out != notice+before {
+		t.Fatalf("after deleting the catalog:\n%s\nwas:\n%s", out, before)
 	}
 	o.ok("catalog", "--tape", tapeName)
 	if after := o.ok("tapes"); after != before {
@@ -341,8 +344,10 @@ func TestConsoleKilledDuringBackup(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 
+	// The catalog lists what the tape holds: set 1, and set 2 cut off
+	// where the console was killed.
 	tapes := o.ok("tapes")
-	if !strings.Contains(tapes, "1 sets") || strings.Contains(tapes, "set 2 ") {
+	if !strings.Contains(tapes, "2 sets") || !regexp.MustCompile(`set 2 .* damaged`).MatchString(tapes) || strings.Contains(tapes, "set 3 ") {
 		t.Fatalf("after the killed backup the catalog lists:\n%s", tapes)
 	}
 	if got := logGens(t, o.servers["EXCH01"].data); len(got) < len(gens) {

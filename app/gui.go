@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -17,8 +18,13 @@ import (
 // runGUI starts the demo organization when no other is configured and runs
 // the console until its window closes. With EXBACKUP_SCREENSHOTS=DIR it
 // saves a PNG of every window and dialog into DIR and exits instead
-// (scripts/screenshots.sh).
+// (scripts/screenshots.sh; only in a binary built with -tags screenshots).
 func runGUI(eng *engine.Engine) error {
+	dir := os.Getenv("EXBACKUP_SCREENSHOTS")
+	if dir != "" && !ui.ScreenshotsBuiltIn {
+		// Said before the demo organization starts or a window opens.
+		return errors.New("EXBACKUP_SCREENSHOTS: the screenshot tour is not built into this binary (build it with -tags screenshots)")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	d, err := ensureOrg(ctx, eng, true)
 	cancel()
@@ -30,7 +36,7 @@ func runGUI(eng *engine.Engine) error {
 		Migrations: map[string]bool{"fyneDo": true}})
 	a := fyneapp.NewWithID(ui.AppID)
 	c := ui.New(a, eng, ui.Options{Version: Version, Demo: eng.Settings().Demo})
-	if dir := os.Getenv("EXBACKUP_SCREENSHOTS"); dir != "" {
+	if dir != "" {
 		if err := c.Screenshots(dir); err != nil {
 			return fmt.Errorf("screenshots: %w", err)
 		}

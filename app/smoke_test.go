@@ -10,15 +10,20 @@ import (
 	"testing"
 )
 
-// The real console under Xvfb, on a fresh home: it starts the demo
+// The real console under Xvfb, built with the screenshot tour as
+// scripts/screenshots.sh builds it, on a fresh home: it starts the demo
 // organization by itself, opens every window and dialog and saves a picture
 // of each, which must not be blank.
 func TestGUISmokeUnderXvfb(t *testing.T) {
 	if _, err := exec.LookPath("xvfb-run"); err != nil {
 		t.Skip("xvfb-run is not installed (test.sh installs it)")
 	}
+	console := filepath.Join(t.TempDir(), "exbackup-screenshots")
+	if out, err := exec.Command("go", "build", "-tags", "screenshots", "-o", console, "exbackup").CombinedOutput(); err != nil {
+		t.Fatalf("building the console with -tags screenshots: %v\n%s", err, out)
+	}
 	home, shots := t.TempDir(), t.TempDir()
-	cmd := exec.Command("xvfb-run", "-a", "-s", "-screen 0 1280x900x24", bins.exbackup)
+	cmd := exec.Command("xvfb-run", "-a", "-s", "-screen 0 1280x900x24", console)
 	cmd.Env = append(os.Environ(), "EXBACKUP_HOME="+home, "EXBACKUP_SCREENSHOTS="+shots)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -47,6 +52,25 @@ func TestGUISmokeUnderXvfb(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(home, "demo", "EXCH03", "server.json")); err != nil {
 		t.Errorf("the first run did not create the demo organization: %v", err)
+	}
+}
+
+// The product binary has no screenshot tour: asked for one, it says so in
+// one line before it starts an organization or opens a window, and writes
+// no picture.
+func TestProductBinaryHasNoScreenshotTour(t *testing.T) {
+	home, shots := t.TempDir(), t.TempDir()
+	cmd := exec.Command(bins.exbackup)
+	cmd.Env = append(os.Environ(), "EXBACKUP_HOME="+home, "EXBACKUP_SCREENSHOTS="+shots)
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "not built into this binary") {
+		t.Fatalf("exbackup with EXBACKUP_SCREENSHOTS: %v\n%s", err, out)
+	}
+	if ents, _ := os.ReadDir(shots); len(ents) != 0 {
+		t.Errorf("%d files written", len(ents))
+	}
+	if _, err := os.Stat(filepath.Join(home, "demo")); err == nil {
+		t.Error("the demo organization was started")
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -27,22 +28,20 @@ type Catalog struct {
 }
 
 // Open opens the catalog at path, creating it and its folder if need be,
-// and brings its schema up to date.
+// and brings its schema up to date. A damaged file is refused with a
+// *DamageError (errors.Is ErrDamaged); OpenOrReset starts a new one.
 func Open(path string) (*Catalog, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("open catalog %s: %w", path, err)
 	}
-	// Never NoSync: the catalog must survive a crash as well as the tapes do.
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: openTimeout})
-	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, fmt.Errorf("open catalog %s: another exbackup has it open: %w", path, err)
-	}
+	db, err := openChecked(path)
 	if err != nil {
-		return nil, fmt.Errorf("open catalog %s: %w", path, err)
+		return nil, err
 	}
-	if err := migrate(db, migrations); err != nil {
-		db.Close()
-		if errors.Is(err, ErrNewerSchema) {
+	if err := migrateChecked(db); err != nil {
+		closeQuietly(db)
+		var de *DamageError
+		if errors.Is(err, ErrNewerSchema) || errors.As(err, &de) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("open catalog %s: %w", path, err)
@@ -75,4 +74,16 @@ func putJSON(b *bolt.Bucket, key []byte, v any) error {
 		return err
 	}
 	return b.Put(key, data)
+}
+
+// migrateChecked runs the migrations, the first write transaction, where
+// bbolt panics on some damage its checks let through.
+func migrateChecked(db *bolt.DB) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = damaged(db.Path(), "bbolt failed writing it: %v", r)
+		}
+	}()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	return migrate(db, migrations)
 }

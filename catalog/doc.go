@@ -40,6 +40,26 @@
 // Open applies the missing migrations of migrations.go in order, one
 // transaction each, and refuses a catalog written by a newer exbackup.
 //
+// # Damage
+//
+// Open checks the file before bbolt maps it, from a copy read with plain
+// reads (pages.go): both meta pages (checksums, consecutive transaction
+// ids: a meta page bbolt would silently pass over counts as damage), the
+// file's size against the high-water mark, the freelist, and every page of
+// every bucket. Then bbolt's tx.Check and a decode of every record and
+// index row run in a read transaction, and the first write (the
+// migrations) runs with its panics recovered. Any failure is a
+// *DamageError; nothing is mapped that could fault, and a fault or panic
+// that gets through becomes one too. OpenOrReset moves a damaged file aside
+// (catalog.db.damaged-YYYYMMDD-HHMMSS) and starts an empty catalog, which
+// the engine rebuilds from the tapes. bbolt runs with NoFreelistSync: the
+// freelist is rebuilt from the tree at open instead of trusted from disk.
+//
+// Each Tape records its file's size and modification time (File) as they
+// were when its records last matched the file, so that the engine can tell
+// at open which tapes changed behind the catalog and catalog them again.
+// A damaged Set says what is wrong in Damage.
+//
 // # Consistency
 //
 // Every change is one bbolt transaction: a set is never listed without its

@@ -1,8 +1,6 @@
 package catalog
 
 import (
-	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -11,6 +9,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // t0 is a round date, in UTC as the catalog stores it.
@@ -40,7 +39,7 @@ func openTestAt(tb testing.TB, path string) *Catalog {
 			}
 			return nil
 		})
-		if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 			return // the test closed it
 		}
 		if err != nil {
@@ -55,63 +54,7 @@ func openTestAt(tb testing.TB, path string) *Catalog {
 
 // checkIndexes finds rows that point nowhere and sets that lack a row: what
 // a transaction that was not atomic would leave behind.
-func checkIndexes(tx *bolt.Tx) []error {
-	var errs []error
-	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	byTape, byStore, entries := tx.Bucket(bucketSetsByTape), tx.Bucket(bucketSetsByStore), tx.Bucket(bucketEntries)
-	sets := map[uint64]bool{}
-	storeRows := 0
-	tx.Bucket(bucketSets).ForEach(func(k, v []byte) error {
-		var s Set
-		if err := decodeSet(k, v, &s); err != nil {
-			fail("%v", err)
-			return nil
-		}
-		sets[s.ID] = true
-		if _, err := getTape(tx, s.TapeID); err != nil {
-			fail("%s: %v", s.label(), err)
-		}
-		if byTape.Get(tapeSetKey(s.TapeID, s.Number, s.ID)) == nil {
-			fail("%s: no sets-by-tape row", s.label())
-		}
-		if entries.Bucket(k) == nil {
-			fail("%s: no entries bucket", s.label())
-		}
-		if !s.Foreign {
-			for _, store := range s.Stores {
-				storeRows++
-				if byStore.Get(storeKey(s.Server, store, s.Created, s.ID)) == nil {
-					fail("%s: no sets-by-store row for %s %s", s.label(), s.Server, store)
-				}
-			}
-		}
-		return nil
-	})
-	byTape.ForEach(func(k, _ []byte) error {
-		if id := binary.BigEndian.Uint64(k[16:]); !sets[id] {
-			fail("sets-by-tape row for set id %d, which is gone", id)
-		}
-		return nil
-	})
-	n := 0
-	byStore.ForEach(func(k, _ []byte) error {
-		n++
-		if id := binary.BigEndian.Uint64(k[len(k)-8:]); !sets[id] {
-			fail("sets-by-store row %q for set id %d, which is gone", bytes.TrimRight(k[:len(k)-16], "\x00"), id)
-		}
-		return nil
-	})
-	if n != storeRows {
-		fail("sets-by-store has %d rows, want %d", n, storeRows)
-	}
-	entries.ForEachBucket(func(k []byte) error {
-		if !sets[binary.BigEndian.Uint64(k)] {
-			fail("entries of set id %d, which is gone", binary.BigEndian.Uint64(k))
-		}
-		return nil
-	})
-	return errs
-}
+func checkIndexes(tx *bolt.Tx) []error { return checkRecords(tx) }
 
 func familyID(name string) uint32 {
 	h := fnv.New32a()

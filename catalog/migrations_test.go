@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // buildByHand writes a bolt file as an older exbackup left it, without this
@@ -198,7 +199,7 @@ func TestFailedMigrationKeepsVersion(t *testing.T) {
 func TestOpenErrors(t *testing.T) {
 	c := openTest(t)
 	path := c.db.Path()
-	if _, err := Open(path); !errors.Is(err, bolt.ErrTimeout) || !strings.Contains(err.Error(), "another exbackup has it open") {
+	if _, err := Open(path); !errors.Is(err, berrors.ErrTimeout) || !strings.Contains(err.Error(), "another exbackup has it open") {
 		t.Errorf("second Open of %s: %v", path, err)
 	}
 

@@ -1,7 +1,9 @@
 package catalog
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"slices"
 	"time"
@@ -13,8 +15,8 @@ import (
 // transaction: the tape's old sets, entries and index rows go, t and sets are
 // written, and the tape is returned with its ID. The tape is t.ID when set;
 // otherwise the tape cataloged from t.Location, or failing that the one with
-// t's media family and sequence (a .bkf file that was moved); otherwise a new
-// tape. Set IDs are new; the sets' TapeID is the tape's.
+// t's media family and sequence whose file is gone from its location (a .bkf
+// file that was moved); otherwise a new tape. Set IDs are new; the sets' TapeID is the tape's.
 func (c *Catalog) ReplaceTape(t Tape, sets []SetWithEntries) (Tape, error) {
 	t, err := t.normalize()
 	if err != nil {
@@ -68,8 +70,12 @@ func matchTape(tx *bolt.Tx, t *Tape) error {
 		found, err = findTape(tx, func(o Tape) bool { return o.Location == t.Location })
 	}
 	if err == nil && len(found) == 0 && t.FamilyID != 0 {
-		// A family spans several tapes: the sequence tells them apart.
-		found, err = findTape(tx, func(o Tape) bool { return o.FamilyID == t.FamilyID && o.Sequence == t.Sequence })
+		// A family spans several tapes: the sequence tells them apart. A
+		// tape whose file is still where it was is not the one that moved:
+		// two files of one family (a copy, good or damaged) are two tapes.
+		found, err = findTape(tx, func(o Tape) bool {
+			return o.FamilyID == t.FamilyID && o.Sequence == t.Sequence && !fileThere(o.Location)
+		})
 	}
 	if err != nil {
 		return err
@@ -101,4 +107,15 @@ func equalSets(x, y Set) bool {
 		s.Created, s.Stores = time.Time{}, nil
 	}
 	return reflect.DeepEqual(x, y)
+}
+
+// fileThere reports whether a tape's recorded file is still at its place.
+// Only a file known to be gone frees its record for a moved tape: an error
+// other than "not there" (a folder without access) keeps it.
+func fileThere(location string) bool {
+	if location == "" {
+		return false
+	}
+	_, err := os.Stat(location)
+	return !errors.Is(err, os.ErrNotExist)
 }

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -191,5 +192,33 @@ func TestEqualRecords(t *testing.T) {
 	}
 	if EqualRecords(a, append(asReadFromTape(a), a[0])) {
 		t.Error("an extra set went unseen")
+	}
+}
+
+// TestCopyOfATapeIsAnotherTape catalogs a second file of the same family
+// and sequence while the first is still in its place: a copy, which must
+// not take the first one's record.
+func TestCopyOfATapeIsAnotherTape(t *testing.T) {
+	c := openTest(t)
+	tp, wrote := backupTape(t, c, "A", "EXCH01")
+	if err := os.WriteFile(tp.Location, []byte("the tape"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cp := tp
+	cp.ID = 0
+	cp.Location = filepath.Join(t.TempDir(), "copy.bkf")
+	got, err := c.ReplaceTape(cp, asReadFromTape(wrote[:1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID == tp.ID {
+		t.Fatal("the copy took the original's record")
+	}
+	orig, err := c.Tape(tp.ID)
+	if err != nil || orig.Location != tp.Location {
+		t.Fatalf("original: %+v, %v", orig, err)
+	}
+	if !EqualRecords(records(t, c, tp.ID), wrote) {
+		t.Fatal("the original's sets changed")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // SetState tells whether a set can be restored.
@@ -26,6 +27,28 @@ const (
 	// StateDamaged: the set was finished but part of it fails its checks.
 	StateDamaged SetState = "damaged"
 )
+
+// StateText is the set's state as the console shows it: "complete",
+// "aborted (never finished)", "damaged (ends at byte 123456)",
+// `damaged: file "priv.edb": …`; a verified complete set adds when.
+func (s Set) StateText() string {
+	switch s.State {
+	case StateAborted:
+		return "aborted (never finished)"
+	case StateDamaged:
+		switch {
+		case s.Damage == "":
+			return "damaged"
+		case strings.HasPrefix(s.Damage, "ends at byte"):
+			return "damaged (" + s.Damage + ")"
+		}
+		return "damaged: " + s.Damage
+	}
+	if !s.Verified.IsZero() {
+		return "complete, verified " + s.Verified.Local().Format("1/2/2006 3:04 PM")
+	}
+	return string(s.State)
+}
 
 // Backup types, as NT Backup named them.
 const (
@@ -60,6 +83,10 @@ type Set struct {
 	Bytes int64    `json:",omitzero"`
 	Files int      `json:",omitzero"`
 	State SetState `json:",omitzero"`
+	// Damage says, for a damaged set, what is wrong, in words for an
+	// administrator: `file "priv.edb": checksum mismatch …` when a verify
+	// failed, "ends at byte 123456" for a tape file cut inside the set.
+	Damage string `json:",omitzero"`
 	// Verified is when a verify last passed; zero until one has.
 	Verified time.Time `json:",omitzero"`
 	// Foreign sets were not written by exbackup: they carry no restore
@@ -339,7 +366,7 @@ func deleteSetsTx(tx *bolt.Tx, tapeID uint64, from int) error {
 			return err
 		}
 		err := tx.Bucket(bucketEntries).DeleteBucket(idKey(s.ID))
-		if err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+		if err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
 			return fmt.Errorf("%s: entries: %w", s.label(), err)
 		}
 		if err := tx.Bucket(bucketSetsByTape).Delete(tapeSetKey(tapeID, s.Number, s.ID)); err != nil {

@@ -25,13 +25,29 @@ type Tape struct {
 	Restricted  bool   `json:",omitzero"`
 	Location    string `json:",omitzero"` // absolute path of the .bkf file
 	Software    string `json:",omitzero"`
+	// File is the .bkf file as it was when the catalog last matched it:
+	// when the file no longer is so, the tape is cataloged again.
+	File FileStamp `json:",omitzero"`
 }
+
+// FileStamp tells a tape file's version without reading it.
+type FileStamp struct {
+	Size     int64     `json:",omitzero"`
+	Modified time.Time `json:",omitzero"`
+}
+
+// Same reports whether two stamps are of the same version of a file.
+func (a FileStamp) Same(b FileStamp) bool { return a.Size == b.Size && a.Modified.Equal(b.Modified) }
+
+// IsZero reports whether nothing is known of the file.
+func (a FileStamp) IsZero() bool { return a.Size == 0 && a.Modified.IsZero() }
 
 // normalize gives t the form it is stored in, so that what PutTape returns
 // equals what a read returns: times in UTC without a monotonic reading, a
 // clean path.
 func (t Tape) normalize() (Tape, error) {
 	t.Created = t.Created.UTC()
+	t.File.Modified = t.File.Modified.UTC()
 	if t.Location != "" {
 		if !filepath.IsAbs(t.Location) {
 			return Tape{}, fmt.Errorf("tape %q: location %q is not an absolute path", t.Name, t.Location)

@@ -108,8 +108,38 @@ func (e *Engine) checkBackup(req *BackupRequest) error {
 	return nil
 }
 
+// CheckBackup refuses, before a backup starts, what the servers' last
+// known states already refuse: a store whose service is not running, an
+// incremental or differential backup of a server with circular logging on.
+// A server whose state is not known is left to the backup itself.
+func (o Org) CheckBackup(req BackupRequest) error {
+	for _, s := range req.Stores {
+		st, ok := o.Status[s.Server]
+		if !ok {
+			continue
+		}
+		if state := st.Service(s.Store); state != "" && state != exchange.Running {
+			return fmt.Errorf("The %s of %s is %s: an online backup needs it running.", storeTitle(s.Store), s.Server, strings.ReplaceAll(string(state), "-", " "))
+		}
+		if (req.Type == exchange.Incremental || req.Type == exchange.Differential) && st.CircularLogging {
+			return fmt.Errorf("%s uses circular logging: it keeps no logs for %s backup. Choose Normal or Copy.", s.Server, typeArticle(req.Type))
+		}
+	}
+	return nil
+}
+
+func storeTitle(id exchange.StoreID) string {
+	switch id {
+	case exchange.StoreDS:
+		return "Directory"
+	case exchange.StoreIS:
+		return "Information Store"
+	}
+	return string(id)
+}
+
 // backupTape opens the tape to append to, or creates it anew (Replace).
-func (e *Engine) backupTape(req *BackupRequest, now time.Time) (*tape.Tape, catalog.Tape, error) {
+func (e *Engine) backupTape(req *BackupRequest, now time.Time) (Tape, catalog.Tape, error) {
 	name := req.TapeName
 	if req.Append {
 		if name == "" {
@@ -149,24 +179,8 @@ func (e *Engine) backupTape(req *BackupRequest, now time.Time) (*tape.Tape, cata
 	return t, ct, err
 }
 
-func (e *Engine) claim(name string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.running[name] {
-		return fmt.Errorf("tape %q is being written by another job", name)
-	}
-	e.running[name] = true
-	return nil
-}
-
-func (e *Engine) release(name string) {
-	e.mu.Lock()
-	delete(e.running, name)
-	e.mu.Unlock()
-}
-
 // backupStore writes one store's set.
-func (e *Engine) backupStore(ctx context.Context, t *tape.Tape, ct catalog.Tape, ref StoreRef, req BackupRequest, log *jobLog, p *Progress) (int, int, int64, error) {
+func (e *Engine) backupStore(ctx context.Context, t Tape, ct catalog.Tape, ref StoreRef, req BackupRequest, log *jobLog, p *Progress) (int, int, int64, error) {
 	c, err := e.client(ctx, ref.Server)
 	if err != nil {
 		return 0, 0, 0, err
@@ -185,7 +199,9 @@ func (e *Engine) backupStore(ctx context.Context, t *tape.Tape, ct catalog.Tape,
 	}
 	defer func() {
 		if !ended {
-			endSession(false)
+			if err := endSession(false); err != nil {
+				log.exception("Warning: %s did not end the failed backup session (%v); it ends it on its own.", ref, err)
+			}
 		}
 	}()
 	var total int64
@@ -194,13 +210,12 @@ func (e *Engine) backupStore(ctx context.Context, t *tape.Tape, ct catalog.Tape,
 	}
 	p.update(func(s *Snapshot) { s.TotalBytes += total; s.Dirs++ })
 
-	tt, err := tape.ParseBackupType(string(req.Type))
+	envJSON, err := json.Marshal(info.Env)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, fmt.Errorf("the restore environment of %s: %w", ref, err)
 	}
-	envJSON, _ := json.Marshal(info.Env)
 	now := time.Now()
-	sw, err := t.AppendSet(tape.SetOptions{Type: tt, Description: req.Description, Owner: e.owner,
+	sw, err := t.AppendSet(tape.SetOptions{Type: tapeType(req.Type), Description: req.Description, Owner: e.owner,
 		Restricted: req.Restrict, Properties: map[string]string{envProperty: string(envJSON)}, Created: now})
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("tape %q: %w", t.Info().Name, err)
@@ -208,7 +223,9 @@ func (e *Engine) backupStore(ctx context.Context, t *tape.Tape, ct catalog.Tape,
 	committed := false
 	defer func() {
 		if !committed {
-			sw.Abort()
+			if err := sw.Abort(); err != nil {
+				log.exception("Warning: tape %q: the unfinished set #%d could not be closed (%v); it stays aborted on tape.", t.Info().Name, sw.Number(), err)
+			}
 		}
 	}()
 	dev := storeDevice(ref.Server, ref.Store)
@@ -217,7 +234,7 @@ func (e *Engine) backupStore(ctx context.Context, t *tape.Tape, ct catalog.Tape,
 	if req.Description != "" {
 		log.summary("Backup description: %q", req.Description)
 	}
-	log.summary("Backup Type: %s", titleType(req.Type))
+	log.summary("Backup Type: %s", TypeTitle(req.Type))
 	log.summary("Backup started on %s at %s.", ntDate(now), ntTime(now))
 	if err := sw.BeginVolume(dev, ref.Server); err != nil {
 		return 0, 0, 0, fmt.Errorf("tape %q: %w", t.Info().Name, err)
@@ -263,20 +280,14 @@ func (e *Engine) backupStore(ctx context.Context, t *tape.Tape, ct catalog.Tape,
 	rec.Set.TapeID = ct.ID
 	if _, err := e.cat.AddSet(rec.Set, rec.Entries); err != nil {
 		log.exception("Warning: the set is on tape but the catalog could not record it (%v): catalog the tape again.", err)
+	} else {
+		e.stampTape(ct.ID, t.Path())
 	}
 	end := time.Now()
 	log.summary("Backup completed on %s at %s.", ntDate(end), ntTime(end))
 	log.summary("Backed up %d files", files)
 	log.summary("Processed %s bytes in %s seconds.", Thousands(bytes), seconds(end.Sub(now)))
 	return set.Number, files, bytes, nil
-}
-
-func titleType(t exchange.BackupType) string {
-	s := string(t)
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // streamEnd reads a file's stream past the size the server announced,

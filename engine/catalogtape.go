@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,10 +15,10 @@ import (
 // library by name, or any .bkf file by path (ours or another MTF writer's).
 func (e *Engine) CatalogTape(ctx context.Context, nameOrPath string, p *Progress) (err error) {
 	defer func() { p.finish(err) }()
-	var t *tape.Tape
+	var t Tape
 	if strings.HasSuffix(strings.ToLower(nameOrPath), tape.Ext) {
 		if _, serr := os.Stat(nameOrPath); serr == nil {
-			t, err = tape.Open(nameOrPath)
+			t, err = e.lib.OpenPath(nameOrPath)
 		}
 	}
 	if t == nil && err == nil {
@@ -31,6 +30,7 @@ func (e *Engine) CatalogTape(ctx context.Context, nameOrPath string, p *Progress
 	info := t.Info()
 	p.update(func(s *Snapshot) { s.Tape = info.Name; s.Current = info.Path })
 	p.logf(fmt.Sprintf("Cataloging tape %q (%s)", info.Name, info.Path))
+	stamp := stampOf(info.Path)
 	sets, err := t.Sets()
 	if err != nil {
 		return fmt.Errorf("tape %q: %w", info.Name, err)
@@ -52,42 +52,15 @@ func (e *Engine) CatalogTape(ctx context.Context, nameOrPath string, p *Progress
 		p.update(func(sn *Snapshot) { sn.Files += s.Files; sn.Bytes += s.Bytes })
 		p.logf(fmt.Sprintf("Set %d: %s, %s, %s", s.Number, s.Type, s.Created.Local().Format("1/2/2006 3:04 PM"), s.State))
 	}
-	if _, err := e.cat.ReplaceTape(tapeRecord(info, owner, restricted), recs); err != nil {
+	rec := tapeRecord(info, owner, restricted)
+	rec.File = stamp
+	ct, err := e.cat.ReplaceTape(rec, recs)
+	if err == nil {
+		err = e.applyVerifyMarks(ct)
+	}
+	if err != nil {
 		return fmt.Errorf("catalog: %w", err)
 	}
 	p.logf(fmt.Sprintf("Cataloged %d sets.", len(recs)))
-	return nil
-}
-
-// Erase erases a tape: its file and its catalog records.
-func (e *Engine) Erase(ctx context.Context, name string) error {
-	ct, cerr := e.cat.TapeByName(name)
-	if cerr == nil && ct.Restricted && ct.Owner != e.owner && !e.isAdmin() {
-		return fmt.Errorf("tape %q is restricted to its owner %s or an administrator", name, ct.Owner)
-	}
-	if err := e.claim(name); err != nil {
-		return err
-	}
-	defer e.release(name)
-	err := e.lib.Erase(name)
-	if err != nil && cerr == nil {
-		// The library may not hold it under that name: the catalog knows
-		// its file.
-		if rerr := os.Remove(ct.Location); rerr == nil || errors.Is(rerr, os.ErrNotExist) {
-			err = nil
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("erasing tape %q: %w", name, err)
-	}
-	if cerr == nil {
-		if err := e.cat.DeleteTape(ct.ID); err != nil {
-			return fmt.Errorf("catalog: %w", err)
-		}
-	}
-	if st := e.Settings(); st.LastTape == name {
-		st.LastTape = ""
-		e.SaveSettings(st)
-	}
 	return nil
 }

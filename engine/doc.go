@@ -1,7 +1,14 @@
 // Package engine runs the console's jobs: backup, restore, verify,
-// catalog-a-tape and erase. It joins the Exchange-style servers (through the
-// exchange client), the tapes (package tape) and the catalog. The GUI and the
-// CLI are two faces of the same calls: each job takes a context to cancel
-// it, reports through a *Progress that both poll, and writes the
-// administrator's log in NT Backup's wording.
+// catalog-a-tape and erase. It joins the Exchange-style servers, the tapes
+// and the catalog through the small interfaces it declares (Server,
+// Library, Tape, SetWriter, Catalog): the real ones are the exchange
+// client (connect.go, the only file that knows it), package tape and
+// package catalog; tests pass fakes that fail on purpose.
+//
+// The GUI and the CLI are two faces of the same calls: each job takes a
+// context to cancel it, reports through a *Progress that both poll, and
+// writes the administrator's log in NT Backup's wording. The rules the
+// dialogs show are the engine's too: PlanRestore for Restore Information,
+// Restorable for the Tapes window, Org.CheckBackup for Backup Information,
+// ParseBackupType and TypeTitle for backup types.
 package engine

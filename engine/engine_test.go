@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -14,48 +13,8 @@ import (
 
 	"exbackup/catalog"
 	"exbackup/exchange"
-	"exbackup/exchange/server"
-	"exbackup/exchange/wire"
 	"exbackup/tape"
 )
-
-var bg = context.Background()
-
-// newEnv runs a real server on loopback and an engine connected to it.
-func newEnv(t *testing.T) (*Engine, *server.Server) { return newEnvB(t) }
-
-func newEnvB(t testing.TB) (*Engine, *server.Server) {
-	t.Helper()
-	dir := t.TempDir()
-	if _, err := server.Init(bg, server.InitOptions{Dir: filepath.Join(dir, "srv"), Organization: "Org", Site: "Site", Name: "EX1"}); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.Open(filepath.Join(dir, "srv"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(bg)
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, "127.0.0.1:0", func(_, url, _ string) { ready <- url }) }()
-	url := <-ready
-	t.Cleanup(func() { cancel(); <-done })
-	e, err := Open(filepath.Join(dir, "home"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	if err := e.Connect(bg, strings.TrimPrefix(url, "https://"), srv.Config().Key, srv.Fingerprint()); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.CreateMailbox(bg, exchange.Recipient{Alias: "alice"}); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 20; i++ {
-		srv.Deliver(bg, exchange.Message{Mailbox: "alice", Subject: "hello", Body: strings.Repeat("mail ", 500)})
-	}
-	return e, srv
-}
 
 var isEX1 = []StoreRef{{Server: "EX1", Store: exchange.StoreIS}}
 
@@ -183,7 +142,7 @@ func TestCatalogRebuildEqualsBackupRecords(t *testing.T) {
 		sets, _ := e.cat.Sets(ct.ID)
 		var out []catalog.SetWithEntries
 		for _, s := range sets {
-			es, _ := e.cat.Entries(s.ID)
+			es, _ := e.cat.(*catalog.Catalog).Entries(s.ID)
 			out = append(out, catalog.SetWithEntries{Set: s, Entries: es})
 		}
 		return out
@@ -258,34 +217,5 @@ func TestBackupReadsEachStreamToItsEnd(t *testing.T) {
 	// One connection for the calls, one for the streams.
 	if n := conns.Load() - before; res.Files < 4 || n > 2 {
 		t.Errorf("%d files backed up over %d connections, want at most 2", res.Files, n)
-	}
-}
-
-func TestStreamEnd(t *testing.T) {
-	// stream returns a reader of a framed stream of data that has read
-	// the first 4 bytes, with the trailer's checksum damaged if asked.
-	stream := func(data string, damaged bool) *wire.FrameReader {
-		var b bytes.Buffer
-		fw := wire.NewFrameWriter(&b)
-		fw.Write([]byte(data))
-		fw.Close()
-		raw := b.Bytes()
-		if damaged {
-			raw[len(raw)-9] ^= 1 // trailer: 0 u32 | checksum u32 | length u64
-		}
-		r := wire.NewFrameReader(bytes.NewReader(raw))
-		if _, err := io.ReadFull(r, make([]byte, 4)); err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
-	if err := streamEnd(stream("data", false)); err != nil {
-		t.Errorf("a stream that ends at its size: %v", err)
-	}
-	if err := streamEnd(stream("data and more", false)); err == nil || !strings.Contains(err.Error(), "more than the size") {
-		t.Errorf("a stream longer than its size: %v", err)
-	}
-	if err := streamEnd(stream("data", true)); !errors.Is(err, wire.ErrCorruptStream) {
-		t.Errorf("a stream whose trailer is wrong: %v", err)
 	}
 }

@@ -26,9 +26,9 @@ func tapeRecord(info tape.Info, owner string, restricted bool) catalog.Tape {
 // and Catalog both use it, so a rebuilt catalog equals the one the backup
 // wrote.
 func setRecord(s tape.Set) catalog.SetWithEntries {
-	cs := catalog.Set{Number: s.Number, Type: strings.ToLower(s.Type.String()), Name: s.Name,
+	cs := catalog.Set{Number: s.Number, Type: catalogType(s.Type), Name: s.Name,
 		Description: s.Description, Created: s.Created, Owner: s.Owner, Restricted: s.Restricted,
-		Bytes: s.Bytes, Files: s.Files, State: setState(s.State), Foreign: !s.Exbackup}
+		Bytes: s.Bytes, Files: s.Files, State: setState(s.State), Damage: setDamage(s), Foreign: !s.Exbackup}
 	if env, ok := setEnv(s); ok {
 		cs.Organization, cs.Site, cs.Server = env.Organization, env.Site, env.Server
 		cs.Stores = []string{string(env.Store)}
@@ -54,6 +54,18 @@ func setRecord(s tape.Set) catalog.SetWithEntries {
 		entries = append(entries, ce)
 	}
 	return catalog.SetWithEntries{Set: cs, Entries: entries}
+}
+
+// catalogType is the catalog's word for a set's type: Exchange's, or for
+// another writer's Daily or Transfer set MTF's name, listed as it is.
+func catalogType(t tape.BackupType) string {
+	if bt := typeOfTape(t); bt != "" {
+		return string(bt)
+	}
+	if t == 0 {
+		return ""
+	}
+	return strings.ToLower(t.String())
 }
 
 func setState(s tape.SetState) catalog.SetState {

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
-	"exbackup/catalog"
 	"exbackup/exchange"
 	"exbackup/tape"
 )
@@ -15,7 +13,7 @@ import (
 // plannedSet is one set of a restore with everything looked up.
 type plannedSet struct {
 	RestoreSet
-	tape  *tape.Tape
+	tape  Tape
 	set   tape.Set
 	env   exchange.RestoreEnv
 	dest  string
@@ -23,14 +21,14 @@ type plannedSet struct {
 	first bool // the first set of its chain in this restore
 }
 
-// plan looks up every set, checks the rules that need no server, and marks
-// where each chain (sets of one store of one destination) begins and ends.
+// plan looks up every set, checks what only the tape can tell, and applies
+// the rules of PlanRestore.
 func (e *Engine) plan(req RestoreRequest) ([]*plannedSet, []string, error) {
 	if len(req.Sets) == 0 {
 		return nil, nil, errors.New("no set selected to restore")
 	}
 	var out []*plannedSet
-	var warnings []string
+	var items []PlanSet
 	for _, rs := range req.Sets {
 		t, ct, err := e.openTape(rs.Tape)
 		if err != nil {
@@ -54,41 +52,22 @@ func (e *Engine) plan(req RestoreRequest) ([]*plannedSet, []string, error) {
 		if !ok {
 			return nil, nil, fmt.Errorf("tape %q set %d is not an Exchange store backup made by exbackup: it cannot be restored to a server", rs.Tape, rs.Set)
 		}
-		ps := &plannedSet{RestoreSet: rs, tape: t, set: set, env: env, dest: firstNonEmpty(rs.Destination, env.Server)}
-		what := fmt.Sprintf("Set %d (%s on %s)", rs.Set, env.Store.ServiceName(), env.Server)
-		if env.Store == exchange.StoreDS {
-			if ps.dest != env.Server {
-				return nil, nil, fmt.Errorf("%s: the Directory restores only to its original server %s", what, env.Server)
-			}
+		out = append(out, &plannedSet{RestoreSet: rs, tape: t, set: set, env: env})
+		items = append(items, PlanSet{RestoreSet: rs, Server: env.Server, Store: env.Store, Type: env.Type})
+	}
+	var warnings []string
+	for i, pg := range PlanRestore(items) {
+		ps := out[i]
+		if pg.Err != nil {
+			return nil, nil, fmt.Errorf("Set %d (%s on %s): %w", ps.Set, ps.env.Store.ServiceName(), ps.env.Server, pg.Err)
+		}
+		ps.dest, ps.first, ps.last = pg.Destination, pg.First, pg.Last
+		if ps.env.Store == exchange.StoreDS {
 			ps.Private, ps.Public = false, false
-		} else if env.Type.Full() {
-			if !ps.Private && !ps.Public {
-				return nil, nil, fmt.Errorf("%s: choose Private, Public or both", what)
-			}
-			if ps.dest != env.Server && !(ps.Erase && ps.Private && ps.Public) {
-				return nil, nil, fmt.Errorf("%s: restoring to another server (%s) requires Erase all existing data and both Private and Public", what, ps.dest)
-			}
 		}
-		out = append(out, ps)
+		warnings = append(warnings, pg.Warnings...)
 	}
-	// Chains: consecutive sets of one store onto one destination.
-	key := func(p *plannedSet) string { return p.dest + "\x00" + string(p.env.Store) }
-	for i, ps := range out {
-		ps.first = i == 0 || key(out[i-1]) != key(ps)
-		ps.last = i == len(out)-1 || key(out[i+1]) != key(ps)
-		if ps.first && !ps.env.Type.Full() {
-			warnings = append(warnings, fmt.Sprintf("Set %d is %s backup of %s: restore the full set of its chain first, or the server will refuse it (\"You cannot restore an incremental backup until a full backup has been restored\").", ps.Set, article(ps.env.Type), ps.env.Store.ServiceName()))
-		}
-		if !ps.first && ps.env.Type.Full() {
-			warnings = append(warnings, fmt.Sprintf("Set %d is a full backup: it starts its chain again, and the sets before it for %s on %s are discarded.", ps.Set, ps.env.Store.ServiceName(), ps.dest))
-		}
-		if !ps.last && ps.Start {
-			warnings = append(warnings, fmt.Sprintf("Set %d is not the last of its chain: the service starts only after the last set.", ps.Set))
-		}
-	}
-	if chains := e.laterSets(out); len(chains) > 0 {
-		warnings = append(warnings, chains...)
-	}
+	warnings = append(warnings, e.laterSets(out)...)
 	return out, warnings, nil
 }
 
@@ -101,7 +80,11 @@ func (e *Engine) laterSets(sets []*plannedSet) []string {
 			continue
 		}
 		chain, err := e.cat.ChainFor(ps.env.Server, string(ps.env.Store))
-		if err != nil || len(chain) == 0 {
+		if err != nil {
+			w = append(w, fmt.Sprintf("The catalog could not tell whether it holds later backups of %s on %s (%v).", ps.env.Store.ServiceName(), ps.env.Server, err))
+			continue
+		}
+		if len(chain) == 0 {
 			continue
 		}
 		newest := chain[len(chain)-1]
@@ -110,13 +93,6 @@ func (e *Engine) laterSets(sets []*plannedSet) []string {
 		}
 	}
 	return w
-}
-
-func article(t exchange.BackupType) string {
-	if t == exchange.Incremental {
-		return "an incremental"
-	}
-	return "a " + string(t)
 }
 
 // CheckRestore checks a restore before it starts: the errors that would
@@ -150,7 +126,7 @@ func (e *Engine) Restore(ctx context.Context, req RestoreRequest, p *Progress) (
 		total += ps.set.Bytes
 	}
 	p.update(func(s *Snapshot) { s.TotalBytes = total })
-	wasRunning := map[string]bool{} // dest+store → IS was running before a DS restore
+	wasRunning := map[string]bool{} // dest → its IS was running when its Directory's chain began
 	for i, ps := range sets {
 		if err := ctx.Err(); err != nil {
 			log.exception("The operation was aborted by the user.")
@@ -184,14 +160,16 @@ func (e *Engine) restoreSet(ctx context.Context, ps *plannedSet, wasRunning map[
 	store := ps.env.Store
 	now := time.Now()
 	log.summary("Restore of \"%s\" to %s", storeDevice(ps.env.Server, store), ps.dest)
-	log.summary("Backup set #%d on tape %q, %s backup made %s at %s", ps.Set, ps.Tape, titleType(ps.env.Type), ntDate(ps.set.Created), ntTime(ps.set.Created))
+	log.summary("Backup set #%d on tape %q, %s backup made %s at %s", ps.Set, ps.Tape, TypeTitle(ps.env.Type), ntDate(ps.set.Created), ntTime(ps.set.Created))
 	log.summary("Restore started on %s at %s.", ntDate(now), ntTime(now))
 	if ps.first {
 		st, err := c.Status(ctx)
 		if err != nil {
 			return 0, 0, nil, err
 		}
-		wasRunning[ps.dest] = st.IS == exchange.Running
+		if store == exchange.StoreDS {
+			wasRunning[ps.dest] = st.IS == exchange.Running
+		}
 		if st.Service(store) == exchange.Running {
 			log.summary("Stopping the %s on %s.", store.ServiceName(), ps.dest)
 			if err := c.StopService(ctx, store); err != nil {
@@ -249,127 +227,4 @@ func (e *Engine) restoreSet(ctx context.Context, ps *plannedSet, wasRunning map[
 	log.summary("Restored %d files", files)
 	log.summary("Processed %s bytes in %s seconds.", Thousands(bytes), seconds(end.Sub(now)))
 	return files, bytes, msgs, nil
-}
-
-// Verify re-reads a set, or every set of a tape, and checks every hash.
-func (e *Engine) Verify(ctx context.Context, req VerifyRequest, p *Progress) (res VerifyResult, err error) {
-	defer func() { p.finish(err) }()
-	t, ct, err := e.openTape(req.Tape)
-	if err != nil {
-		return res, err
-	}
-	sets, err := t.Sets()
-	if err != nil {
-		return res, fmt.Errorf("tape %q: %w", req.Tape, err)
-	}
-	log, err := e.openLog(req.Log, p)
-	if err != nil {
-		return res, err
-	}
-	defer log.close()
-	log.summary("Verify Status")
-	log.summary("Tape Name: %q", req.Tape)
-	p.update(func(s *Snapshot) { s.Tape = req.Tape })
-	var todo []tape.Set
-	for _, s := range sets {
-		if req.Set == 0 || s.Number == req.Set {
-			todo = append(todo, s)
-		}
-	}
-	if len(todo) == 0 {
-		return res, fmt.Errorf("tape %q has no set %d", req.Tape, req.Set)
-	}
-	var total int64
-	for _, s := range todo {
-		total += s.Bytes
-	}
-	p.update(func(s *Snapshot) { s.TotalBytes = total })
-	var failed []string
-	for _, s := range todo {
-		if err := e.mayRead(req.Tape, s.Restricted || ct.Restricted, firstNonEmpty(s.Owner, ct.Owner)); err != nil {
-			return res, err
-		}
-		if s.State == tape.SetAborted {
-			msg := fmt.Sprintf("set %d: aborted (never finished); nothing to verify", s.Number)
-			log.exception("%s", msg)
-			res.Corrupt = append(res.Corrupt, msg)
-			continue
-		}
-		rep, err := e.verifySet(ctx, t, ct, s.Number, log, p)
-		res.Sets++
-		res.Files += rep.files
-		res.Bytes += rep.bytes
-		if err != nil {
-			if ctx.Err() != nil {
-				return res, err
-			}
-			res.Corrupt = append(res.Corrupt, rep.corrupt...)
-			failed = append(failed, err.Error())
-		}
-	}
-	if len(res.Corrupt) > 0 {
-		return res, fmt.Errorf("verify found damage: %s", strings.Join(res.Corrupt, "; "))
-	}
-	return res, nil
-}
-
-type verifyReport struct {
-	files   int
-	bytes   int64
-	corrupt []string
-}
-
-func (e *Engine) verifySet(ctx context.Context, t *tape.Tape, ct catalog.Tape, number int, log *jobLog, p *Progress) (verifyReport, error) {
-	var rep verifyReport
-	start := time.Now()
-	log.summary("Verify of set #%d started on %s at %s.", number, ntDate(start), ntTime(start))
-	var last int64
-	var cur string
-	vr, err := t.Verify(ctx, number, tape.VerifyOptions{Progress: func(en tape.Entry, done int64) {
-		if en.Path != cur {
-			cur, last = en.Path, 0
-			p.update(func(s *Snapshot) { s.Current = en.Path; s.Files++ })
-		}
-		p.update(func(s *Snapshot) { s.Bytes += done - last })
-		last = done
-	}})
-	rep.files, rep.bytes = vr.Files, vr.Bytes
-	if err != nil {
-		failed := vr.Failed
-		if len(failed) == 0 {
-			failed = []error{err}
-		}
-		for _, f := range failed {
-			rep.corrupt = append(rep.corrupt, fmt.Sprintf("set %d: %v", number, f))
-		}
-		p.update(func(s *Snapshot) { s.Corrupt += len(failed) })
-		log.exception("Verify of set #%d on tape %q failed: %v", number, t.Info().Name, err)
-		e.markVerified(ct, number, false)
-		return rep, err
-	}
-	end := time.Now()
-	log.summary("Verify completed on %s at %s: %d files, %s bytes, no differences.", ntDate(end), ntTime(end), rep.files, Thousands(rep.bytes))
-	e.markVerified(ct, number, true)
-	return rep, nil
-}
-
-func (e *Engine) markVerified(ct catalog.Tape, number int, ok bool) {
-	if ct.ID == 0 {
-		return
-	}
-	sets, err := e.cat.Sets(ct.ID)
-	if err != nil {
-		return
-	}
-	for _, s := range sets {
-		if s.Number == number {
-			if ok {
-				s.Verified = time.Now().UTC()
-			} else {
-				s.Verified = time.Time{}
-				s.State = catalog.StateDamaged
-			}
-			e.cat.UpdateSet(s)
-		}
-	}
 }

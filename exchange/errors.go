@@ -18,6 +18,7 @@ const (
 	CodeRefused      Code = "refused"      // a backup or restore rule forbids it
 	CodeConflict     Code = "conflict"     // another session or a restore is in progress
 	CodeInternal     Code = "internal"     // the server failed (disk, corruption)
+	CodeRateLimited  Code = "rate-limited" // too many failed attempts from the client's address
 )
 
 // Error is an error with a code and a one-line message for an administrator.
@@ -54,6 +55,7 @@ var (
 	ErrRefused      = &Error{Code: CodeRefused}
 	ErrConflict     = &Error{Code: CodeConflict}
 	ErrInternal     = &Error{Code: CodeInternal}
+	ErrRateLimited  = &Error{Code: CodeRateLimited}
 )
 
 // Errorf builds an *Error with a formatted message. As with fmt.Errorf, a

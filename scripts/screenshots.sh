@@ -4,7 +4,9 @@
 #
 #   scripts/screenshots.sh [DIR]        # default docs/screenshots
 #
-# It builds bin/exserver and bin/exbackup, starts three exserver processes on
+# It builds bin/exserver and bin/exbackup-screenshots (the console with the
+# screenshot tour, which a product build leaves out: go build -tags
+# screenshots), starts three exserver processes on
 # loopback (EXCH01 and EXCH02 in site Redmond, EXCH03 in Dublin), connects a
 # temporary EXBACKUP_HOME to them, loads some mail and writes a few backups
 # with the command line (so the Tapes window and Restore Information show
@@ -15,7 +17,8 @@
 #   EXSERVER_ADDR=host:port EXSERVER_KEY=key [EXSERVER_FINGERPRINT=sha256:…]
 # (nothing is backed up then: the Tapes window shows what the temporary
 # catalog holds, and the restore dialogs use sample sets).
-# EXBACKUP_BIN runs another console binary (same contract) for the pictures.
+# EXBACKUP_BIN runs another console binary (built with -tags screenshots)
+# for the pictures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
@@ -25,10 +28,10 @@ out=${1:-docs/screenshots}
 mkdir -p "$out" bin
 out=$(cd "$out" && pwd)
 
-echo "== building bin/exserver and bin/exbackup"
+echo "== building bin/exserver and bin/exbackup-screenshots"
 go build -o bin/ ./cmd/exserver
-go build -o bin/exbackup .
-console=${EXBACKUP_BIN:-bin/exbackup}
+go build -tags screenshots -o bin/exbackup-screenshots .
+console=${EXBACKUP_BIN:-bin/exbackup-screenshots}
 
 work=$(mktemp -d)
 pids=()
@@ -60,7 +63,7 @@ start() {
 
 if [ -n "${EXSERVER_ADDR:-}" ]; then
   echo "== connecting to $EXSERVER_ADDR"
-  bin/exbackup connect "$EXSERVER_ADDR" --key "${EXSERVER_KEY:?EXSERVER_KEY is needed with EXSERVER_ADDR}" \
+  bin/exbackup-screenshots connect "$EXSERVER_ADDR" --key "${EXSERVER_KEY:?EXSERVER_KEY is needed with EXSERVER_ADDR}" \
     ${EXSERVER_FINGERPRINT:+--fingerprint "$EXSERVER_FINGERPRINT"} </dev/null
 else
   echo "== starting EXCH01, EXCH02 (Redmond) and EXCH03 (Dublin)"
@@ -71,17 +74,17 @@ else
   start EXCH02
   bin/exserver init --data "$work/EXCH03" --site Dublin --name EXCH03 --key "$key" --join "$first" --join-fingerprint "$first_fp" >/dev/null
   start EXCH03
-  bin/exbackup connect "$first" --key "$key" --fingerprint "$first_fp"
+  bin/exbackup-screenshots connect "$first" --key "$key" --fingerprint "$first_fp"
   for s in EXCH01 EXCH02 EXCH03; do
     bin/exserver load --data "$work/$s" --mailboxes 4 --messages 60 --public 10 >/dev/null
   done
 
   echo "== writing tapes"
-  bin/exbackup backup DS '\\EXCH02' IS '\\EXCH02' /d "Weekly full" /tape:"Monday full"
-  bin/exbackup backup DS '\\EXCH01' IS '\\EXCH01' /d "Nightly" /v
+  bin/exbackup-screenshots backup DS '\\EXCH02' IS '\\EXCH02' /d "Weekly full" /tape:"Monday full"
+  bin/exbackup-screenshots backup DS '\\EXCH01' IS '\\EXCH01' /d "Nightly" /v
   bin/exserver load --data "$work/EXCH01" --mailboxes 2 --messages 20 >/dev/null
-  bin/exbackup backup IS '\\EXCH01' /a /t incremental /d "Midday"
-  bin/exbackup tapes
+  bin/exbackup-screenshots backup IS '\\EXCH01' /a /t incremental /d "Midday"
+  bin/exbackup-screenshots tapes
 fi
 
 echo "== photographing the console under Xvfb"

@@ -14,8 +14,8 @@ import (
 
 // The benchmarks write and read a set holding one file of benchBytes
 // (1 GiB unless EXBACKUP_BENCH_BYTES says otherwise) in EXBACKUP_BENCH_DIR
-// (default the temporary folder), so that bench.sh can set them beside dd on
-// the same disk.
+// (default the temporary folder), so that scripts/bench-tape.sh can set
+// them beside dd on the same disk.
 
 func benchBytes() int64 {
 	if v, err := strconv.ParseInt(os.Getenv("EXBACKUP_BENCH_BYTES"), 10, 64); err == nil && v > 0 {
@@ -111,8 +111,8 @@ func benchRead(b *testing.B, o ReadOptions) {
 	}
 	buf := make([]byte, 1<<20)
 	// The first read of freshly written data is slower on some disks
-	// (virtual ones fetch it from the host's storage); bench.sh gives dd
-	// the same untimed first pass.
+	// (virtual ones fetch it from the host's storage); scripts/bench-tape.sh
+	// gives dd the same untimed first pass.
 	dropCaches()
 	if r, err := tp.OpenEntry(s.Entries[0], ReadOptions{Fast: true}); err == nil {
 		io.CopyBuffer(struct{ io.Writer }{io.Discard}, r, buf)

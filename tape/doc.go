@@ -11,11 +11,23 @@
 // One backup writes one set per store: AppendSet, then BeginVolume with the
 // store's device (`\\SERVER\Microsoft Information Store`) and machine, then
 // AddFile for each of its files, then End. End writes the ESET, flushes and
-// fsyncs: only then is the set complete. A set left without its ESET (a
-// crash, a full disk, Abort) lists as SetAborted and is never restorable;
-// the next AppendSet writes over it, with its number. The restricted-access
+// fsyncs: only then is the set complete. A set left without its ESET by
+// Abort (a cancel, a failed read, a full disk), which keeps only whole
+// blocks, lists as SetAborted; a set the tape file ends inside of, in the
+// middle of a block (a file cut short, a writer killed mid-block), lists as
+// SetDamaged with EndsAt, the byte the file ends at. Neither is restorable;
+// the next AppendSet writes over either, with its number. The restricted-access
 // flag and free properties live in the set's EXBS stream, the owner in the
 // SSET user name (see tape/mtf for the layout and exbackup's streams).
+//
+// Encryption: SetOptions.Encrypt names age recipients; the set gets a
+// random data key wrapped for each of them in its SSET, and every file's
+// data is sealed under it (an age payload; see tape/mtf), while names,
+// sizes and digests stay listable. OpenEntry and Verify take a KeyProvider
+// (package internal/keys gives the console's); without a usable key
+// OpenEntry fails with a *KeyError ("set 2 on tape "Weekly" is encrypted:
+// this console holds only the public key") and Verify checks the blocks
+// and the CSUM of the encrypted data only, saying so.
 //
 // Integrity: each file's digest (BLAKE3; SHA-256 on the first tapes) and
 // CRC-32C are recorded on tape beside the MTF CSUM. OpenEntry checks CSUM,
@@ -25,4 +37,36 @@
 //
 // File tapes have no hardware compression (Capabilities). At most one set
 // writer works on a tape at a time (ErrBusy).
+//
+// # Files of any set
+//
+// Any set of any MTF tape (NT Backup's, Backup Exec's, ours) can be seen as
+// folders and its files extracted one by one. Tree reads a set's blocks
+// into a Tree: its volumes ("C:", `\EXCH01\Microsoft Information Store`),
+// folders and files, each Node with its kind, size, modification time and
+// the offset of its block; Browse(path) lists a folder's children (one
+// Child each, Child.String being the line `exbackup browse` prints) and
+// Lookup finds a node, both through a map per folder. QuickTree and
+// QuickScan read the tape's media based catalog instead of its blocks when
+// it has one.
+//
+// ExtractTree (Extract, from a set number) writes the chosen items under a
+// folder, the volume first (DIR/C/Documents/report.doc). It creates every
+// folder and file by descriptor (openat with O_NOFOLLOW): a symbolic link
+// already under the folder is never followed and no name climbs out of it.
+// Each file goes to a temporary name, is synced, gets its times, and is
+// renamed into place only once its checks (CSUM, and CRC-32C and digest on
+// our tapes) passed. Names Linux cannot hold are mapped reversibly
+// (DiskName, TapeName) and reported. A file already there is skipped,
+// overwritten or kept beside (Existing). What the file's streams hold is
+// sorted by mtf.Block.Content: plain data, LZS-compressed frames, sparse
+// extents (written with their holes), alternate data streams (extracted
+// only when asked) and NT streams of no file content (left out). A damaged
+// file is named in ExtractResult.Failed with its tape, set, path and
+// offset, damaged regions the walk skipped are in Lost, everything else is
+// extracted, and the result says it is incomplete.
+//
+// Each set exbackup writes on a tape created since the media based catalog
+// came (the TAPE block says catalog type 1) ends with one: VerifyCatalog
+// and Verify check it against the blocks.
 package tape

@@ -19,6 +19,11 @@ type ReadOptions struct {
 	// ChunkSize is the size of each read from the tape file (default 1 MiB);
 	// a few chunks are read ahead.
 	ChunkSize int
+	// Keys unlock the data of an encrypted set; without them OpenEntry
+	// fails with a *KeyError.
+	Keys KeyProvider
+
+	sealed bool // read encrypted data as it lies (Verify without the key)
 }
 
 // EntryReader streams one entry's data: exactly Size bytes, then the checks.
@@ -41,7 +46,7 @@ func (t *Tape) OpenEntry(e Entry, o ReadOptions) (*EntryReader, error) {
 	}
 	name := t.displayName()
 	b, err := r.ReadBlockAt(e.Offset)
-	if err == nil && (b.Header.Type != mtf.TypeFile || b.Name != path.Base(e.Path) || b.Data != nil && int64(b.Data.Header.Length) != e.Size) {
+	if err == nil && (b.Header.Type != mtf.TypeFile || b.Name != path.Base(e.Path) || b.Data != nil && b.DataSize() != e.Size) {
 		err = fmt.Errorf("tape %q, set %d, file %q: the tape holds another block at byte %d", name, e.Set, e.Path, e.Offset)
 	}
 	if err == nil && !e.Hash.IsZero() && (b.Hash == nil || hashOf(b.Hash) != e.Hash) {
@@ -53,9 +58,14 @@ func (t *Tape) OpenEntry(e Entry, o ReadOptions) (*EntryReader, error) {
 	if err == nil {
 		src, err = durable.OpenReader(t.path)
 	}
+	var key []byte
+	if err == nil && b.Encrypted() && !o.sealed {
+		key, err = t.setKey(r, e, o.Keys)
+		defer clear(key)
+	}
 	var d *mtf.DataReader
 	if err == nil {
-		d, err = r.OpenData(b, e.Path, mtf.DataOptions{Strong: !o.Fast, ChunkSize: o.ChunkSize, Source: src})
+		d, err = r.OpenData(b, e.Path, mtf.DataOptions{Strong: !o.Fast, ChunkSize: o.ChunkSize, Source: src, Key: key, Sealed: o.sealed})
 	}
 	if err != nil {
 		if src != nil {

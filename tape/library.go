@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"exbackup/internal/durable"
 )
 
 // Library is a folder of file tapes, each a .bkf file named after its tape
@@ -102,6 +104,9 @@ func (l *Library) Erase(name string) error {
 	if err := os.Remove(t.Path()); err != nil {
 		return fmt.Errorf("erasing tape %q: %w", name, err)
 	}
-	syncDir(l.dir)
+	if err := durable.SyncDir(l.dir); err != nil {
+		// The tape is gone from the folder, but a crash could bring it back.
+		return fmt.Errorf("erasing tape %q: %w", name, err)
+	}
 	return nil
 }

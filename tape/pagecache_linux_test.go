@@ -91,3 +91,26 @@ func TestSetsBypassThePageCache(t *testing.T) {
 		t.Errorf("%d of the tape's %d pages are in the page cache after reading the set back", cached, total)
 	}
 }
+
+// Extracting files reads the tape past the page cache too.
+func TestExtractBypassesThePageCache(t *testing.T) {
+	l := newLibrary(t)
+	if !directIO(t, l.Dir()) {
+		t.Skip("the file system of the test's temporary folder does not take direct I/O")
+	}
+	tp, err := l.Create("cache", CreateOptions{Created: when})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := randomBytes(8, 24<<20)
+	writeSet(t, tp, SetOptions{Created: when}, "Microsoft Information Store", []file{{"priv.edb", big}})
+	_, total := cachedPages(t, tp.Path())
+	dest := t.TempDir()
+	res, err := tp.Extract(context.Background(), 1, dest, nil, ExtractOptions{})
+	if err != nil || res.Files != 1 {
+		t.Fatalf("extract: %v %+v", err, res)
+	}
+	if cached, _ := cachedPages(t, tp.Path()); cached > total/8 {
+		t.Errorf("%d of the tape's %d pages are in the page cache after extracting the set", cached, total)
+	}
+}

@@ -84,10 +84,12 @@ const (
 	// SetComplete: the set's ESET is on tape and every check passed.
 	SetComplete SetState = iota + 1
 	// SetAborted: the set was never finished (crash, full disk, cancel):
-	// it has no ESET, or an ESET marked aborted. Never restorable.
+	// it ends after a whole block without its ESET, as SetWriter.Abort
+	// leaves it, or has an ESET marked aborted. Never restorable.
 	SetAborted
-	// SetDamaged: the set was finished but part of it fails its checks
-	// (Set.Err tells where).
+	// SetDamaged: part of the set fails its checks (Set.Err tells where),
+	// or the tape file ends inside one of its blocks: it was cut short
+	// (Set.EndsAt). Never restorable.
 	SetDamaged
 )
 
@@ -138,9 +140,17 @@ type Set struct {
 	Err         error // why the set is aborted or damaged, when known
 	Entries     []Entry
 	Offset      int64 // byte offset of the SSET in the tape file
+	// EndsAt is, for a set the tape file ends inside of (in the middle of
+	// a block, without its ESET), the file's size: the tape was cut short
+	// there. 0 otherwise.
+	EndsAt int64
 	// Exbackup is true for sets written by exbackup (they carry per-file
 	// hashes and a metadata digest).
 	Exbackup bool
+	// Encrypted sets list without a key; their data needs one (see
+	// KeyProvider). Recipients is how many keys can read it.
+	Encrypted  bool
+	Recipients int
 }
 
 // Restorable reports whether the set may be offered for restore.
@@ -167,7 +177,9 @@ type Entry struct {
 	Offset   int64 // byte offset of the FILE block in the tape file
 }
 
-func fromContents(tapeName string, s *mtf.Set) Set {
+// fromContents lists one set; last tells that nothing follows it on a tape
+// of size bytes.
+func fromContents(tapeName string, s *mtf.Set, last bool, size int64) Set {
 	out := Set{
 		Tape:        tapeName,
 		Number:      int(s.Start.Number),
@@ -179,6 +191,10 @@ func fromContents(tapeName string, s *mtf.Set) Set {
 		Offset:      s.Offset,
 		Err:         s.Err,
 		Exbackup:    s.Info != nil,
+		Encrypted:   s.Start.Attributes&mtf.SetEncryption != 0 || s.Keys != nil,
+	}
+	if s.Keys != nil {
+		out.Recipients = s.Keys.Recipients()
 	}
 	if s.Info != nil {
 		out.Restricted = s.Info.Restricted
@@ -200,11 +216,23 @@ func fromContents(tapeName string, s *mtf.Set) Set {
 	}
 	out.Files = len(out.Entries)
 	switch {
-	case s.End == nil:
+	case s.End == nil && s.Continues:
+		// Not aborted, but not restorable from this medium alone.
 		out.State = SetAborted
 		if out.Err == nil {
-			out.Err = fmt.Errorf("tape %q, set %d: no end of set on tape: the backup did not finish", tapeName, out.Number)
+			out.Err = fmt.Errorf("tape %q, set %d goes on on the next member of its media family", tapeName, out.Number)
 		}
+	case s.End == nil && s.Err != nil:
+		// Abort leaves whole blocks; a block cut off is a file cut short
+		// (or a writer killed in the middle of a block).
+		out.State = SetDamaged
+		if last {
+			out.EndsAt = size
+			out.Err = fmt.Errorf("tape %q, set %d: the tape file ends at byte %d, inside the set: it was cut short (%w)", tapeName, out.Number, size, s.Err)
+		}
+	case s.End == nil:
+		out.State = SetAborted
+		out.Err = fmt.Errorf("tape %q, set %d: no end of set on tape: the backup did not finish", tapeName, out.Number)
 	case s.End.Attributes&mtf.EndSetAborted != 0:
 		out.State = SetAborted
 		if out.Err == nil {

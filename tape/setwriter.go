@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"filippo.io/age"
+
 	"exbackup/internal/durable"
 	"exbackup/tape/mtf"
 )
@@ -24,6 +26,10 @@ type SetOptions struct {
 	// Set.Properties.
 	Properties map[string]string
 	Created    time.Time // default now
+	// Encrypt, when not empty, encrypts the files' data for these age
+	// recipients (the console's key and any recovery keys): the set is
+	// listed without a key and read only with one of theirs.
+	Encrypt []age.Recipient
 
 	fileHash mtf.HashAlgo // default BLAKE3; tests write SHA-256 as the first tapes did
 }
@@ -44,6 +50,8 @@ type SetWriter struct {
 	vol    bool
 	err    error
 	done   bool
+	whole  int64  // the tape offset after the last whole block
+	key    []byte // the data key of an encrypted set
 }
 
 // ErrSetClosed is returned by a SetWriter after End or Abort.
@@ -112,6 +120,12 @@ func (t *Tape) appendSet(o SetOptions) (*SetWriter, error) {
 		Filemarks:        ap.Filemarks,
 		FilemarkCount:    ap.FilemarkCount,
 		FileHash:         o.fileHash,
+		// A tape whose TAPE block announces a media based catalog gets
+		// one at the end of each set; older tapes stay as they were.
+		Catalog:       r.Tape().CatalogType == mtf.CatalogType1,
+		SetMap:        mtf.SetMapFrom(c, r.FLBSize()),
+		FamilyID:      r.Tape().MediaFamilyID,
+		MediaSequence: r.Tape().MediaSequence,
 	})
 	if err != nil {
 		return fail(fmt.Errorf("tape %q: %w", name, err))
@@ -146,11 +160,21 @@ func (t *Tape) appendSet(o SetOptions) (*SetWriter, error) {
 		WriteDate:     when,
 		SoftwareMajor: 1,
 	}
-	at, err := w.BeginSet(ss, &mtf.SetInfo{Restricted: o.Restricted, Properties: o.Properties})
+	var extra []mtf.Stream
+	if len(o.Encrypt) > 0 {
+		key, keys, err := newSetKey(o.Encrypt)
+		if err != nil {
+			return fail(fmt.Errorf("tape %q, set %d: %w", name, ap.Number, err))
+		}
+		sw.key, sw.set.Encrypted, sw.set.Recipients = key, true, len(o.Encrypt)
+		ss.Attributes |= mtf.SetEncryption
+		extra = append(extra, keys)
+	}
+	at, err := w.BeginSet(ss, &mtf.SetInfo{Restricted: o.Restricted, Properties: o.Properties}, extra...)
 	if err != nil {
 		return fail(fmt.Errorf("tape %q, set %d: %w", name, ap.Number, err))
 	}
-	sw.set.Offset = at.Offset
+	sw.set.Offset, sw.whole = at.Offset, w.Offset()
 	return sw, nil
 }
 
@@ -188,6 +212,7 @@ func (w *SetWriter) BeginVolume(device, machine string) error {
 	if _, err := w.w.WriteBlock(v); err != nil {
 		return w.fail(err)
 	}
+	w.whole = w.w.Offset()
 	w.set.Volumes = append(w.set.Volumes, Volume{Device: device, Name: v.Name, Machine: machine})
 	w.vol, w.dir = true, ""
 	return w.enterDir(nil)
@@ -213,7 +238,7 @@ func (w *SetWriter) enterDir(parts []string) error {
 	if _, err := w.w.WriteBlock(d); err != nil {
 		return w.fail(err)
 	}
-	w.dir = key
+	w.dir, w.whole = key, w.w.Offset()
 	return nil
 }
 
@@ -245,7 +270,14 @@ func (w *SetWriter) AddFile(name string, size int64, modTime time.Time, r io.Rea
 		DirectoryID: w.dirID, ID: w.fileID, Name: parts[len(parts)-1],
 		Modified: modTime.UTC().Truncate(time.Second), Backup: w.when,
 	}
-	at, sum, err := w.w.WriteFile(fb, size, r)
+	var at mtf.Written
+	var sum mtf.FileHash
+	var err error
+	if w.key != nil {
+		at, sum, err = w.w.WriteEncryptedFile(fb, strings.Join(parts, "/"), size, r, w.key)
+	} else {
+		at, sum, err = w.w.WriteFile(fb, size, r)
+	}
 	if err != nil {
 		return Hash{}, w.fail(fmt.Errorf("file %q: %w", name, err))
 	}
@@ -253,6 +285,7 @@ func (w *SetWriter) AddFile(name string, size int64, modTime time.Time, r io.Rea
 		Set: w.set.Number, Volume: len(w.set.Volumes) - 1, Path: strings.Join(parts, "/"),
 		Size: size, Modified: fb.Modified, FLA: at.FLA, Hash: hashOf(&sum), CRC32C: sum.CRC32C, Offset: at.Offset,
 	}
+	w.whole = w.w.Offset()
 	w.set.Entries = append(w.set.Entries, e)
 	w.set.Files++
 	w.set.Bytes += size
@@ -293,19 +326,25 @@ func (w *SetWriter) End() (Set, error) {
 }
 
 // Abort stops the set without its ESET: the tape lists it as aborted and
-// the next AppendSet writes over it. What was written is kept (and flushed,
-// as far as possible) rather than cut off. Abort after End does nothing.
+// the next AppendSet writes over it. The whole blocks written are kept (and
+// flushed, as far as possible); a block a failure cut short is cut off, so
+// that the tape does not end inside a block as a damaged tape does. Abort
+// after End does nothing.
 func (w *SetWriter) Abort() error {
 	if w.done {
 		return nil
 	}
 	w.w.Flush()
 	w.disk.Close()
+	if st, err := w.f.Stat(); err == nil && st.Size() > w.whole {
+		w.f.Truncate(w.whole)
+	}
 	return w.close()
 }
 
 func (w *SetWriter) close() error {
 	w.done = true
+	clear(w.key)
 	err := w.f.Close()
 	if w.unlock != nil {
 		w.unlock()

@@ -1,6 +1,7 @@
 package tape
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"exbackup/internal/durable"
 	"exbackup/tape/mtf"
 )
 
@@ -116,13 +118,10 @@ func Create(path, name string, o CreateOptions) (*Tape, error) {
 		o.Created = time.Now()
 	}
 	o.Created = o.Created.UTC().Truncate(time.Second)
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".new-*"+Ext)
-	if err != nil {
-		return nil, fmt.Errorf("creating tape %q: %w", name, err)
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	w, err := mtf.NewWriter(tmp, 0, mtf.WriterOptions{FLBSize: o.FLBSize, SoftFilemarkSize: max(o.FLBSize, mtf.DefaultSoftFilemarkSize), BufferSize: 64 << 10})
+	// A new tape is its header and nothing else: small enough to build in
+	// memory and write whole.
+	var buf bytes.Buffer
+	w, err := mtf.NewWriter(&buf, 0, mtf.WriterOptions{FLBSize: o.FLBSize, SoftFilemarkSize: max(o.FLBSize, mtf.DefaultSoftFilemarkSize), BufferSize: 64 << 10})
 	if err != nil {
 		return nil, fmt.Errorf("creating tape %q: %w", name, err)
 	}
@@ -133,6 +132,8 @@ func Create(path, name string, o CreateOptions) (*Tape, error) {
 		MediaLabel:    o.Description,
 		SoftwareName:  o.Software,
 		MediaDate:     o.Created,
+		// Each set ends with a type 1 media based catalog (see AppendSet).
+		CatalogType: mtf.CatalogType1,
 	}
 	if err := w.WriteTape(th); err != nil {
 		return nil, fmt.Errorf("creating tape %q: %w", name, err)
@@ -140,25 +141,10 @@ func Create(path, name string, o CreateOptions) (*Tape, error) {
 	if err := w.Flush(); err != nil {
 		return nil, fmt.Errorf("creating tape %q: %w", name, err)
 	}
-	if err := tmp.Sync(); err != nil {
+	if err := durable.WriteFile(path, buf.Bytes(), 0o600); err != nil {
 		return nil, fmt.Errorf("creating tape %q: %w", name, err)
 	}
-	if err := tmp.Close(); err != nil {
-		return nil, fmt.Errorf("creating tape %q: %w", name, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return nil, fmt.Errorf("creating tape %q: %w", name, err)
-	}
-	syncDir(filepath.Dir(path))
 	return Open(path)
-}
-
-// syncDir makes a rename durable where the system allows it.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }
 
 // Open opens the tape in the .bkf file at path, reading its TAPE header.
@@ -240,6 +226,9 @@ type Listing struct {
 	// its digest, bytes after the last set that are no block (the start of
 	// a set cut before its header was whole).
 	Problems []error
+	// FromCatalog is set when the sets were read from the tape's media
+	// based catalog (QuickScan), not from its blocks.
+	FromCatalog bool
 }
 
 // Scan reads the whole tape's metadata (file data is stepped over) and lists
@@ -257,8 +246,8 @@ func (t *Tape) Scan() (Listing, error) {
 		return Listing{}, fmt.Errorf("reading tape %q: %w", t.displayName(), err)
 	}
 	l := Listing{Info: infoOf(r, t.path), Problems: c.Problems, Sets: make([]Set, 0, len(c.Sets))}
-	for _, s := range c.Sets {
-		l.Sets = append(l.Sets, fromContents(t.displayName(), s))
+	for i, s := range c.Sets {
+		l.Sets = append(l.Sets, fromContents(t.displayName(), s, i == len(c.Sets)-1, r.Size()))
 	}
 	return l, nil
 }

@@ -9,7 +9,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"exbackup/engine"
-	"exbackup/exchange"
 )
 
 // Choices of the Backup and Restore Information dialogs, in NT Backup's words.
@@ -204,7 +203,6 @@ func (d *backupDialog) logLevelChanged() {
 func (d *backupDialog) request() (engine.BackupRequest, string) {
 	req := engine.BackupRequest{
 		Stores:      append([]engine.StoreRef(nil), d.stores...),
-		Type:        exchange.BackupType(strings.ToLower(d.backupType.Selected)),
 		Append:      d.operation.Selected() == opAppend,
 		Verify:      d.verify.Checked,
 		Description: strings.TrimSpace(d.description.Text),
@@ -221,9 +219,11 @@ func (d *backupDialog) request() (engine.BackupRequest, string) {
 			return req, "The tape name is too long (128 characters at most)."
 		}
 	}
-	if !req.Type.Valid() {
+	t, err := engine.ParseBackupType(d.backupType.Selected)
+	if err != nil {
 		return req, "Choose a backup type."
 	}
+	req.Type = t
 	log, msg := readLog(d.logFile, d.logLevel)
 	if msg != "" {
 		return req, msg
@@ -254,26 +254,18 @@ func readLog(file *dlgEntry, level *radioGroup) (engine.LogOptions, string) {
 	return o, ""
 }
 
-// checkServers refuses, before the job starts, what the servers' last
-// known states already refuse: a store whose service is not running, a
-// server that did not answer, an incremental or differential backup with
-// circular logging on.
+// checkServers refuses, before the job starts, a server that did not
+// answer, and what the engine says the servers' last known states refuse
+// (a service not running, circular logging for an incremental).
 func (d *backupDialog) checkServers(req engine.BackupRequest) string {
 	ix := d.c.exch.ix
 	for _, s := range req.Stores {
 		if why, ok := ix.org.Unreachable[s.Server]; ok {
 			return fmt.Sprintf("%s did not answer (%s): refresh (F5) or untick it.", s.Server, why)
 		}
-		st, ok := ix.serverStatus(s.Server)
-		if !ok {
-			continue
-		}
-		if state := st.Service(s.Store); state != "" && state != exchange.Running {
-			return fmt.Sprintf("The %s of %s is %s: an online backup needs it running.", storeLabel(s.Store), s.Server, stateWord(state))
-		}
-		if (req.Type == exchange.Incremental || req.Type == exchange.Differential) && st.CircularLogging {
-			return fmt.Sprintf("%s uses circular logging: it keeps no logs for an %s backup. Choose Normal or Copy.", s.Server, strings.ToLower(typeTitle(string(req.Type))))
-		}
+	}
+	if err := ix.org.CheckBackup(req); err != nil {
+		return err.Error()
 	}
 	return ""
 }

@@ -1,4 +1,4 @@
-//go:build linux && cgo && !ci && !android && !wasm
+//go:build screenshots && linux && cgo && !ci && !android && !wasm
 
 package ui
 

@@ -129,15 +129,6 @@ func newConsole(a fyne.App, eng Engine, opts Options, do func(func())) *Console 
 // Window is the main window.
 func (c *Console) Window() fyne.Window { return c.win }
 
-// ShowAndRun shows the main window and runs the app until it is closed.
-func (c *Console) ShowAndRun() {
-	c.quit = make(chan error, 1)
-	returned := make(chan struct{})
-	go exitIfRunHangs(c.quit, returned, quitWait, "the window closed")
-	c.win.ShowAndRun()
-	close(returned)
-}
-
 // logDefault is the log file the dialogs propose.
 func (c *Console) logDefault() string {
 	if c.opts.LogFile != "" {

@@ -17,6 +17,8 @@
 // restore.go and status.go (the dialogs and the job runner), ops.go
 // (Verify, Catalog, Erase Tape, About), modal.go (dialog frame,
 // confirmations, form helpers), dlgwidgets.go (keyboard-aware dialog
-// widgets), theme.go, icons.go, format.go, screenshots.go and capture_*.go
-// (Console.Screenshots).
+// widgets), theme.go, icons.go, format.go, quitguard.go (ShowAndRun and
+// the guard against a run loop that hangs at quit), screenshots.go and
+// capture_*.go (Console.Screenshots, built in only with -tags screenshots
+// or the tests' ci tag; screenshots_disabled.go stands in otherwise).
 package ui

@@ -81,23 +81,6 @@ func device(server string, id exchange.StoreID) string {
 	return `\\` + strings.TrimLeft(server, `\`) + " " + id.ServiceName()
 }
 
-// typeTitle is a backup type as the dialogs show it.
-func typeTitle(t string) string {
-	switch exchange.BackupType(strings.ToLower(t)) {
-	case exchange.Normal:
-		return "Normal"
-	case exchange.Copy:
-		return "Copy"
-	case exchange.Incremental:
-		return "Incremental"
-	case exchange.Differential:
-		return "Differential"
-	case "":
-		return "—"
-	}
-	return t
-}
-
 // stateWord is a service state as the tree shows it.
 func stateWord(s exchange.ServiceState) string {
 	switch s {

@@ -251,12 +251,6 @@ func (t *ticks) selected(ix *orgIndex) []engine.StoreRef {
 	return out
 }
 
-// serverStatus is the status a server answered, if it did.
-func (ix *orgIndex) serverStatus(name string) (exchange.Status, bool) {
-	s, ok := ix.org.Status[name]
-	return s, ok
-}
-
 // summary is the status bar's one-line description of the organization.
 func (ix *orgIndex) summary() string {
 	if ix.servers == 0 {

@@ -24,10 +24,7 @@ type restorePage struct {
 	public  bool
 	start   bool
 	verify  bool
-	chain   string // the chain warning shown on the page, if any
 }
-
-func (p *restorePage) isDS() bool { return p.store == exchange.StoreDS }
 
 // restoreDialog is Restore Information: one page per set chosen in the
 // Tapes window, "Set 1 of 2", Previous and Next between them.
@@ -63,7 +60,7 @@ type restoreDialog struct {
 
 const restoreWidth = 540
 
-const dsOnlyOriginal = "The Directory restores only to its original server; Private and Public apply to the Information Store."
+const dsOnlyOriginal = engine.NoteDirectory
 
 // Restore is Operations > Restore…: Restore Information for the sets
 // ticked in the Tapes window.
@@ -79,13 +76,13 @@ func (c *Console) Restore() {
 func (c *Console) newRestoreDialog(chosen []restoreChoice) *restoreDialog {
 	d := &restoreDialog{c: c, keys: &dlgKeys{}}
 	for _, ch := range chosen {
-		p := &restorePage{tape: ch.tape, set: ch.set, store: setStore(ch.set), dest: strings.TrimLeft(ch.set.Server, `\`)}
-		if !p.isDS() {
-			p.private, p.public = true, true
-		}
+		p := &restorePage{tape: ch.tape, set: ch.set, store: engine.SetStore(ch.set), dest: strings.TrimLeft(ch.set.Server, `\`)}
 		d.pages = append(d.pages, p)
 	}
-	chainWarnings(d.pages)
+	// Both databases by default, where the set chooses them.
+	for i, pg := range d.plan() {
+		d.pages[i].private, d.pages[i].public = pg.ChooseDatabases, pg.ChooseDatabases
+	}
 
 	d.heading = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	d.tapeName, d.backupSet, d.created, d.owner, d.storeName = value(""), value(""), value(""), value(""), value("")
@@ -155,41 +152,34 @@ func (c *Console) newRestoreDialog(chosen []restoreChoice) *restoreDialog {
 	return d
 }
 
-// chainWarnings marks the pages that start a chain with an incremental or
-// differential set: its full set is not restored before it.
-func chainWarnings(pages []*restorePage) {
-	seenFull := map[string]bool{}
-	for i, p := range pages {
-		k := p.set.Server + "\x00" + string(p.store)
-		t := exchange.BackupType(strings.ToLower(p.set.Type))
-		switch {
-		case t.Full():
-			seenFull[k] = true
-		case !seenFull[k]:
-			p.chain = fmt.Sprintf("Set %d is %s backup: restore the full set of %s on %s first (set %d of this restore has none before it).",
-				p.set.Number, article(t), storeLabel(p.store), p.set.Server, i+1)
-		}
+// plan is what the engine's rules say of each page as it stands.
+func (d *restoreDialog) plan() []engine.PagePlan {
+	sets := make([]engine.PlanSet, len(d.pages))
+	for i, p := range d.pages {
+		sets[i] = engine.CatalogPlanSet(p.options(), p.set)
 	}
+	return engine.PlanRestore(sets)
 }
 
-func article(t exchange.BackupType) string {
-	switch t {
-	case exchange.Incremental:
-		return "an incremental"
-	case "":
-		return "a"
-	}
-	return "a " + strings.ToLower(typeTitle(string(t)))
+// options are the page's choices as the engine takes them.
+func (p *restorePage) options() engine.RestoreSet {
+	return engine.RestoreSet{Tape: p.tape.Name, Set: p.set.Number, Destination: p.dest, Erase: p.erase,
+		Private: p.private, Public: p.public, Start: p.start, Verify: p.verify}
 }
 
 // save keeps the shown page's fields.
 func (d *restoreDialog) save() {
 	p := d.pages[d.cur]
-	if !p.isDS() {
+	if !d.dest.Disabled() {
 		p.dest = strings.TrimSpace(d.dest.Text)
+	}
+	if !d.private.Disabled() {
 		p.private, p.public = d.private.Checked, d.public.Checked
 	}
-	p.erase, p.start, p.verify = d.erase.Checked, d.start.Checked, d.verify.Checked
+	if !d.erase.Disabled() {
+		p.erase = d.erase.Checked
+	}
+	p.start, p.verify = d.start.Checked, d.verify.Checked
 }
 
 // showPage saves the page shown and shows page i.
@@ -202,6 +192,7 @@ func (d *restoreDialog) showPage(i int) {
 	}
 	d.cur = i
 	p := d.pages[i]
+	pg := d.plan()[i]
 	d.heading.SetText(fmt.Sprintf("Backup Set Information (Set %d of %d)", i+1, len(d.pages)))
 	d.tapeName.SetText(p.tape.Name)
 	bs := fmt.Sprintf("Set %d", p.set.Number)
@@ -215,31 +206,21 @@ func (d *restoreDialog) showPage(i int) {
 		owner = "—"
 	}
 	d.owner.SetText(owner)
-	d.storeName.SetText(device(p.set.Server, p.store) + " (" + typeTitle(p.set.Type) + ")")
+	d.storeName.SetText(device(p.set.Server, p.store) + " (" + engine.TypeTitle(engine.SetType(p.set)) + ")")
 
 	d.dest.SetText(p.dest)
+	d.dest.SetPlaceHolder(strings.TrimLeft(p.set.Server, `\`))
 	d.erase.SetChecked(p.erase)
 	d.private.SetChecked(p.private)
 	d.public.SetChecked(p.public)
 	d.start.SetChecked(p.start)
 	d.verify.SetChecked(p.verify)
-	if p.isDS() {
-		d.dest.Disable()
-		d.private.Disable()
-		d.public.Disable()
-		d.dsNote.Show()
-	} else {
-		d.dest.Enable()
-		d.private.Enable()
-		d.public.Enable()
-		d.dsNote.Hide()
-	}
-	d.chain.SetText(p.chain)
-	if p.chain == "" {
-		d.chain.Hide()
-	} else {
-		d.chain.Show()
-	}
+	enable(d.dest, pg.ChooseDestination)
+	enable(d.erase, pg.ChooseErase)
+	enable(d.private, pg.ChooseDatabases)
+	enable(d.public, pg.ChooseDatabases)
+	showText(d.dsNote, pg.Note)
+	showText(d.chain, strings.Join(pg.Warnings, " "))
 	if i == 0 {
 		d.prev.Disable()
 	} else {
@@ -250,10 +231,10 @@ func (d *restoreDialog) showPage(i int) {
 	} else {
 		d.next.Enable()
 	}
-	if p.isDS() {
-		d.m.focus = d.erase
-	} else {
+	if pg.ChooseDestination {
 		d.m.focus = d.dest
+	} else {
+		d.m.focus = d.erase
 	}
 	if d.m != nil && d.m.visible {
 		d.c.win.Canvas().Focus(d.m.focus)
@@ -261,30 +242,35 @@ func (d *restoreDialog) showPage(i int) {
 	}
 }
 
-// validatePage checks one page's rules (Exchange 5.5's), or says what is
-// wrong.
-func validatePage(p *restorePage) string {
-	if p.isDS() {
-		return ""
+// enable enables or greys a field.
+func enable(w fyne.Disableable, on bool) {
+	if on {
+		w.Enable()
+	} else {
+		w.Disable()
 	}
-	switch {
-	case p.dest == "":
-		return "Enter the destination server."
-	case !p.private && !p.public:
-		return "Choose Private, Public or both."
-	case p.dest != strings.TrimLeft(p.set.Server, `\`) && !(p.erase && p.private && p.public):
-		return fmt.Sprintf("Restoring to another server (%s) needs Erase all existing data and both Private and Public.", p.dest)
+}
+
+// showText shows a label with text, or hides it when there is none.
+func showText(l *widget.Label, text string) {
+	l.SetText(text)
+	if text == "" {
+		l.Hide()
+	} else {
+		l.Show()
 	}
-	return ""
 }
 
 // request builds the RestoreRequest from the pages.
 func (d *restoreDialog) request() (engine.RestoreRequest, string) {
 	var req engine.RestoreRequest
-	for _, p := range d.pages {
-		rs := engine.RestoreSet{Tape: p.tape.Name, Set: p.set.Number, Destination: p.dest, Erase: p.erase, Start: p.start, Verify: p.verify}
-		if !p.isDS() {
-			rs.Private, rs.Public = p.private, p.public
+	plans := d.plan()
+	for i, p := range d.pages {
+		// What does not apply to a set is not sent for it.
+		rs, pg := p.options(), plans[i]
+		rs.Erase = rs.Erase && pg.ChooseErase
+		if !pg.ChooseDatabases {
+			rs.Private, rs.Public = false, false
 		}
 		req.Sets = append(req.Sets, rs)
 	}
@@ -300,10 +286,10 @@ func (d *restoreDialog) submit() {
 		return
 	}
 	d.save()
-	for i, p := range d.pages {
-		if msg := validatePage(p); msg != "" {
+	for i, pg := range d.plan() {
+		if pg.Err != nil {
 			d.showPage(i)
-			d.errLine.set(fmt.Sprintf("Set %d of %d: %s", i+1, len(d.pages), msg))
+			d.errLine.set(fmt.Sprintf("Set %d of %d: %s.", i+1, len(d.pages), strings.TrimSuffix(oneLine(pg.Err), ".")))
 			return
 		}
 	}

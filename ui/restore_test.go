@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -90,17 +91,61 @@ func TestRestoreChainWarning(t *testing.T) {
 	c, _ := newTestConsole(t, newFakeEngine())
 	d := openRestore(t, c, 1, 3)
 	d.showPage(1)
-	want := "Set 3 is an incremental backup: restore the full set of Information Store on EXCH01 first (set 2 of this restore has none before it)."
-	if !d.chain.Visible() || d.chain.Text != want {
+	want := "Set 3 is an incremental backup of Microsoft Information Store: restore the full set of its chain first"
+	if !d.chain.Visible() || !strings.HasPrefix(d.chain.Text, want) {
 		t.Errorf("chain warning = %q (visible %v)", d.chain.Text, d.chain.Visible())
 	}
 	d.m.hide()
 	c.tapes.tickAll(false)
 	d = openRestore(t, c, 2, 3)
-	for i, p := range d.pages {
-		if p.chain != "" {
-			t.Errorf("page %d warns though its full set comes first: %q", i+1, p.chain)
+	for i := range d.pages {
+		d.showPage(i)
+		if d.chain.Visible() {
+			t.Errorf("page %d warns though its full set comes first: %q", i+1, d.chain.Text)
 		}
+	}
+}
+
+// A chain is one store on one destination: the full set sent to EXCH02
+// does not begin the chain of its incremental restored to EXCH01, and the
+// page says so; sent to the same server, they are one chain again.
+func TestRestoreChainIsPerDestination(t *testing.T) {
+	c, _ := newTestConsole(t, newFakeEngine())
+	d := openRestore(t, c, 2, 3)
+	d.dest.SetText("EXCH02")
+	d.erase.SetChecked(true)
+	d.showPage(1)
+	if !d.chain.Visible() || !strings.Contains(d.chain.Text, "Set 3 is an incremental backup") {
+		t.Errorf("incremental onto EXCH01 after its full went to EXCH02: %q (visible %v)", d.chain.Text, d.chain.Visible())
+	}
+	d.dest.SetText("EXCH02")
+	d.showPage(0)
+	d.showPage(1)
+	if d.chain.Visible() {
+		t.Errorf("full and incremental both onto EXCH02: %q", d.chain.Text)
+	}
+}
+
+// Erase, Private and Public are chosen on a chain's full set: an
+// incremental's page greys them, and never refuses the restore for them.
+func TestRestoreIncrementalTakesItsChainsOptions(t *testing.T) {
+	c, q := newTestConsole(t, newFakeEngine())
+	d := openRestore(t, c, 3)
+	if !d.private.Disabled() || !d.public.Disabled() || !d.erase.Disabled() || d.dest.Disabled() {
+		t.Errorf("incremental page: private %v public %v erase %v dest %v disabled", d.private.Disabled(), d.public.Disabled(), d.erase.Disabled(), d.dest.Disabled())
+	}
+	if !d.dsNote.Visible() || d.dsNote.Text != engine.NoteChainOption {
+		t.Errorf("note = %q (visible %v)", d.dsNote.Text, d.dsNote.Visible())
+	}
+	d.dest.SetText("EXCH02") // joins a chain begun on EXCH02 earlier
+	test.Tap(d.ok)
+	q.until(t, "the check", func() bool { checks, _ := c.fakeRestores(); return len(checks) == 1 })
+	if d.errLine.Visible() {
+		t.Errorf("refused: %q", d.errLine.Text)
+	}
+	checks, _ := c.fakeRestores()
+	if got := checks[0].Sets[0]; got.Destination != "EXCH02" || got.Private || got.Public || got.Erase {
+		t.Errorf("request: %+v", got)
 	}
 }
 
@@ -116,20 +161,15 @@ func TestRestoreInformationValidation(t *testing.T) {
 		}
 		return ""
 	}
-	d.dest.SetText("")
-	d.showPage(0) // the error brings the page back
-	if got := try(); got != "Set 2 of 2: Enter the destination server." || d.cur != 1 {
-		t.Errorf("empty destination: %q on page %d", got, d.cur+1)
-	}
-	d.dest.SetText("EXCH01")
 	d.private.SetChecked(false)
 	d.public.SetChecked(false)
-	if got := try(); got != "Set 2 of 2: Choose Private, Public or both." {
-		t.Errorf("neither store: %q", got)
+	d.showPage(0) // the error brings the page back
+	if got := try(); got != "Set 2 of 2: Choose Private, Public or both." || d.cur != 1 {
+		t.Errorf("neither store: %q on page %d", got, d.cur+1)
 	}
 	d.private.SetChecked(true)
 	d.dest.SetText("EXCH02")
-	if got := try(); got != "Set 2 of 2: Restoring to another server (EXCH02) needs Erase all existing data and both Private and Public." {
+	if got := try(); got != "Set 2 of 2: Restoring to another server (EXCH02) requires Erase all existing data and both Private and Public." {
 		t.Errorf("other server: %q", got)
 	}
 	d.dest.SetText("exch01") // Exchange compares server names case-sensitively

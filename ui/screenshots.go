@@ -1,3 +1,5 @@
+//go:build screenshots || ci
+
 package ui
 
 import (
@@ -15,6 +17,10 @@ import (
 	"exbackup/engine"
 	"exbackup/exchange"
 )
+
+// ScreenshotsBuiltIn says the binary was built with the screenshot tour
+// (go build -tags screenshots; the tests' ci tag builds it in too).
+const ScreenshotsBuiltIn = true
 
 // Screenshots opens, in turn, the main window with the tree expanded, the
 // Tapes window with a tape selected, and every dialog, and saves each as
@@ -42,34 +48,6 @@ func (c *Console) Screenshots(dir string) error {
 	c.app.Run() // returns at once under the test driver: shoot runs on
 	close(returned)
 	return <-errc
-}
-
-// quitWait is how long the app may take to shut down once it was told to.
-const quitWait = 15 * time.Second
-
-// exitIfRunHangs ends the process when the app's run loop has not returned
-// within wait of done (the window closing, the pictures being taken).
-// Fyne 2.7.1 can hang at quit: a call queued for the main thread just as
-// the loop drains its queue is never run, and whoever queued it waits for
-// ever, leaving a process without a window. Whatever the console had to
-// do is done by then; the exit status is done's error, if any.
-func exitIfRunHangs(done <-chan error, returned <-chan struct{}, wait time.Duration, what string) {
-	var err error
-	select {
-	case <-returned:
-		return
-	case err = <-done:
-	}
-	select {
-	case <-returned:
-	case <-time.After(wait):
-		fmt.Fprintf(os.Stderr, "exbackup: %s, but the window system did not shut down within %s; exiting\n", what, wait)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "exbackup: %v\n", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
 }
 
 // shot is one picture: set up (on the UI goroutine), capture, tear down.

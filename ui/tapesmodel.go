@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"exbackup/catalog"
+	"exbackup/engine"
 	"exbackup/exchange"
 )
 
@@ -110,21 +111,26 @@ func cmpUint(a, b uint64) int {
 }
 
 func newSetRow(s catalog.Set, tapePresent bool) setRow {
+	// Whether a set can be ticked is the engine's to say; the state
+	// column only names it.
 	r := setRow{set: s, restorable: true}
+	if err := engine.Restorable(s, tapePresent); err != nil {
+		r.restorable, r.why = false, err.Error()
+	}
 	state := "Complete"
 	switch {
 	case s.State == catalog.StateAborted:
-		state, r.restorable, r.why = "Aborted", false, "the set was never finished on tape"
+		state = "Aborted"
 	case s.State == catalog.StateDamaged:
-		state, r.restorable, r.why = "Unreadable", false, "part of the set fails its checks"
+		state = "Unreadable"
 	case s.Foreign:
-		state, r.restorable, r.why = "Foreign", false, "not an exbackup set: it cannot be restored to a server"
+		state = "Foreign"
 	case !tapePresent:
-		state, r.restorable, r.why = "Tape missing", false, "the tape's file is not there"
+		state = "Tape missing"
 	case !s.Verified.IsZero():
 		state = "Verified " + ntDate(s.Verified)
 	}
-	r.cells = []string{"", fmt.Sprint(s.Number), state, setStores(s), strings.TrimLeft(s.Server, `\`), typeTitle(s.Type), ntDate(s.Created), ntTime(s.Created), s.Description, s.Owner}
+	r.cells = []string{"", fmt.Sprint(s.Number), state, setStores(s), strings.TrimLeft(s.Server, `\`), engine.TypeTitle(exchange.BackupType(s.Type)), ntDate(s.Created), ntTime(s.Created), s.Description, s.Owner}
 	return r
 }
 
@@ -135,14 +141,6 @@ func setStores(s catalog.Set) string {
 		names[i] = storeLabel(exchange.StoreID(st))
 	}
 	return strings.Join(names, ", ")
-}
-
-// setStore is the store a set holds (exbackup writes one per set).
-func setStore(s catalog.Set) exchange.StoreID {
-	if len(s.Stores) == 0 {
-		return ""
-	}
-	return exchange.StoreID(strings.ToUpper(s.Stores[0]))
 }
 
 // tapeByID finds a tape row.
@@ -166,3 +164,6 @@ func (m *tapesModel) setByID(id uint64) (setRow, tapeRow, bool) {
 	}
 	return setRow{}, tapeRow{}, false
 }
+
+// setStore is the store a set holds, as the engine reads it.
+func setStore(s catalog.Set) exchange.StoreID { return engine.SetStore(s) }

@@ -17,7 +17,7 @@ func cmdInit(args []string) error {
 	fs.StringVar(&o.Organization, "org", "", "organization name")
 	fs.StringVar(&o.Site, "site", "", "site name")
 	fs.StringVar(&o.Name, "name", "", "server name")
-	fs.StringVar(&o.Key, "key", "", "the organization's access key (made when creating an organization without one)")
+	fs.StringVar(&o.Key, "key", "", "the organization's access key: at least 128 bits, e.g. 22 random base64 characters (made when creating an organization without one)")
 	fs.StringVar(&o.Join, "join", "", "HOST:PORT of a running server of the organization to join")
 	fs.StringVar(&o.JoinFingerprint, "join-fingerprint", "", "pinned certificate fingerprint of the server to join (shown and trusted on first use when empty)")
 	fs.StringVar(&o.Domain, "domain", "", "the organization's mail domain (default: its name in lower case + .local)")

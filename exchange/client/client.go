@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -276,6 +277,15 @@ func (c *Client) answerErr(op string, resp *http.Response) error {
 	if json.Unmarshal(b, &body) != nil || body.Code == "" {
 		body.Code = wire.CodeOfStatus(resp.StatusCode)
 		body.Message = strings.TrimSpace(string(b))
+		switch resp.StatusCode {
+		case http.StatusUnauthorized:
+			body.Message = "the server refused the access key"
+		case http.StatusTooManyRequests:
+			body.Message = "too many failed attempts from this address; try again later"
+			if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+				body.Message = fmt.Sprintf("too many failed attempts from this address; try again in %d s", secs)
+			}
+		}
 	}
 	if body.Message == "" {
 		body.Message = resp.Status

@@ -464,7 +464,7 @@ func TestClientDialChecks(t *testing.T) {
 		{"no fingerprint", e.Addr, e.Key, "", exchange.ErrBadRequest, "no certificate fingerprint"},
 		{"bad fingerprint", e.Addr, e.Key, "sha1:00", exchange.ErrBadRequest, "sha256"},
 		{"no key", e.Addr, "", e.FP, exchange.ErrBadRequest, "no access key"},
-		{"wrong key", e.Addr, "wrong", e.FP, exchange.ErrUnauthorized, "missing or wrong access key"},
+		{"wrong key", e.Addr, "wrong", e.FP, exchange.ErrUnauthorized, "refused the access key"},
 		{"no port", "127.0.0.1", e.Key, e.FP, exchange.ErrBadRequest, "host:port"},
 		{"http", "http://" + e.Addr, e.Key, e.FP, exchange.ErrBadRequest, "host:port"},
 	}

@@ -6,11 +6,14 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"reflect"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,22 +33,40 @@ const (
 )
 
 type apiHandler struct {
-	n      exchange.Node
-	keySum [sha256.Size]byte
-	hasKey bool
-	log    *slog.Logger
-	mux    *http.ServeMux
+	n        exchange.Node
+	keySum   [sha256.Size]byte
+	hasKey   bool
+	log      *slog.Logger
+	mux      *http.ServeMux
+	lim      Limits
+	throttle *authThrottle
+	refused  *refusalLog
+	refusal  string // the 401's message, naming the server
 }
 
 // NewHandler serves n over the API. Every request must carry key; a
 // request without it is answered 401 and reaches nothing else. An empty key
 // refuses every request. Node methods get the request's context, which is
 // cancelled when the client goes away. log may be nil.
+//
+// Failed attempts are limited per client address (DefaultLimits): past
+// the limit, an address is answered 429 with Retry-After, its key not even
+// looked at, and refusals are logged in summary.
 func NewHandler(n exchange.Node, key string, log *slog.Logger) http.Handler {
+	return newHandler(n, key, log, DefaultLimits())
+}
+
+func newHandler(n exchange.Node, key string, log *slog.Logger, lim Limits) *apiHandler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &apiHandler{n: n, log: log, mux: http.NewServeMux(), hasKey: key != ""}
+	h := &apiHandler{n: n, log: log, mux: http.NewServeMux(), hasKey: key != "", lim: lim,
+		throttle: newAuthThrottle(lim.AuthFailBurst, lim.AuthFailEvery),
+		refused:  newRefusalLog(log, lim.LogInterval, "api: refused requests without a valid access key"),
+		refusal:  "the server refused the access key"}
+	if s, ok := n.(interface{ Config() Config }); ok && s.Config().Name != "" {
+		h.refusal = "server " + s.Config().Name + " refused the access key"
+	}
 	h.keySum = sha256.Sum256([]byte(key))
 	if !h.hasKey {
 		log.Warn("api: no access key configured; every request will be refused")
@@ -103,17 +124,60 @@ func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	rec.Header().Set("Cache-Control", "no-store")
 	rec.Header().Set("X-Content-Type-Options", "nosniff")
-	if !h.authorized(r) {
-		h.log.Warn("api: refused request without a valid access key", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path)
-		rec.Header().Set("WWW-Authenticate", `Bearer realm="exserver"`)
-		apiWriteJSON(rec, http.StatusUnauthorized, wire.ErrorBody{Code: exchange.CodeUnauthorized, Message: "missing or wrong access key"})
+	if !h.admit(rec, r) {
 		return
 	}
+	r.Body = newBodyDeadline(rec, r, h.lim)
 	if !strings.HasPrefix(r.URL.Path, "/") {
 		h.unknown(rec, r) // CONNECT host:port, or worse: the mux would answer in plain text
 		return
 	}
 	h.mux.ServeHTTP(rec, r)
+}
+
+// admit checks the key before anything of the request's body is read,
+// and answers a request without it at once: 429 while its address has
+// failed too often (the key is not even compared), 401 otherwise. Either
+// answer closes the connection, so that a body still on its way is never
+// waited for. A connection that has once shown the key is not throttled:
+// a console behind the same address as a guesser keeps working.
+func (h *apiHandler) admit(w http.ResponseWriter, r *http.Request) bool {
+	ok := h.check(w, r)
+	if !ok {
+		// net/http would otherwise drain up to 256 KiB of the body after
+		// the answer, at whatever pace the client sends it.
+		http.NewResponseController(w).SetReadDeadline(time.Now())
+	}
+	return ok
+}
+
+func (h *apiHandler) check(w http.ResponseWriter, r *http.Request) bool {
+	addr := clientKey(r.RemoteAddr)
+	tc := trackedConnOf(r.Context())
+	now := time.Now()
+	if tc == nil || !tc.authenticated() {
+		if wait := h.throttle.wait(addr, now); wait > 0 {
+			h.refused.note(addr, "too many failed attempts", "method", r.Method, "path", r.URL.Path)
+			secs := retryAfter(wait)
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			w.Header().Set("Connection", "close")
+			apiWriteJSON(w, http.StatusTooManyRequests, wire.ErrorBody{Code: exchange.CodeRateLimited,
+				Message: fmt.Sprintf("too many failed attempts from this address; try again in %d s", secs)})
+			return false
+		}
+	}
+	if !h.authorized(r) {
+		h.throttle.fail(addr, now)
+		h.refused.note(addr, "missing or wrong access key", "method", r.Method, "path", r.URL.Path)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="exserver"`)
+		w.Header().Set("Connection", "close")
+		apiWriteJSON(w, http.StatusUnauthorized, wire.ErrorBody{Code: exchange.CodeUnauthorized, Message: h.refusal})
+		return false
+	}
+	if tc != nil {
+		tc.authenticate()
+	}
+	return true
 }
 
 // authorized compares the key in constant time; hashing both sides first
@@ -276,13 +340,24 @@ func (rec *apiRecorder) Write(p []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection.
 func (rec *apiRecorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
 
-// NewHTTPServer returns an HTTPS server for h on addr with cert: TLS 1.3 only,
-// HTTP/2 and HTTP/1.1, a deadline on request headers but none on bodies, so
-// that a database of any size can stream. Start it with
-// ListenAndServeTLS("", "") or ServeTLS(listener, "", ""); Server.Serve
-// gives it a listener whose connections also batch the TLS records of
-// file streams (wire.StreamConn).
+// NewHTTPServer returns an HTTPS server for h on addr with cert: TLS 1.3
+// only, HTTP/2 and HTTP/1.1, with the bounds of DefaultLimits on headers
+// and idle connections. Bodies are bounded by a handler of NewHandler, at
+// a minimum rate rather than in total, so that a database of any size can
+// stream. Start it with ListenAndServeTLS("", "") or ServeTLS(listener,
+// "", ""); Server.Serve gives it a listener that also bounds connections
+// (connLimiter) and whose connections batch the TLS records of file
+// streams (wire.StreamConn).
 func NewHTTPServer(addr string, cert tls.Certificate, h http.Handler) *http.Server {
+	return newHTTPServer(addr, cert, h, DefaultLimits(), nil)
+}
+
+// newHTTPServer sums failed TLS handshakes up in refused, when not nil.
+func newHTTPServer(addr string, cert tls.Certificate, h http.Handler, lim Limits, refused *refusalLog) *http.Server {
+	errLog := slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn)
+	if refused != nil {
+		errLog = log.New(errorLog{refused.log, refused}, "", 0)
+	}
 	return &http.Server{
 		Addr:    addr,
 		Handler: h,
@@ -291,11 +366,13 @@ func NewHTTPServer(addr string, cert tls.Certificate, h http.Handler) *http.Serv
 			MinVersion:   tls.VersionTLS13,
 			NextProtos:   []string{"h2", "http/1.1"},
 		},
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+		// Also the TLS handshake's bound: net/http takes the shortest of
+		// its read and write timeouts for it.
+		ReadHeaderTimeout: lim.ReadHeader,
+		IdleTimeout:       lim.Idle,
+		MaxHeaderBytes:    16 << 10, // a request carries a key and a path, nothing large
 		HTTP2:             wire.HTTP2Config(),
-		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
-		ConnContext:       wire.WithStreamConn,
+		ErrorLog:          errLog,
+		ConnContext:       connContext,
 	}
 }

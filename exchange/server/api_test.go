@@ -36,10 +36,14 @@ func apiTestCert(t testing.TB) (tls.Certificate, string) {
 
 // newAPIEnv serves a fake node through NewHandler over real TLS.
 func newAPIEnv(t testing.TB, http2 bool) *apitest.Env {
+	return newAPIEnvLimits(t, http2, DefaultLimits())
+}
+
+func newAPIEnvLimits(t testing.TB, http2 bool, lim Limits) *apitest.Env {
 	t.Helper()
 	cert, fp := apiTestCert(t)
 	return apitest.NewEnv(t, http2, cert, fp, NewKey(), func(n exchange.Node, key string) http.Handler {
-		return NewHandler(n, key, nil)
+		return newHandler(n, key, nil, lim)
 	})
 }
 
@@ -91,7 +95,9 @@ func TestAPIEveryRouteAnswersWithTheKey(t *testing.T) {
 }
 
 func TestAPIUnauthorizedOnEveryRoute(t *testing.T) {
-	e := newAPIEnv(t, true)
+	lim := DefaultLimits()
+	lim.AuthFailBurst = 1000 // every refusal is a 401 here; the throttle has tests of its own
+	e := newAPIEnvLimits(t, true, lim)
 	e.Fake.Files["priv.edb"] = []byte("snapshot")
 	routes := append(apiRoutes(t),
 		apiRoute{"GET", "/v1/nonexistent", nil, ""},

@@ -23,6 +23,19 @@
 // pinned. The server dials the other servers of its organization with that
 // client too, to pass server objects on.
 //
+// # Clients without the key
+//
+// The handler compares the key before it reads anything of a body, and
+// answers a request without it at once, closing the connection. The
+// listener (connLimiter) bounds the connections that have not yet made an
+// authenticated request, per client address and in all, and closes one
+// that has not within Limits.AuthWithin; all connections together stay
+// below the file limit. Failed attempts are throttled per address
+// (authThrottle: a token bucket; 429 with Retry-After) and logged in
+// summary (refusalLog). Bodies must arrive at a minimum rate
+// (bodyDeadline), never under a total deadline: a restore uploads whole
+// databases.
+//
 // # Files
 //
 // A server's data folder:

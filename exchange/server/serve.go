@@ -33,8 +33,14 @@ func (s *Server) Serve(ctx context.Context, addr string, ready func(name, url, f
 		s.Close()
 		return fmt.Errorf("listening on %s: %w", addr, err)
 	}
+	if err := CheckKey(s.cfg.Key); err != nil {
+		s.log.Warn("the organization's access key is weak: make a new one and give it to every server and console", "err", err)
+	}
 	bound := ln.Addr().String()
-	hs := NewHTTPServer(bound, s.cert, NewHandler(s, s.cfg.Key, s.log))
+	lim := s.limits.withConns(fileLimit())
+	closed := newRefusalLog(s.log, lim.LogInterval, "api: closed connections")
+	hs := newHTTPServer(bound, s.cert, newHandler(s, s.cfg.Key, s.log, lim), lim, closed)
+	limited := newConnLimiter(ln, lim, closed)
 	ml, err := s.listenMail(bound)
 	if err != nil {
 		ln.Close()
@@ -58,7 +64,7 @@ func (s *Server) Serve(ctx context.Context, addr string, ready func(name, url, f
 		writeFileAtomic(filepath.Join(s.dir, configFile), data)
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.ServeTLS(wire.StreamListener{Listener: ln}, "", "") }()
+	go func() { errc <- hs.ServeTLS(wire.StreamListener{Listener: limited}, "", "") }()
 	s.announce(bound)
 	if ready != nil {
 		ready(s.cfg.Name, "https://"+bound, s.fingerprint)

@@ -52,6 +52,7 @@ type Server struct {
 	cert        tls.Certificate
 	fingerprint string
 	log         *slog.Logger
+	limits      Limits
 	ds, is      *store
 
 	mu      sync.Mutex
@@ -105,6 +106,11 @@ func Init(ctx context.Context, o InitOptions) (Config, error) {
 	}
 	if o.Join != "" && o.Key == "" {
 		return Config{}, errors.New("joining an organization needs its access key (--key)")
+	}
+	if o.Key != "" {
+		if err := CheckKey(o.Key); err != nil {
+			return Config{}, err
+		}
 	}
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return Config{}, err
@@ -227,7 +233,7 @@ func Open(dir string, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{dir: dir, cfg: cfg, cert: cert, fingerprint: fp, log: log, peers: map[string]*client.Client{}}
+	s := &Server{dir: dir, cfg: cfg, cert: cert, fingerprint: fp, log: log, limits: DefaultLimits(), peers: map[string]*client.Client{}}
 	s.ds = newStore(exchange.StoreDS, cfg.Name, filepath.Join(dir, "dsadata"), []string{dirEDB}, cfg.CircularLogging)
 	s.is = newStore(exchange.StoreIS, cfg.Name, filepath.Join(dir, "mdbdata"), []string{privEDB, pubEDB}, cfg.CircularLogging)
 	s.topo = exchange.Topology{Organization: cfg.Organization}

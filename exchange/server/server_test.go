@@ -23,7 +23,7 @@ var bg = context.Background()
 func newTestServer(t testing.TB, org, site, name string, circular bool) *Server {
 	t.Helper()
 	dir := t.TempDir()
-	if _, err := Init(bg, InitOptions{Dir: dir, Organization: org, Site: site, Name: name, Key: "k", CircularLogging: circular}); err != nil {
+	if _, err := Init(bg, InitOptions{Dir: dir, Organization: org, Site: site, Name: name, Key: testKey, CircularLogging: circular}); err != nil {
 		t.Fatal(err)
 	}
 	return openTestServer(t, dir)
@@ -681,3 +681,6 @@ func TestAcknowledgedChangesAreReadAtOnce(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// testKey is an access key as init makes them.
+const testKey = "q8Zr3vN1xW0bT5mK7pL2sA9dF4gH6jE-yU_cI0oRtQw"

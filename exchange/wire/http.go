@@ -62,6 +62,8 @@ func StatusOf(c exchange.Code) int {
 		return http.StatusUnprocessableEntity
 	case exchange.CodeConflict:
 		return http.StatusConflict
+	case exchange.CodeRateLimited:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }
@@ -81,6 +83,8 @@ func CodeOfStatus(status int) exchange.Code {
 		return exchange.CodeRefused
 	case http.StatusConflict:
 		return exchange.CodeConflict
+	case http.StatusTooManyRequests:
+		return exchange.CodeRateLimited
 	}
 	return exchange.CodeInternal
 }

@@ -89,8 +89,12 @@ func (s *StartSet) decode(d *decoder) {
 
 // EndSet is the ESET block that closes a data set.
 type EndSet struct {
-	Attributes       uint32
-	CorruptFiles     uint32
+	Attributes   uint32
+	CorruptFiles uint32
+	// FDDPBA and SetMapPBA are, in the ESET that closes a set with a type 1
+	// media based catalog, where its TFDD and TSMP stream headers are.
+	FDDPBA           uint64
+	SetMapPBA        uint64
 	FDDMediaSequence uint16
 	Number           uint16
 	WriteDate        time.Time
@@ -102,6 +106,8 @@ func (*EndSet) fixedSize() int    { return 85 - HeaderSize }
 func (s *EndSet) encode(e *encoder) {
 	e.u32(52, s.Attributes)
 	e.u32(56, s.CorruptFiles)
+	e.u64(60, s.FDDPBA)
+	e.u64(68, s.SetMapPBA)
 	e.u16(76, s.FDDMediaSequence)
 	e.u16(78, s.Number)
 	e.date(80, s.WriteDate)
@@ -110,6 +116,8 @@ func (s *EndSet) encode(e *encoder) {
 func (s *EndSet) decode(d *decoder) {
 	s.Attributes = d.u32(52)
 	s.CorruptFiles = d.u32(56)
+	s.FDDPBA = d.u64(60)
+	s.SetMapPBA = d.u64(68)
 	s.FDDMediaSequence = d.u16(76)
 	s.Number = d.u16(78)
 	s.WriteDate = d.date(80)

@@ -20,6 +20,12 @@ type DataOptions struct {
 	// tape: the same tape through another handle (one past the page
 	// cache, say).
 	Source io.ReaderAt
+	// Key is the data key of an encrypted set (see KeyHeader): the data is
+	// decrypted and its EXBH checked on the plaintext.
+	Key []byte
+	// Sealed reads encrypted data as it lies on tape, checking only its
+	// CSUM: what can be checked without the key.
+	Sealed bool
 }
 
 // readAhead is how many chunks are read ahead of the consumer.
@@ -28,7 +34,7 @@ const readAhead = 4
 type chunk struct {
 	buf []byte
 	err error
-	xor uint32 // on the last chunk: the CSUM of all the data
+	xor uint32 // the CSUM of the data up to the end of this chunk
 }
 
 // DataReader streams a FILE's STAN data and checks it at its end: a
@@ -50,6 +56,12 @@ type DataReader struct {
 	quit   chan struct{}
 	wg     sync.WaitGroup
 	closed bool
+	open   *payload // decrypts, on encrypted data
+	sealed bool     // encrypted data read as it lies: no EXBH check
+	span   int64    // bytes read from the tape, from spanAt
+	spanAt int64
+	xor0   XOR32 // the CSUM of what precedes spanAt (the payload nonce)
+	sawEnd bool  // the chunk ending the span has been consumed
 
 	cur  []byte // the chunk being consumed
 	curR int
@@ -72,40 +84,50 @@ func (r *Reader) OpenData(b *Block, path string, o DataOptions) (*DataReader, er
 		}
 		return d, nil
 	}
-	sh := b.Data.Header
-	if sh.MediaAttributes&(StreamCompressed|StreamEncrypted) != 0 || sh.CompressionAlgorithm != 0 || sh.EncryptionAlgorithm != 0 {
-		return nil, r.fileErr(b, path, detail(ErrUnsupported, "compressed or encrypted data"))
+	if b.Continues {
+		return nil, r.fileErr(b, path, detail(ErrTruncated, "the file's data goes on on the next member of the media family"))
 	}
-	if b.Hash != nil && b.Hash.Size != sh.Length {
-		return nil, r.fileErr(b, path, detail(ErrHash, "EXBH records %d bytes, STAN holds %d", b.Hash.Size, sh.Length))
+	sh := b.Data.Header
+	src := r.ra
+	if o.Source != nil {
+		src = o.Source
 	}
 	if o.ChunkSize <= 0 {
 		o.ChunkSize = DefaultBufferSize
 	}
-	d.total, d.left = int64(sh.Length), int64(sh.Length)
-	if d.total == 0 {
+	d.total, d.span, d.spanAt = int64(sh.Length), int64(sh.Length), b.Data.Offset
+	switch {
+	case sh.MediaAttributes&StreamCompressed != 0 || sh.CompressionAlgorithm != 0:
+		return nil, r.fileErr(b, path, detail(ErrUnsupported, "compressed data"))
+	case sh.MediaAttributes&StreamEncrypted != 0 || sh.EncryptionAlgorithm != 0:
+		if err := d.decrypting(src, o); err != nil {
+			return nil, r.fileErr(b, path, err)
+		}
+		o.ChunkSize = max(1, o.ChunkSize/PayloadChunk) * sealedChunk
+	}
+	d.left = d.total
+	if b.Hash != nil && !d.sealed && int64(b.Hash.Size) != d.total {
+		return nil, r.fileErr(b, path, detail(ErrHash, "EXBH records %d bytes, STAN holds %d", b.Hash.Size, d.total))
+	}
+	if d.span == 0 {
 		return d, nil
 	}
-	size := int(min(int64(o.ChunkSize), d.total))
-	depth := int(min(readAhead, (d.total+int64(size)-1)/int64(size)))
+	size := int(min(int64(o.ChunkSize), d.span))
+	depth := int(min(readAhead, (d.span+int64(size)-1)/int64(size)))
 	d.filled = make(chan chunk, depth)
 	d.free = make(chan []byte, depth)
 	d.quit = make(chan struct{})
 	for range depth {
 		d.free <- make([]byte, size)
 	}
-	if o.Strong && b.Hash != nil {
+	if o.Strong && b.Hash != nil && !d.sealed {
 		d.hashq = make(chan []byte, depth)
 		d.sum = make(chan [32]byte, 1)
 		d.wg.Add(1)
 		go d.hasher(b.Hash.Algo.New(), d.hashq, d.free, d.sum)
 	}
-	src := r.ra
-	if o.Source != nil {
-		src = o.Source
-	}
 	d.wg.Add(1)
-	go d.readAhead(src, b.Data.Offset)
+	go d.readAhead(src, d.spanAt)
 	return d, nil
 }
 
@@ -131,7 +153,7 @@ func (d *DataReader) readAhead(src io.ReaderAt, off int64) {
 	defer close(pending)
 	d.wg.Add(1)
 	go d.inOrder(pending)
-	for end := off + d.total; off < end; {
+	for end := off + d.span; off < end; {
 		var buf []byte
 		select {
 		case buf = <-d.free:
@@ -159,7 +181,8 @@ func (d *DataReader) readAhead(src io.ReaderAt, off int64) {
 // only the CRC-32C. It stops at the first failed read.
 func (d *DataReader) inOrder(pending <-chan pendingRead) {
 	defer d.wg.Done()
-	var x XOR32
+	x := d.xor0
+	end := d.spanAt + d.span
 	for p := range pending {
 		var r readResult
 		select {
@@ -177,8 +200,16 @@ func (d *DataReader) inOrder(pending <-chan pendingRead) {
 			err = fmt.Errorf("reading data at byte %d: %w", p.at+int64(n), err)
 		}
 		x.Write(p.buf[:n])
+		buf := p.buf
+		if err == nil && d.open != nil {
+			buf, err = d.open.open(buf, p.at+int64(n) == end)
+			if err != nil {
+				buf = p.buf[:0]
+				err = fmt.Errorf("data at byte %d: %w", p.at, err)
+			}
+		}
 		select {
-		case d.filled <- chunk{buf: p.buf, err: err, xor: x.Sum32()}:
+		case d.filled <- chunk{buf: buf, err: err, xor: x.Sum32()}:
 		case <-d.quit:
 			return
 		}
@@ -216,6 +247,18 @@ func (d *DataReader) Read(p []byte) (int, error) {
 		return 0, d.err
 	}
 	if d.left == 0 {
+		if d.open != nil && !d.sawEnd && d.filled != nil {
+			// An empty file's payload is one empty chunk, still to be
+			// authenticated.
+			if c := <-d.filled; c.err != nil {
+				d.err = d.r.fileErr(d.b, d.path, c.err)
+				return 0, d.err
+			} else {
+				d.xor = c.xor
+				d.free <- c.buf[:cap(c.buf)]
+			}
+			d.sawEnd = true
+		}
 		d.err = d.check()
 		return 0, d.err
 	}
@@ -229,6 +272,7 @@ func (d *DataReader) Read(p []byte) (int, error) {
 		}
 		d.cur, d.curR = c.buf, 0
 		d.xor = c.xor
+		d.sawEnd = d.left == int64(len(c.buf))
 		d.crc = crc32.Update(d.crc, castagnoli, c.buf)
 	}
 	n := copy(p, d.cur[d.curR:])
@@ -288,7 +332,7 @@ func (d *DataReader) check() error {
 	if d.b.HasChecksum && d.xor != d.b.Checksum {
 		return d.r.fileErr(d.b, d.path, detail(ErrChecksum, "CSUM %#08x, data gives %#08x", d.b.Checksum, d.xor))
 	}
-	if h := d.b.Hash; h != nil {
+	if h := d.b.Hash; h != nil && !d.sealed {
 		if h.CRC32C != d.crc {
 			return d.r.fileErr(d.b, d.path, detail(ErrHash, "CRC-32C %#08x, data gives %#08x", h.CRC32C, d.crc))
 		}

@@ -47,7 +47,21 @@
 //     EXBM one flipped byte anywhere in a set (a file name, a date, a
 //     length) is found by merely listing it.
 //
+// An encrypted set adds EXBK, in the SSET: the set's data key wrapped in
+// an age header (KeyHeader); its STAN streams are then age payloads (see
+// StreamKeys).
+//
 // WriterOptions.Plain leaves these out, for tapes shaped like any writer's.
+//
+// With WriterOptions.Catalog, each set ends with a type 1 media based
+// catalog (catalog.go): the ESET's first stream offset puts a TFDD stream
+// (the file/directory detail: an entry per VOLB, DIRB and FILE, then FEND
+// stretched to the next FLB) on the FLB after the ESET's head, a TSMP
+// stream (the set map of every set of the family so far) follows on an FLB
+// boundary, then EXBM and SPAD; a second ESET, whose catalog fields hold
+// the physical block addresses of both stream headers, and a soft filemark
+// close the set. Such an exbackup set is finished only with its second
+// ESET.
 //
 // # Reading
 //
@@ -58,6 +72,22 @@
 // tapes are read too: ANSI strings, an SFMB right after TAPE, NT streams
 // (NACL, NTEA, ADAT…), CFIL and ESPB blocks, blocks without SPAD; what is not
 // needed is skipped.
+//
+// What a FILE holds beyond plain STAN data is sorted by Block.Content:
+// software compression (StreamCompressed, MTF_LZS221: FrameReader decodes
+// the 24-byte MTF_CMP_HDR frames, a frame whose compressed size equals its
+// size being stored as it is, and DecompressLZS the Stac LZS of ANSI
+// X3.241; CompressLZS and EncodeFrames build such data), sparse files (a
+// STAN marked sparse, then SPAR streams each holding an 8-byte offset and
+// the bytes there), alternate data streams (ADAT: a u32 name length, the
+// UTF-16 name ":name:$DATA", the bytes) and NT streams of no file content
+// (NACL, NTEA, NTOI, NTQU…). Every stream's CSUM, when one follows, is kept
+// on its StreamRef and checked by StreamReader. Reader.Catalog lists a
+// tape from its media based catalog (the last filemark leads to the last
+// ESET and its set map, each set map entry to its detail) without walking
+// the tape. Lone UTF-16 surrogates in names are kept (as WTF-8), so an
+// extractor can map them reversibly. Scan lets a FILE come before the DIRB
+// it names. Package mtftest builds tapes block by block for tests.
 //
 // Nothing read is trusted: every length and offset is checked against its
 // block and the file before use, allocations are bounded by fixed limits or

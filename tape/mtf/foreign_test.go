@@ -9,7 +9,7 @@ import (
 )
 
 // foreign-2001.bkf was written by an independent MTF writer (see
-// shared/fixtures/README.md): TAPE, SFMB, two sets of a C: volume whose DIRBs
+// testdata/README.md): TAPE, SFMB, two sets of a C: volume whose DIRBs
 // and FILEs carry NACL streams, each set closed by SFMB, ESET, SFMB.
 func openFixture(t *testing.T) *Reader {
 	t.Helper()
@@ -77,10 +77,10 @@ func TestForeignTape(t *testing.T) {
 				t.Errorf("set %d entry %d = %s size %d csum %v mod %v", n, j, e.Path(), e.Size, e.Block.HasChecksum, e.Modified())
 			}
 			d, err := r.OpenData(e.Block, e.Path(), DataOptions{Strong: true})
-			defer d.Close()
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer d.Close()
 			got, err := io.ReadAll(d)
 			if err != nil {
 				t.Fatalf("set %d %s: %v", n, e.Path(), err)

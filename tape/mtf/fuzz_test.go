@@ -76,7 +76,9 @@ func FuzzReadTape(f *testing.F) {
 		c.AppendPoint()
 		for _, s := range c.Sets {
 			for _, e := range s.Files {
-				if e.Size > int64(len(b)) {
+				// A file cut by the end of the medium is as long as
+				// its data on all the members.
+				if e.Size > int64(len(b)) && !e.Block.Continues {
 					t.Fatalf("entry of %d bytes in a %d-byte tape", e.Size, len(b))
 				}
 				d, err := r.OpenData(e.Block, e.Path(), DataOptions{Strong: true, ChunkSize: 512})

@@ -20,6 +20,13 @@ const (
 type StreamRef struct {
 	Header StreamHeader
 	Offset int64 // tape offset of the stream's data
+	// Checksum is the value of the CSUM stream that follows this one, if
+	// any.
+	Checksum    uint32
+	HasChecksum bool
+	// OnMedium, when not 0, is how many of the stream's bytes this medium
+	// holds: the medium ended inside it (Block.Continues).
+	OnMedium int64
 }
 
 // Block is one block as read from a tape, with what its streams told.
@@ -36,11 +43,15 @@ type Block struct {
 	// Checksum is the CSUM that follows the STAN stream, if any.
 	Checksum    uint32
 	HasChecksum bool
-	Hash        *FileHash // EXBH
-	SetInfo     *SetInfo  // EXBS
+	Hash        *FileHash  // EXBH
+	SetInfo     *SetInfo   // EXBS
+	Keys        *KeyHeader // EXBK: the SSET of an encrypted set
 	// Problem is set when the block is whole but a check on it failed
 	// (an EXBM digest that does not match, for example).
 	Problem error
+	// Continues is set on a FILE whose data goes on on the next medium of
+	// the family; Continued on the FILE that takes it up there.
+	Continues, Continued bool
 }
 
 // Reader walks the blocks of a tape in order. It reads with one buffer of
@@ -57,6 +68,7 @@ type Reader struct {
 
 	tapeEnd     int64
 	tapeProblem error
+	eom         *int64 // where the data of this medium ends, once looked for
 }
 
 // NewReader reads the TAPE block at the start of a tape of the given size
@@ -199,7 +211,14 @@ func (r *Reader) Next() (*Block, error) {
 		return b, nil
 	}
 	if err := r.streams(b); err != nil {
-		return nil, r.errAt(off, h.Type, err)
+		fe := r.errAt(off, h.Type, err)
+		if fe.File == "" {
+			fe.File = b.Name // a damaged FILE or DIRB is named when its name was read
+		}
+		return nil, fe
+	}
+	if h.Type == TypeFile && (h.Attributes&BlockContinuation != 0 || b.Data != nil && b.Data.Header.MediaAttributes&StreamContinued != 0) {
+		b.Continued = true
 	}
 	switch h.Type {
 	case TypeStartSet:
@@ -262,6 +281,18 @@ func (r *Reader) streams(b *Block) error {
 			return fmt.Errorf("stream header at byte %d: %w", at, err)
 		}
 		dataAt := s.pos()
+		if sh.Length > uint64(s.remaining()) && sh.ID == StreamStandard && isFile && b.Data == nil {
+			// The medium ends inside the file's data: the rest is on the
+			// next member of the family (see endOfMedium).
+			if end, ok := r.endOfMedium(); ok && end >= dataAt && end < dataAt+int64(min(sh.Length, 1<<62)) {
+				b.Streams = append(b.Streams, StreamRef{Header: sh, Offset: dataAt, OnMedium: end - dataAt})
+				b.Data = &b.Streams[len(b.Streams)-1]
+				b.Continues = true
+				s.seek(end)
+				b.End = end
+				return nil
+			}
+		}
 		if sh.Length > uint64(s.remaining()) {
 			return detail(ErrBounds, "%s stream at byte %d is %d bytes long, the file ends at %d", printable(sh.ID), at, sh.Length, s.size)
 		}
@@ -303,9 +334,12 @@ func (r *Reader) streams(b *Block) error {
 			if len(p) != 4 {
 				return detail(ErrBounds, "CSUM stream at byte %d of %d bytes, want 4", at, len(p))
 			}
+			sum := uint32(p[0]) | uint32(p[1])<<8 | uint32(p[2])<<16 | uint32(p[3])<<24
 			if lastData == StreamStandard && isFile {
-				b.Checksum = uint32(p[0]) | uint32(p[1])<<8 | uint32(p[2])<<16 | uint32(p[3])<<24
-				b.HasChecksum = true
+				b.Checksum, b.HasChecksum = sum, true
+			}
+			if n := len(b.Streams); n >= 2 && lastData != "" {
+				b.Streams[n-2].Checksum, b.Streams[n-2].HasChecksum = sum, true
 			}
 		case sh.ID == StreamFileName || sh.ID == StreamPath:
 			p, err := load(maxNameStream)
@@ -333,6 +367,16 @@ func (r *Reader) streams(b *Block) error {
 				return fmt.Errorf("stream at byte %d: %w", at, err)
 			}
 			b.SetInfo = &si
+		case sh.ID == StreamKeys && b.Header.Type == TypeStartSet:
+			p, err := load(maxKeyHeader)
+			if err != nil {
+				return err
+			}
+			k, err := DecodeKeyHeader(p)
+			if err != nil {
+				return fmt.Errorf("stream at byte %d: %w", at, err)
+			}
+			b.Keys = &k
 		case sh.ID == StreamDigest && (b.Header.Type == TypeEndSet || b.Header.Type == TypeTape):
 			p, err := load(DigestSize)
 			if err != nil {

@@ -19,7 +19,10 @@ type Contents struct {
 	// EndOfMedia is set when an EOTM block was met: the family continues
 	// on another medium and nothing may be appended.
 	EndOfMedia bool
-	flb, sfm   int64
+	// FromCatalog is set when the sets come from the media based catalog
+	// (Reader.Catalog), not from a walk over the blocks.
+	FromCatalog bool
+	flb, sfm    int64
 }
 
 // Set is one data set: its SSET, volumes, files and, when it was finished,
@@ -27,7 +30,8 @@ type Contents struct {
 type Set struct {
 	Offset  int64 // of the SSET
 	Start   StartSet
-	Info    *SetInfo // the EXBS stream: present on exbackup's sets
+	Info    *SetInfo   // the EXBS stream: present on exbackup's sets
+	Keys    *KeyHeader // the EXBK stream: present on encrypted sets
 	Volumes []SetVolume
 	Files   []*Entry
 	// End is the ESET, nil when the set was never finished (aborted).
@@ -37,6 +41,27 @@ type Set struct {
 	// Err is the first problem met inside the set: a damaged block, a
 	// digest that does not match. Nil on a sound set.
 	Err error
+	// Problems lists every problem met inside the set, Err first: each
+	// damaged region the walk skipped names its offset (and the file, when
+	// its name could be read).
+	Problems []error
+	// Dirs are the set's DIRBs in tape order.
+	Dirs []*DirEntry
+	// CatalogEnd is the second ESET, after the media based catalog.
+	CatalogEnd *EndSet
+	// Continues is set when the medium ended inside the set (EOTM): it
+	// goes on on the next member of the media family. Continuation is set
+	// on the part of a set that began on an earlier member.
+	Continues, Continuation bool
+}
+
+// DirEntry is a directory of a set.
+type DirEntry struct {
+	Volume int      // index into Set.Volumes, -1 before any VOLB
+	Path   []string // its components; none for the root
+	Dir    Directory
+	Offset int64
+	FLA    uint64
 }
 
 // SetVolume is a VOLB of a set.
@@ -54,7 +79,7 @@ type Entry struct {
 	Block      *Block // the FILE block with its stream references
 	File       File   // the FILE block's fixed part
 	FLA        uint64
-	Size       int64 // length of the STAN data
+	Size       int64 // length of the STAN data (of the plaintext when encrypted)
 	Corrupt    bool  // marked corrupt by its attributes or a following CFIL
 	Attributes uint32
 }
@@ -80,10 +105,14 @@ func (r *Reader) Scan() (*Contents, error) {
 	var cur *Set
 	dirs := map[uint32][]string{}
 	var dir []string
+	var pending []*Entry // files whose DIRB had not been seen yet
 	problem := func(err error) {
 		if cur != nil {
 			if cur.Err == nil {
 				cur.Err = err
+			}
+			if len(cur.Problems) < 1<<16 {
+				cur.Problems = append(cur.Problems, err)
 			}
 		} else {
 			c.Problems = append(c.Problems, err)
@@ -91,13 +120,40 @@ func (r *Reader) Scan() (*Contents, error) {
 	}
 	closeSet := func() {
 		if cur != nil {
+			// Blocks out of order: a FILE may come before the DIRB it
+			// names; it takes its directory once the DIRB has been seen.
+			for _, e := range pending {
+				if d, ok := dirs[e.File.DirectoryID]; ok {
+					e.Dir = d
+				}
+			}
+			pending = nil
 			c.Sets = append(c.Sets, cur)
 			cur = nil
+		}
+	}
+	// An exbackup set whose ESET carries a media based catalog is
+	// finished only once the second ESET is on tape: the writer syncs after
+	// it.
+	var awaiting *Set
+	unfinished := func() {
+		if awaiting != nil {
+			awaiting.End = nil
+			awaiting.EndEnd = awaiting.EndOffset
+			if awaiting.Err == nil {
+				awaiting.Err = r.errAt(awaiting.EndOffset, TypeEndSet, detail(ErrTruncated, "the set's media based catalog was not finished"))
+			}
+			awaiting = nil
 		}
 	}
 	for {
 		at := r.Offset()
 		b, err := r.Next()
+		if awaiting != nil {
+			if e, ok := blockDesc(b, err).(*EndSet); !ok || e.Number != awaiting.Start.Number {
+				unfinished()
+			}
+		}
 		if err == io.EOF {
 			break
 		}
@@ -125,9 +181,17 @@ func (r *Reader) Scan() (*Contents, error) {
 			c.Marks = append(c.Marks, b.Offset)
 		case *StartSet:
 			closeSet()
-			cur = &Set{Offset: b.Offset, Start: *v, Info: b.SetInfo}
+			cur = &Set{Offset: b.Offset, Start: *v, Info: b.SetInfo, Keys: b.Keys, Continuation: b.Header.Attributes&BlockContinuation != 0}
 			dirs, dir = map[uint32][]string{}, nil
 		case *EndSet:
+			if last := len(c.Sets) - 1; cur == nil && last >= 0 && c.Sets[last].End != nil &&
+				c.Sets[last].EndEnd == b.Offset && c.Sets[last].Start.Number == v.Number {
+				// The second ESET of a set with a media based catalog.
+				c.Sets[last].CatalogEnd = v
+				c.Sets[last].EndEnd = b.End
+				awaiting = nil
+				continue
+			}
 			if cur == nil {
 				problem(r.errAt(b.Offset, TypeEndSet, detail(ErrBounds, "ESET of set %d without its SSET", v.Number)))
 				continue
@@ -136,9 +200,15 @@ func (r *Reader) Scan() (*Contents, error) {
 				cur.Err = r.errAt(b.Offset, TypeEndSet, detail(ErrBounds, "ESET of set %d closes set %d", v.Number, cur.Start.Number))
 			}
 			cur.End, cur.EndOffset, cur.EndEnd = v, b.Offset, b.End
+			if cur.Info != nil && hasStream(b, StreamSetMap) {
+				awaiting = cur
+			}
 			closeSet()
 		case *EndOfMedia:
 			c.EndOfMedia = true
+			if cur != nil {
+				cur.Continues = true
+			}
 			closeSet()
 			return c, nil
 		case *TapeHeader:
@@ -150,6 +220,12 @@ func (r *Reader) Scan() (*Contents, error) {
 			}
 			switch v := v.(type) {
 			case *Volume:
+				for _, e := range pending {
+					if d, ok := dirs[e.File.DirectoryID]; ok {
+						e.Dir = d
+					}
+				}
+				pending = nil
 				cur.Volumes = append(cur.Volumes, SetVolume{Volume: *v, Offset: b.Offset, FLA: b.Header.FLA})
 				dirs, dir = map[uint32][]string{}, nil
 			case *Directory:
@@ -157,20 +233,25 @@ func (r *Reader) Scan() (*Contents, error) {
 				if len(dirs) < 1<<20 {
 					dirs[v.ID] = dir
 				}
+				d := *v
+				d.Name = b.Name
+				cur.Dirs = append(cur.Dirs, &DirEntry{Volume: len(cur.Volumes) - 1, Path: dir, Dir: d, Offset: b.Offset, FLA: b.Header.FLA})
 			case *File:
 				d := dir
-				if known, ok := dirs[v.DirectoryID]; ok {
+				known, ok := dirs[v.DirectoryID]
+				if ok {
 					d = known
 				}
 				e := &Entry{
 					Volume: len(cur.Volumes) - 1, Dir: d, Name: b.Name, Block: b, File: *v,
 					FLA: b.Header.FLA, Attributes: v.Attributes, Corrupt: v.Attributes&EntryCorrupt != 0,
 				}
-				if b.Data != nil {
-					e.Size = int64(b.Data.Header.Length)
-				}
+				e.Size = b.DataSize()
 				b.Desc = &e.File
 				cur.Files = append(cur.Files, e)
+				if !ok && v.DirectoryID != 0 && len(pending) < 1<<20 {
+					pending = append(pending, e)
+				}
 			case *CorruptFile:
 				if n := len(cur.Files); n > 0 {
 					cur.Files[n-1].Corrupt = true
@@ -180,6 +261,22 @@ func (r *Reader) Scan() (*Contents, error) {
 	}
 	closeSet()
 	return c, nil
+}
+
+func blockDesc(b *Block, err error) Descriptor {
+	if err != nil || b == nil {
+		return nil
+	}
+	return b.Desc
+}
+
+func hasStream(b *Block, id string) bool {
+	for _, s := range b.Streams {
+		if s.Header.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 // AppendPoint tells where a new set goes and how the writer continues the

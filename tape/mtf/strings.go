@@ -60,13 +60,43 @@ func DecodeString(b []byte, stringType uint8) string {
 		}
 		return string(out)
 	case StringUTF16:
-		u := make([]uint16, len(b)/2)
-		for i := range u {
-			u[i] = binary.LittleEndian.Uint16(b[2*i:])
-		}
-		return string(utf16.Decode(u))
+		return decodeUTF16(b)
 	}
 	return ""
+}
+
+// decodeUTF16 decodes UTF-16LE. A lone surrogate, which NTFS names may
+// hold, is kept as its three-byte generalized UTF-8 form (WTF-8) rather
+// than replaced, so that two such names stay distinct and an extractor can
+// map it reversibly.
+func decodeUTF16(b []byte) string {
+	out := make([]byte, 0, len(b))
+	n := len(b) / 2
+	for i := 0; i < n; i++ {
+		c := rune(binary.LittleEndian.Uint16(b[2*i:]))
+		if utf16.IsSurrogate(c) {
+			if c < 0xdc00 && i+1 < n {
+				if d := rune(binary.LittleEndian.Uint16(b[2*i+2:])); d >= 0xdc00 && d <= 0xdfff {
+					out = utf8.AppendRune(out, utf16.DecodeRune(c, d))
+					i++
+					continue
+				}
+			}
+			out = append(out, byte(0xe0|c>>12), byte(0x80|(c>>6)&0x3f), byte(0x80|c&0x3f))
+			continue
+		}
+		out = utf8.AppendRune(out, c)
+	}
+	return string(out)
+}
+
+// LoneSurrogate reports whether s starts with a lone surrogate as
+// decodeUTF16 keeps it, and returns its code.
+func LoneSurrogate(s string) (rune, bool) {
+	if len(s) >= 3 && s[0] == 0xed && s[1] >= 0xa0 && s[1] <= 0xbf && s[2] >= 0x80 && s[2] <= 0xbf {
+		return rune(s[0]&0x0f)<<12 | rune(s[1]&0x3f)<<6 | rune(s[2]&0x3f), true
+	}
+	return 0, false
 }
 
 // cp1252 maps bytes 0x80–0x9f of Windows-1252 (the usual "ANSI" code page).

@@ -52,6 +52,13 @@ type WriterOptions struct {
 	// FileHash is the digest each file's EXBH stream records (default
 	// HashBLAKE3).
 	FileHash HashAlgo
+	// Catalog ends each set with a type 1 media based catalog (see
+	// catalog.go); SetMap lists the family's earlier sets for its set map
+	// (SetMapFrom), FamilyID and MediaSequence are the TAPE block's.
+	Catalog       bool
+	SetMap        []SetMapEntry
+	FamilyID      uint32
+	MediaSequence uint16
 }
 
 // Writer writes MTF blocks sequentially through two large buffers: one is
@@ -84,6 +91,15 @@ type Writer struct {
 	setNum   uint16
 	setAttr  uint32
 	cbid     uint32
+
+	// the media based catalog, when written
+	catalog  bool
+	cat      *CatalogBuilder
+	catSet   *StartSet
+	catSetH  Header
+	setMap   []SetMapEntry
+	family   uint32
+	mediaSeq uint16
 
 	meta hash.Hash // SHA-256 of metadata bytes, nil when off
 	algo HashAlgo  // of the file data's digest
@@ -130,6 +146,11 @@ func NewWriter(w io.Writer, offset int64, o WriterOptions) (*Writer, error) {
 		plain: o.Plain,
 		algo:  o.FileHash,
 		sum:   o.FileHash.New(),
+
+		catalog:  o.Catalog,
+		setMap:   append([]SetMapEntry(nil), o.SetMap...),
+		family:   o.FamilyID,
+		mediaSeq: max(o.MediaSequence, 1),
 	}, nil
 }
 
@@ -270,6 +291,9 @@ func (w *Writer) head(h *Header, d Descriptor) (Written, error) {
 		return at, fmt.Errorf("mtf: encoding %s block: %w", d.BlockType(), err)
 	}
 	at.FLA, at.ControlBlockID = h.FLA, h.ControlBlockID
+	if w.cat != nil && w.inSet {
+		w.cat.Add(*h, d)
+	}
 	w.emit(b)
 	return at, w.err
 }
@@ -330,9 +354,10 @@ func (w *Writer) WriteFilemark() error {
 }
 
 // BeginSet writes the SSET block opening a data set, with its EXBS stream
-// (info may be nil). The writer fills in the PBA, the time zone (0: all
+// (info may be nil) and the small streams given (the EXBK of an encrypted
+// set). The writer fills in the PBA, the time zone (0: all
 // dates are UTC) and the MTF minor version; s.Number must be set.
-func (w *Writer) BeginSet(s *StartSet, info *SetInfo) (Written, error) {
+func (w *Writer) BeginSet(s *StartSet, info *SetInfo, streams ...Stream) (Written, error) {
 	if w.inSet {
 		return Written{}, errors.New("mtf: a set is already open")
 	}
@@ -346,15 +371,24 @@ func (w *Writer) BeginSet(s *StartSet, info *SetInfo) (Written, error) {
 	if !w.plain {
 		w.meta = sha256.New()
 	}
-	at, err := w.head(&Header{}, s)
+	if w.catalog {
+		s.CatalogVersion = 2 // a type 1 catalog follows the set
+		w.cat = &CatalogBuilder{MediaSequence: w.mediaSeq}
+	}
+	var h Header
+	at, err := w.head(&h, s)
 	if err != nil {
 		return at, err
 	}
+	w.catSet, w.catSetH = s, h
 	if !w.plain {
 		if info == nil {
 			info = &SetInfo{}
 		}
 		w.stream(Stream{ID: StreamSetInfo, Data: info.Encode()})
+	}
+	for _, st := range streams {
+		w.stream(st)
 	}
 	w.pad()
 	return at, w.err
@@ -523,6 +557,9 @@ func (w *Writer) EndSet(e *EndSet) (Written, error) {
 	}
 	if e.FDDMediaSequence == 0 {
 		e.FDDMediaSequence = 1
+	}
+	if w.cat != nil {
+		return w.endSetCatalog(e)
 	}
 	at, err := w.head(&Header{}, e)
 	if err != nil {

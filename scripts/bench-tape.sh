@@ -7,7 +7,7 @@
 # figures move with whatever else runs on the machine: the load average is
 # printed with them.
 #
-#   tape/bench.sh [DIR] [ROUNDS]     DIR defaults to /tmp, ROUNDS to 3
+#   scripts/bench-tape.sh [DIR] [ROUNDS]     DIR defaults to /tmp, ROUNDS to 3
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-/tmp}

@@ -1,0 +1,137 @@
+package tape
+
+import (
+	"fmt"
+
+	"exbackup/tape/mtf"
+)
+
+// QuickScan lists the tape from its media based catalog when it has one
+// (Listing.FromCatalog is then set), reading a few blocks rather than the
+// whole tape; without a catalog, or when it cannot be read, it is Scan.
+// Entries from a catalog carry no digests: Verify and OpenEntry read the
+// blocks themselves.
+func (t *Tape) QuickScan() (Listing, error) {
+	f, r, err := t.open()
+	if err != nil {
+		return Listing{}, err
+	}
+	c, err := r.Catalog()
+	f.Close()
+	if err != nil {
+		return t.Scan()
+	}
+	l := Listing{Info: infoOf(r, t.path), Problems: c.Problems, FromCatalog: true}
+	for _, s := range c.Sets {
+		l.Sets = append(l.Sets, fromContents(t.displayName(), s, false, 0))
+	}
+	return l, nil
+}
+
+// QuickTree is Tree from the media based catalog when the tape has one: a
+// set's folders at the cost of its catalog. Damage in the set itself only
+// shows when its files are extracted.
+func (t *Tape) QuickTree(number int) (*Tree, error) {
+	f, r, err := t.open()
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.Catalog()
+	f.Close()
+	if err != nil {
+		return t.Tree(number)
+	}
+	for i := len(c.Sets) - 1; i >= 0; i-- {
+		if int(c.Sets[i].Start.Number) == number {
+			return newTree(t.displayName(), c.Sets[i]), nil
+		}
+	}
+	return t.Tree(number)
+}
+
+// VerifyCatalog checks the tape's media based catalog against its blocks:
+// every set the walk finds must be in the set map, and each set's detail
+// must list its volumes, folders and files with their names, sizes and
+// places. It returns one error per difference; a tape without a catalog
+// has none to check (mtf.ErrNoCatalog).
+func (t *Tape) VerifyCatalog() ([]error, error) {
+	f, r, err := t.open()
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	cat, err := r.Catalog()
+	if err != nil {
+		return nil, err
+	}
+	scan, err := r.Scan()
+	if err != nil {
+		return nil, fmt.Errorf("reading tape %q: %w", t.displayName(), err)
+	}
+	return compareCatalog(t.displayName(), cat, scan, 0), nil
+}
+
+// compareCatalog lists the differences between a catalog and a walk, for
+// one set (number) or all (0).
+func compareCatalog(tape string, cat, scan *mtf.Contents, number int) []error {
+	var out []error
+	bad := func(set int, format string, args ...any) {
+		out = append(out, fmt.Errorf("tape %q, set %d: media based catalog: %s", tape, set, fmt.Sprintf(format, args...)))
+	}
+	byNum := map[uint16]*mtf.Set{}
+	for _, s := range cat.Sets {
+		byNum[s.Start.Number] = s
+	}
+	for _, w := range scan.Sets {
+		n := int(w.Start.Number)
+		if number != 0 && n != number || w.End == nil {
+			continue
+		}
+		c := byNum[w.Start.Number]
+		if c == nil {
+			bad(n, "the set is not in the set map")
+			continue
+		}
+		if c.Offset != w.Offset || c.Start.Name != w.Start.Name || c.Start.Description != w.Start.Description || c.Start.UserName != w.Start.UserName {
+			bad(n, "the set map says set %q at byte %d, the tape holds %q at byte %d", c.Start.Name, c.Offset, w.Start.Name, w.Offset)
+		}
+		if len(c.Volumes) != len(w.Volumes) {
+			bad(n, "%d volumes listed, %d on tape", len(c.Volumes), len(w.Volumes))
+		}
+		if c.End.FDDPBA == 0 {
+			continue // a set map entry without detail
+		}
+		if len(c.Files) != len(w.Files) || len(c.Dirs) != len(w.Dirs) {
+			bad(n, "%d folders and %d files listed, %d and %d on tape", len(c.Dirs), len(c.Files), len(w.Dirs), len(w.Files))
+		}
+		for i := range min(len(c.Files), len(w.Files)) {
+			cf, wf := c.Files[i], w.Files[i]
+			if cf.Path() != wf.Path() || cf.Block.Offset != wf.Block.Offset || cf.Size != wf.Block.Content().Size {
+				bad(n, "file %q of %d bytes at byte %d listed, the tape holds %q of %d bytes at byte %d",
+					cf.Path(), cf.Size, cf.Block.Offset, wf.Path(), wf.Block.Content().Size, wf.Block.Offset)
+			}
+		}
+	}
+	return out
+}
+
+// catalogProblems is what Verify adds for a set of a tape with a catalog.
+func (t *Tape) catalogProblems(number int) []error {
+	f, r, err := t.open()
+	if err != nil {
+		return []error{err}
+	}
+	defer f.Close()
+	if r.Tape().CatalogType != mtf.CatalogType1 {
+		return nil
+	}
+	cat, err := r.Catalog()
+	if err != nil {
+		return []error{fmt.Errorf("tape %q, set %d: media based catalog: %w", t.displayName(), number, err)}
+	}
+	scan, err := r.Scan()
+	if err != nil {
+		return []error{err}
+	}
+	return compareCatalog(t.displayName(), cat, scan, number)
+}

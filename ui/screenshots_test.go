@@ -1,0 +1,50 @@
+//go:build screenshots || ci
+
+package ui
+
+import (
+	"image/png"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"fyne.io/fyne/v2"
+)
+
+func TestScreenshots(t *testing.T) {
+	c, _ := newTestConsole(t, newFakeEngine())
+	c.shotSize = fyne.NewSize(760, 560)
+	if raceEnabled {
+		c.shotSize = fyne.NewSize(320, 240) // the race detector slows the software painter tenfold
+	}
+	dir := t.TempDir()
+	if err := c.Screenshots(dir); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"01-main.png", "02-tapes.png", "03-exchange-connect.png", "04-backup-information.png", "05-backup-status.png",
+		"06-restore-information-is.png", "07-restore-information-ds.png", "08-restore-status.png", "09-verify-status.png",
+		"10-replace-confirm.png", "11-erase-confirm.png", "12-about.png", "13-main-dark.png"}
+	ents, _ := os.ReadDir(dir)
+	var got []string
+	for _, e := range ents {
+		got = append(got, e.Name())
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("pictures = %q", got)
+	}
+	for _, n := range want {
+		f, err := os.Open(filepath.Join(dir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil || blank(img) {
+			t.Errorf("%s: %v (blank %v)", n, err, blank(img))
+		}
+	}
+	if len(c.keys) != 0 || overlayTop(c) != nil {
+		t.Error("every dialog was closed")
+	}
+}
