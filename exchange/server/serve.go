@@ -48,6 +48,9 @@ func (s *Server) Serve(ctx context.Context, addr string, ready func(name, url, f
 		return err
 	}
 	run := RunInfo{Address: bound, Fingerprint: s.fingerprint, PID: os.Getpid(), SMTP: ml.smtpAddr, IMAP: ml.imapAddr}
+	if d, err := s.Domains(); err == nil {
+		run.Domain = d[0]
+	}
 	s.mu.Lock()
 	s.running = &run
 	s.mu.Unlock()

@@ -36,6 +36,7 @@ type RunInfo struct {
 	PID         int    `json:"pid"`
 	SMTP        string `json:"smtp,omitempty"`  // HOST:PORT of SMTP (STARTTLS)
 	IMAP        string `json:"imaps,omitempty"` // HOST:PORT of IMAP over TLS
+	Domain      string `json:"domain,omitempty"` // the first mail domain: mailboxes are ALIAS@Domain
 }
 
 const (
