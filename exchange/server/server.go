@@ -34,8 +34,8 @@ type RunInfo struct {
 	Address     string `json:"address"`
 	Fingerprint string `json:"fingerprint"`
 	PID         int    `json:"pid"`
-	SMTP        string `json:"smtp,omitempty"`  // HOST:PORT of SMTP (STARTTLS)
-	IMAP        string `json:"imaps,omitempty"` // HOST:PORT of IMAP over TLS
+	SMTP        string `json:"smtp,omitempty"`   // HOST:PORT of SMTP (STARTTLS)
+	IMAP        string `json:"imaps,omitempty"`  // HOST:PORT of IMAP over TLS
 	Domain      string `json:"domain,omitempty"` // the first mail domain: mailboxes are ALIAS@Domain
 }
 
