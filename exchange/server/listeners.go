@@ -113,3 +113,14 @@ func readyLine(name, url, fp string, ml *mailListeners) string {
 	}
 	return l
 }
+
+// Running answers what the server serves on, once Serve has opened its
+// listeners.
+func (s *Server) Running() (RunInfo, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running == nil {
+		return RunInfo{}, false
+	}
+	return *s.running, true
+}
