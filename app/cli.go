@@ -28,6 +28,7 @@ var commands = []command{
 	{"org", orgUsage, (*cli).org},
 	{"backup", backupUsage, (*cli).backup},
 	{"tapes", tapesUsage, (*cli).tapes},
+	{"browse", browseUsage, (*cli).browse},
 	{"restore", restoreUsage, (*cli).restore},
 	{"verify", verifyUsage, (*cli).verify},
 	{"catalog", catalogUsage, (*cli).catalog},

@@ -16,7 +16,9 @@ func TestUsage(t *testing.T) {
   exbackup backup DS \\NAME IS \\NAME [/t normal|copy|incremental|differential] [/a] [/v] [/r]
                   [/d "text"] [/l FILE] [/e] [/hc:on|off] [/tape:NAME]
   exbackup tapes                              tapes and their sets
+  exbackup browse  --tape NAME|FILE.bkf --set N [--member FILE.bkf]… [PATH]
   exbackup restore --tape NAME --set N[,N…] [--dest NAME] [--erase] [--private] [--public] [--start] [--verify]
+  exbackup restore --tape NAME|FILE.bkf --set N --to DIR [--item PATH]… [--existing skip|overwrite|keep-both] [--streams] [--member FILE.bkf]…
   exbackup verify  --tape NAME [--set N]
   exbackup catalog --tape NAME|FILE.bkf
   exbackup erase   --tape NAME
@@ -39,6 +41,7 @@ func TestRunDispatchesByName(t *testing.T) {
 	for name, want := range map[string]string{
 		"connect": "usage: exbackup connect",
 		"restore": "usage: exbackup restore",
+		"browse":  "usage: exbackup browse",
 		"verify":  "usage: exbackup verify",
 		"catalog": "usage: exbackup catalog",
 		"erase":   "usage: exbackup erase",

@@ -10,9 +10,12 @@ import (
 	"exbackup/engine"
 )
 
-const restoreUsage = "exbackup restore --tape NAME --set N[,N…] [--dest NAME] [--erase] [--private] [--public] [--start] [--verify]"
+const restoreUsage = "exbackup restore --tape NAME --set N[,N…] [--dest NAME] [--erase] [--private] [--public] [--start] [--verify]\n" + extractUsage
 
 func (c *cli) restore(ctx context.Context, args []string) error {
+	if wantsExtract(args) {
+		return c.extract(ctx, args) // files into a folder: cmd_extract.go
+	}
 	fs := newFlags("restore")
 	tapeName := fs.String("tape", "", "tape name")
 	setList := fs.String("set", "", "set number, or numbers of a chain: 1,2,3")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"exbackup/catalog"
@@ -31,9 +32,12 @@ func (e *Engine) CatalogTape(ctx context.Context, nameOrPath string, p *Progress
 	p.update(func(s *Snapshot) { s.Tape = info.Name; s.Current = info.Path })
 	p.logf(fmt.Sprintf("Cataloging tape %q (%s)", info.Name, info.Path))
 	stamp := stampOf(info.Path)
-	sets, err := t.Sets()
+	sets, fromCatalog, err := listForCatalog(t)
 	if err != nil {
 		return fmt.Errorf("tape %q: %w", info.Name, err)
+	}
+	if fromCatalog {
+		p.logf("Read from the tape's media based catalog (exbackup verify checks it against the data).")
 	}
 	owner, restricted := e.owner, false
 	loc, _ := filepath.Abs(info.Path)
@@ -63,4 +67,20 @@ func (e *Engine) CatalogTape(ctx context.Context, nameOrPath string, p *Progress
 	}
 	p.logf(fmt.Sprintf("Cataloged %d sets.", len(recs)))
 	return nil
+}
+
+// listForCatalog lists a tape's sets for the catalog: from its media based
+// catalog when another program wrote the tape and left one (a few blocks
+// read instead of the whole tape), else from its blocks. exbackup's own
+// sets are always read from their blocks, which alone carry the per-file
+// digests the catalog keeps for them.
+func listForCatalog(t Tape) (sets []tape.Set, fromCatalog bool, err error) {
+	if q, ok := t.(interface{ QuickScan() (tape.Listing, error) }); ok && t.Info().Software != tape.DefaultSoftware {
+		l, err := q.QuickScan()
+		if err == nil && l.FromCatalog && !slices.ContainsFunc(l.Sets, func(s tape.Set) bool { return s.Exbackup }) {
+			return l.Sets, true, nil
+		}
+	}
+	sets, err = t.Sets()
+	return sets, false, err
 }

@@ -147,3 +147,22 @@ func (e *Engine) ExtractFiles(ctx context.Context, req ExtractRequest, p *Progre
 	p.logf(fmt.Sprintf("Extracted %d files, %d bytes.", res.Files, res.Bytes))
 	return res, err
 }
+
+// TapeSetStore says what a set on tape holds: "" for files (another program's backup
+// of folders, browsed and extracted as such), or the Exchange store a set
+// of ours backed up ("IS", "DS"), whose contents are mailboxes and folders
+// inside its databases rather than the database files themselves.
+func (e *Engine) TapeSetStore(nameOrPath string, set int) (string, error) {
+	t, err := e.openAnyTape(nameOrPath)
+	if err != nil {
+		return "", err
+	}
+	s, err := t.Set(set)
+	if err != nil {
+		return "", err
+	}
+	if env, ok := setEnv(s); ok {
+		return string(env.Store), nil
+	}
+	return "", nil
+}

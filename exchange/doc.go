@@ -14,5 +14,5 @@
 //	exchange/wire     frames, stream connections, status table: imports exchange
 //	exchange/client   the client: imports exchange, exchange/wire
 //	exchange/server   the server: imports exchange, exchange/wire, exchange/client
-//	                  (it dials its peers), exchange/server/xlog
+//	                  (it dials its peers), exchange/server/xlog, internal/durable
 package exchange

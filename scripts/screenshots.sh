@@ -10,7 +10,8 @@
 # loopback (EXCH01 and EXCH02 in site Redmond, EXCH03 in Dublin), connects a
 # temporary EXBACKUP_HOME to them, loads some mail and writes a few backups
 # with the command line (so the Tapes window and Restore Information show
-# real tapes and sets), then runs the GUI with EXBACKUP_SCREENSHOTS=DIR, which
+# real tapes and sets; an old NT Backup tape, tape/mtf/testdata, is
+# cataloged first for the file-set pictures), then runs the GUI with EXBACKUP_SCREENSHOTS=DIR, which
 # opens each window and dialog in turn, saves DIR/NN-name.png and exits.
 #
 # To photograph another organization instead, give one of its servers:
@@ -79,6 +80,8 @@ else
     bin/exserver load --data "$work/$s" --mailboxes 4 --messages 60 --public 10 >/dev/null
   done
 
+  echo "== cataloging an old NT Backup tape (its file sets open as folders in the Tapes window)"
+  bin/exbackup-screenshots catalog --tape tape/mtf/testdata/foreign-2001.bkf >/dev/null
   echo "== writing tapes"
   bin/exbackup-screenshots backup DS '\\EXCH02' IS '\\EXCH02' /d "Weekly full" /tape:"Monday full"
   bin/exbackup-screenshots backup DS '\\EXCH01' IS '\\EXCH01' /d "Nightly" /v

@@ -1,6 +1,7 @@
 package tape
 
 import (
+	"errors"
 	"fmt"
 
 	"exbackup/tape/mtf"
@@ -125,13 +126,20 @@ func (t *Tape) catalogProblems(number int) []error {
 	if r.Tape().CatalogType != mtf.CatalogType1 {
 		return nil
 	}
-	cat, err := r.Catalog()
-	if err != nil {
-		return []error{fmt.Errorf("tape %q, set %d: media based catalog: %w", t.displayName(), number, err)}
-	}
+	cat, cerr := r.Catalog()
 	scan, err := r.Scan()
 	if err != nil {
 		return []error{err}
+	}
+	if cerr != nil {
+		// The catalog is read from the tape's end. A set after this one
+		// that never finished (a killed backup) left no catalog there:
+		// that set is reported on its own and this one is not damaged.
+		if last := len(scan.Sets) - 1; errors.Is(cerr, mtf.ErrNoCatalog) && last >= 0 &&
+			scan.Sets[last].End == nil && int(scan.Sets[last].Start.Number) != number {
+			return nil
+		}
+		return []error{fmt.Errorf("tape %q, set %d: media based catalog: %w", t.displayName(), number, cerr)}
 	}
 	return compareCatalog(t.displayName(), cat, scan, number)
 }

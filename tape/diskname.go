@@ -56,27 +56,10 @@ func DiskName(name string) (string, bool) {
 		out, changed = "%2E", true
 	case out == "..":
 		out, changed = "%2E%2E", true
-	case reservedName(out):
+	case isDeviceName(out):
 		out, changed = fmt.Sprintf("%%%02X", out[0])+out[1:], true
 	}
 	return out, changed
-}
-
-// reservedName reports a Windows device name, with or without extension.
-func reservedName(s string) bool {
-	base := strings.ToUpper(s)
-	if i := strings.IndexByte(base, '.'); i >= 0 {
-		base = base[:i]
-	}
-	base = strings.TrimRight(base, " ")
-	switch base {
-	case "CON", "PRN", "AUX", "NUL":
-		return true
-	}
-	if len(base) == 4 && (strings.HasPrefix(base, "COM") || strings.HasPrefix(base, "LPT")) && base[3] >= '1' && base[3] <= '9' {
-		return true
-	}
-	return false
 }
 
 // TapeName undoes DiskName.

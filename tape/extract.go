@@ -134,6 +134,11 @@ func (t *Tape) ExtractTree(ctx context.Context, tr *Tree, dir string, items []st
 	x.dirTimes(dirs)
 	if len(res.Failed) > 0 {
 		res.Incomplete = true
+		if len(res.Lost) > 0 {
+			// What the set lacks (a member not given, a region skipped)
+			// is most often why its files failed: it comes first.
+			return res, fmt.Errorf("%v; %d of %d files not extracted; first: %w", res.Lost[0], len(res.Failed), len(files), res.Failed[0])
+		}
 		return res, fmt.Errorf("tape %q, set %d: %d of %d files not extracted; first: %w", tr.Tape, tr.Set, len(res.Failed), len(files), res.Failed[0])
 	}
 	if res.Incomplete && len(res.Lost) > 0 {

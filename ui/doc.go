@@ -1,6 +1,7 @@
 // Package ui is the console's Fyne face: NT Backup's main window with its two
 // inner windows (Microsoft Exchange: the organization tree with check boxes;
-// Tapes: tapes and their sets), its menus and toolbar, and its dialogs
+// Tapes: tapes and their sets, and another program's file set as folders
+// with check boxes), its menus and toolbar, and its dialogs
 // (Microsoft Exchange…, Backup Information, Restore Information, the status
 // dialogs and the confirmations).
 //
@@ -13,7 +14,9 @@
 //
 // Files: console.go (main window, menus, toolbar, status bar), mdi.go (the
 // inner windows), orgindex.go and exchange.go (the tree and its index),
-// tapesmodel.go and tapes.go (the Tapes window), connect.go, backup.go,
+// tapesmodel.go and tapes.go (the Tapes window), filetree.go (a file set's
+// folders under its row, with their index and ticks) and extract.go (Restore
+// Information for those files: an alternate folder), connect.go, backup.go,
 // restore.go and status.go (the dialogs and the job runner), ops.go
 // (Verify, Catalog, Erase Tape, About), modal.go (dialog frame,
 // confirmations, form helpers), dlgwidgets.go (keyboard-aware dialog

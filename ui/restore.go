@@ -65,6 +65,9 @@ const dsOnlyOriginal = engine.NoteDirectory
 // Restore is Operations > Restore…: Restore Information for the sets
 // ticked in the Tapes window.
 func (c *Console) Restore() {
+	if c.restoreFiles() { // files ticked in a file set's tree: extract.go
+		return
+	}
 	chosen := c.tapes.tickedSets()
 	if len(chosen) == 0 {
 		c.info("Restore", "Select the sets to restore: tick them in the Tapes window (sets that are aborted, unreadable or on a missing tape cannot be ticked).")

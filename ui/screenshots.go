@@ -135,6 +135,19 @@ func (c *Console) shoot(dir string) error {
 			sd.m.show()
 			m = sd.m
 		}, hide},
+		{"tapes-files", func() {
+			c.mdi.toggleMaximized(c.mdi.wins[1])
+			c.sampleFileSet()
+		}, nil},
+		{"restore-information-files", func() {
+			c.sampleFileTicks()
+			if d := c.openFileRestore(); d != nil {
+				m = d.m
+			}
+		}, func() {
+			hide()
+			c.mdi.toggleMaximized(c.mdi.wins[1])
+		}},
 		{"verify-status", func() {
 			sd := c.newStatusDialog("Verify Status")
 			sd.abort = func() {}
@@ -152,6 +165,14 @@ func (c *Console) shoot(dir string) error {
 	}
 	for i, s := range shots {
 		ui(s.setup)
+		for end := time.Now().Add(10 * time.Second); shotReady[s.name] != nil && time.Now().Before(end); {
+			var ok bool
+			ui(func() { ok = shotReady[s.name](c) })
+			if ok {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 		time.Sleep(c.settle)
 		var err error
 		ui(func() { err = c.capture(filepath.Join(dir, fmt.Sprintf("%02d-%s.png", i+1, s.name))) })

@@ -23,6 +23,7 @@ type tapesWindow struct {
 	setRow int    // highlighted set row, -1 = none
 	ticked map[uint64]bool
 
+	files      *filePane // the highlighted file set's tree (filetree.go)
 	tapesTable *keyTable
 	setsTable  *keyTable
 	setsTitle  *widget.Label
@@ -87,6 +88,7 @@ func newTapesWindow(c *Console) *tapesWindow {
 	tw.setsTable.OnSelected = func(id widget.TableCellID) {
 		tw.setRow = id.Row
 		tw.setsTable.Unselect(id)
+		tw.showFiles()
 		tw.setsTable.Refresh()
 	}
 	tw.setsTable.onSpace = func() {
@@ -111,6 +113,7 @@ func newTapesWindow(c *Console) *tapesWindow {
 
 	left := container.NewBorder(widget.NewLabelWithStyle("Tapes", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, tw.tapesTable)
 	right := container.NewBorder(tw.setsTitle, tw.footer, nil, nil, tw.setsTable)
+	tw.files = newFilePane(c, right, tw.setsTable)
 	split := container.NewHSplit(left, right)
 	split.Offset = 0.4
 	tw.content = container.NewBorder(tw.errLine, nil, nil, nil, split)
@@ -153,6 +156,7 @@ func (tw *tapesWindow) selectTape(id uint64) {
 		tw.tapeID = id
 		tw.setRow = -1
 		tw.setsTable.ScrollToTop()
+		tw.files.hide()
 	}
 	tw.tapesTable.Refresh()
 	tw.setsTable.Refresh()

@@ -52,8 +52,8 @@
 //
 // # Schema of the .edb files
 //
-// Each .edb is one bbolt file. Values are JSON with the Go field names of
-// the exchange types; keys named <lsn> are the big-endian uint64 LSN of the
+// Each .edb is one bbolt file. Values are JSON of the exchange types, with
+// their json tags; keys named <lsn> are the big-endian uint64 LSN of the
 // log record that wrote the value, so a folder walks in delivery order and
 // replaying a record rewrites the same key.
 //

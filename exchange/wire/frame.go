@@ -19,7 +19,7 @@ import (
 // Integers are big-endian; a payload holds 1 byte to MaxChunk bytes. The
 // trailer proves that the stream ended where the sender meant it to (the
 // CRC of the whole payload catches frames dropped or reordered; the file's
-// SHA-256 is checked end to end by the tape, not here, so that the bytes are
+// digest is checked end to end by the tape, not here, so that the bytes are
 // hashed once on their way rather than three times): a
 // stream cut short anywhere, even on a frame boundary, is an error and never
 // a clean short file. Both ends build the CRC of the whole payload from the
