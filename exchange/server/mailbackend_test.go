@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -167,7 +168,25 @@ func TestMailRestoreRollForwardAndErase(t *testing.T) {
 	if _, err := restoreSet(s, full, exchange.RestoreRequest{Erase: true, Private: true, Public: true, Last: true, Start: true}); err != nil {
 		t.Fatal(err)
 	}
-	if got := mailView(t, s, "alice"); got != atBackup {
+	// Clients have seen UIDs the restore took back: every folder gets a
+	// new UIDVALIDITY, and is otherwise as it was at backup time.
+	got := mailView(t, s, "alice")
+	if noValidity(got) != noValidity(atBackup) {
 		t.Fatalf("erased:\n%s\nwant the view at backup time:\n%s", got, atBackup)
 	}
+	if strings.Contains(got, "validity=1\n") || got == atBackup {
+		t.Fatalf("folders kept their UIDVALIDITY across an Erase restore:\n%s", got)
+	}
+	// A restart does not revalidate again.
+	s.StopService(bg, exchange.StoreIS)
+	if err := s.StartService(bg, exchange.StoreIS); err != nil {
+		t.Fatal(err)
+	}
+	if again := mailView(t, s, "alice"); again != got {
+		t.Fatalf("a restart changed the view:\n%s\nwas:\n%s", again, got)
+	}
 }
+
+var validityRE = regexp.MustCompile(` validity=\d+`)
+
+func noValidity(view string) string { return validityRE.ReplaceAllString(view, "") }

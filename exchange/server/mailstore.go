@@ -627,3 +627,36 @@ func applyRevalidate(tx *bolt.Tx, base uint32) error {
 }
 
 var kRevalidate = []byte("revalidate")
+
+// markRevalidate records in a restored priv.edb that clients' caches of it
+// are stale: a restore that did not roll forward through the server's own
+// logs takes folders back to before UIDs clients have seen, and the next
+// deliveries would reuse them.
+func markRevalidate(db *bolt.DB, stale bool) error {
+	if db == nil || !stale {
+		return nil
+	}
+	return db.Update(func(tx *bolt.Tx) error {
+		m, err := tx.CreateBucketIfNotExists(bMeta)
+		if err != nil {
+			return err
+		}
+		return m.Put(kRevalidate, []byte{})
+	})
+}
+
+// revalidateIfMarked gives every folder a new UIDVALIDITY when a restore
+// marked the file, before the store takes mail, and clears the mark in the
+// same transaction, so a crash in between only repeats it. It is not
+// logged: a restore that marks starts a new log set, so no backup taken
+// before it rolls forward across it, and what follows depends only on the
+// file.
+func revalidateIfMarked(db *bolt.DB) error {
+	return db.Update(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bMeta)
+		if m == nil || m.Get(kRevalidate) == nil {
+			return nil
+		}
+		return applyRevalidate(tx, uint32(time.Now().Unix()))
+	})
+}

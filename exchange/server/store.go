@@ -196,6 +196,12 @@ func (s *store) start() error {
 	if last < lg.LastLSN() {
 		last = lg.LastLSN()
 	}
+	if db := dbs[privEDB]; db != nil {
+		if err := revalidateIfMarked(db); err != nil {
+			closeAll()
+			return exchange.Errorf(exchange.CodeInternal, "%s cannot start: %s: %w", s.what(), privEDB, err)
+		}
+	}
 	for name, db := range dbs {
 		var a uint64
 		db.View(func(tx *bolt.Tx) error { a = appliedLSN(tx); return nil })
