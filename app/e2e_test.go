@@ -41,6 +41,7 @@ func TestMain(m *testing.M) {
 
 type server struct {
 	name, data, addr, fp string
+	smtp, imap           string // mail listeners, from the ready line
 	cmd                  *exec.Cmd
 }
 
@@ -68,7 +69,7 @@ func (s *server) start(t *testing.T) {
 	if m == nil {
 		t.Fatalf("%s printed %q", s.name, sc.Text())
 	}
-	s.addr, s.fp = m[2], m[3]
+	s.addr, s.fp, s.smtp, s.imap = m[2], m[3], m[4], m[5]
 	go func() {
 		for sc.Scan() {
 		}
