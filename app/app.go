@@ -6,6 +6,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -67,6 +68,13 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	done := make(chan error, 1)
 	go func() { done <- c.run(context.Background(), args) }()
 	if err := <-done; err != nil {
+		var w *warnedError
+		if errors.As(err, &w) {
+			for _, m := range w.warnings {
+				fmt.Fprintf(stderr, "exbackup %s: warning: %s\n", args[0], oneLine(errors.New(m)))
+			}
+			return exitWarning
+		}
 		fmt.Fprintf(stderr, "exbackup %s: %v\n", args[0], oneLine(err))
 		return 1
 	}

@@ -30,9 +30,11 @@ var commands = []command{
 	{"tapes", tapesUsage, (*cli).tapes},
 	{"browse", browseUsage, (*cli).browse},
 	{"restore", restoreUsage, (*cli).restore},
+	{"service", serviceUsage, (*cli).service},
 	{"verify", verifyUsage, (*cli).verify},
 	{"catalog", catalogUsage, (*cli).catalog},
 	{"erase", eraseUsage, (*cli).erase},
+	{"keys", keysUsage, (*cli).keys},
 }
 
 // usage is what exbackup --help prints.

@@ -14,14 +14,22 @@ func TestUsage(t *testing.T) {
   exbackup connect HOST:PORT --key KEY [--fingerprint sha256:…]
   exbackup org                                the organization tree with service states
   exbackup backup DS \\NAME IS \\NAME [/t normal|copy|incremental|differential] [/a] [/v] [/r]
-                  [/d "text"] [/l FILE] [/e] [/hc:on|off] [/tape:NAME]
+                  [/d "text"] [/l FILE] [/e] [/hc:on|off] [/tape:NAME] [/encrypt]
   exbackup tapes                              tapes and their sets
   exbackup browse  --tape NAME|FILE.bkf --set N [--member FILE.bkf]… [PATH]
   exbackup restore --tape NAME --set N[,N…] [--dest NAME] [--erase] [--private] [--public] [--start] [--verify]
+                   [--passphrase-file FILE | --identity FILE]
   exbackup restore --tape NAME|FILE.bkf --set N --to DIR [--item PATH]… [--existing skip|overwrite|keep-both] [--streams] [--member FILE.bkf]…
-  exbackup verify  --tape NAME [--set N]
+  exbackup restore --cancel DS|IS \\NAME      drop a staged restore
+  exbackup service start|stop DS|IS \\NAME    start runs a staged restore's recovery
+  exbackup verify  --tape NAME [--set N] [--passphrase-file FILE | --identity FILE]
   exbackup catalog --tape NAME|FILE.bkf
   exbackup erase   --tape NAME
+  exbackup keys init [--passphrase-file FILE]  create the console's key (asks twice on a terminal)
+  exbackup keys show                          the console's public key (age1…)
+  exbackup keys import-public age1…           a write-only console: encrypt for that key only
+  exbackup keys add-recipient age1…           also encrypt for a recovery key
+  exbackup keys export [FILE]                 the console's key, still under its pass phrase
   exbackup --version
 `
 	if got := usage(); got != want {
@@ -60,5 +68,24 @@ func TestRunDispatchesByName(t *testing.T) {
 	}
 	if err := c.run(context.Background(), []string{"format"}); err == nil || !strings.Contains(err.Error(), `unknown command "format"`) {
 		t.Errorf("format: %v", err)
+	}
+}
+
+// A long description folds at spaces into lines of the column's width,
+// quoted as a whole; a word longer than the column is cut.
+func TestFoldDescription(t *testing.T) {
+	got := fold("Weekly full backup of every store before the migration to the new site", 24)
+	want := []string{`"Weekly full backup of`, "every store before the", "migration to the new", `site"`}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("fold = %q, want %q", got, want)
+	}
+	if got := fold("short", 24); len(got) != 1 || got[0] != `"short"` {
+		t.Errorf("fold short = %q", got)
+	}
+	if got := fold(strings.Repeat("x", 30), 24); len(got) != 2 || len(got[0]) != 25 {
+		t.Errorf("fold of a long word = %q", got)
+	}
+	if got := fold("", 24); got != nil {
+		t.Errorf("fold empty = %q", got)
 	}
 }

@@ -12,11 +12,11 @@ import (
 )
 
 const backupUsage = `exbackup backup DS \\NAME IS \\NAME [/t normal|copy|incremental|differential] [/a] [/v] [/r]
-                [/d "text"] [/l FILE] [/e] [/hc:on|off] [/tape:NAME]`
+                [/d "text"] [/l FILE] [/e] [/hc:on|off] [/tape:NAME] [/encrypt]`
 
 // backupArgs parses ntbackup's syntax: stores as "DS \\NAME IS \\NAME",
 // switches /t TYPE (or /t:TYPE), /a, /v, /r, /d "text", /l FILE, /e,
-// /hc:on|off, /tape:NAME.
+// /hc:on|off, /tape:NAME, /encrypt.
 func backupArgs(args []string) (engine.BackupRequest, error) {
 	var req engine.BackupRequest
 	req.Type = exchange.Normal
@@ -63,6 +63,8 @@ func backupArgs(args []string) (engine.BackupRequest, error) {
 			req.Restrict = true
 		case low == "/e":
 			req.Log.ExceptionsOnly = true
+		case low == "/encrypt":
+			req.Encrypt = true
 		case low == "/d":
 			s, err := value(&i, "/d")
 			if err != nil {
@@ -107,6 +109,9 @@ func (c *cli) backup(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if why := c.eng.EncryptUnavailable(); req.Encrypt && why != "" {
+		return errors.New("/encrypt: " + why + ": run exbackup keys init, or exbackup keys import-public age1… on a write-only console")
+	}
 	d, err := ensureOrg(ctx, c.eng, false)
 	if err != nil {
 		return err
@@ -123,7 +128,12 @@ func (c *cli) backup(ctx context.Context, args []string) error {
 	for i, n := range res.Sets {
 		sets[i] = strconv.Itoa(n)
 	}
-	fmt.Fprintf(c.stdout, "backed up %d files, %s bytes in %.1f s onto tape %q, sets %s%s\n",
-		res.Files, engine.Thousands(res.Bytes), res.Elapsed.Seconds(), res.Tape, strings.Join(sets, ", "), map[bool]string{true: " (verified)"}[res.Verified])
+	word := "sets"
+	if len(sets) == 1 {
+		word = "set"
+	}
+	fmt.Fprintf(c.stdout, "backed up %s, %s bytes in %s seconds onto tape %q, %s %s%s%s\n",
+		engine.Plural(res.Files, "file", "files"), engine.Thousands(res.Bytes), engine.Seconds(res.Elapsed), res.Tape, word, strings.Join(sets, ", "),
+		map[bool]string{true: " (verified)"}[res.Verified], map[bool]string{true: " (encrypted)"}[res.Encrypted])
 	return nil
 }

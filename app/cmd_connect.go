@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"exbackup/engine"
 )
 
-const connectUsage = "exbackup connect HOST:PORT --key KEY [--fingerprint sha256:…]"
+const connectUsage = "exbackup connect HOST[:PORT] --key KEY [--fingerprint sha256:…]"
 
 func (c *cli) connect(ctx context.Context, args []string) error {
 	fs := newFlags("connect")
@@ -21,7 +23,10 @@ func (c *cli) connect(ctx context.Context, args []string) error {
 	if len(pos) != 1 || *key == "" {
 		return errors.New("usage: " + connectUsage)
 	}
-	addr := pos[0]
+	addr, err := engine.ServerAddress(pos[0])
+	if err != nil {
+		return err
+	}
 	if *fp == "" {
 		got, err := c.eng.FetchFingerprint(ctx, addr)
 		if err != nil {

@@ -10,7 +10,8 @@ import (
 	"exbackup/engine"
 )
 
-const restoreUsage = "exbackup restore --tape NAME --set N[,N…] [--dest NAME] [--erase] [--private] [--public] [--start] [--verify]\n" + extractUsage
+const restoreUsage = "exbackup restore --tape NAME --set N[,N…] [--dest NAME] [--erase] [--private] [--public] [--start] [--verify]\n                 [--passphrase-file FILE | --identity FILE]\n" + extractUsage + "\n" +
+	`exbackup restore --cancel DS|IS \\NAME      drop a staged restore`
 
 func (c *cli) restore(ctx context.Context, args []string) error {
 	if wantsExtract(args) {
@@ -25,9 +26,14 @@ func (c *cli) restore(ctx context.Context, args []string) error {
 	public := fs.Bool("public", false, "restore the public information store")
 	start := fs.Bool("start", false, "Start Service After Restore")
 	verify := fs.Bool("verify", false, "Verify After Restore")
+	cancel := fs.Bool("cancel", false, "drop the staged restore of DS|IS \\\\NAME")
+	kf := addKeyFlags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
+	}
+	if *cancel {
+		return c.cancelRestore(ctx, pos)
 	}
 	if len(pos) > 0 || *tapeName == "" || *setList == "" {
 		return errors.New("usage: " + restoreUsage)
@@ -36,6 +42,9 @@ func (c *cli) restore(ctx context.Context, args []string) error {
 		*private, *public = true, true // as the dialog's defaults
 	}
 	var req engine.RestoreRequest
+	if req.Keys, err = c.provider(kf); err != nil {
+		return err
+	}
 	for _, f := range strings.Split(*setList, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 {
@@ -66,6 +75,30 @@ func (c *cli) restore(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "restored %d sets, %d files, %s bytes in %.1f s\n", res.Sets, res.Files, engine.Thousands(res.Bytes), res.Elapsed.Seconds())
+	fmt.Fprintf(c.stdout, "restored %s, %s, %s bytes in %s seconds\n", engine.Plural(res.Sets, "set", "sets"), engine.Plural(res.Files, "file", "files"),
+		engine.Thousands(res.Bytes), engine.Seconds(res.Elapsed))
+	return warned(res.Warnings)
+}
+
+func (c *cli) cancelRestore(ctx context.Context, pos []string) error {
+	if len(pos) != 2 {
+		return errors.New(`usage: exbackup restore --cancel DS|IS \\NAME`)
+	}
+	store, server, err := storeArg(pos[0], pos[1])
+	if err != nil {
+		return err
+	}
+	d, err := ensureOrg(ctx, c.eng, false)
+	if err != nil {
+		return err
+	}
+	defer d.stop()
+	res, err := c.eng.CancelRestore(ctx, server, store)
+	if err != nil {
+		return err
+	}
+	for _, m := range res.Messages {
+		fmt.Fprintln(c.stdout, m)
+	}
 	return nil
 }

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"text/tabwriter"
+
+	"exbackup/engine"
 )
 
 const tapesUsage = "exbackup tapes                              tapes and their sets"
@@ -21,7 +24,7 @@ func (c *cli) tapes(_ context.Context, args []string) error {
 		fmt.Fprintln(c.stdout, "no tapes in the catalog")
 		return nil
 	}
-	for _, t := range tapes {
+	for i, t := range tapes {
 		sets, err := c.eng.Sets(t.ID)
 		if err != nil {
 			return err
@@ -30,27 +33,74 @@ func (c *cli) tapes(_ context.Context, args []string) error {
 		if !c.eng.TapePresent(t) {
 			state = "missing"
 		}
-		fmt.Fprintf(c.stdout, "%q  family %08X  %d sets  created %s  %s  %s\n", t.Name, t.FamilyID, len(sets),
-			t.Created.Local().Format("1/2/2006 3:04 PM"), t.Location, state)
+		if i > 0 {
+			fmt.Fprintln(c.stdout)
+		}
+		fmt.Fprintf(c.stdout, "%q  family %08X  %s  created %s  %s\n", t.Name, t.FamilyID, engine.Plural(len(sets), "set", "sets"),
+			t.Created.Local().Format("1/2/2006 3:04 PM"), state)
+		fmt.Fprintf(c.stdout, "  %s\n", t.Location)
+		tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 		for _, s := range sets {
 			what := strings.Join(s.Stores, ",")
 			if s.Server != "" && !s.Foreign {
 				what += ` \\` + s.Server
 			}
-			line := fmt.Sprintf("  set %-3d %-12s %s  %-16s %s", s.Number, orDash(s.Type), s.Created.Local().Format("1/2/2006 3:04 PM"), what, s.State)
-			if s.Description != "" {
-				line += fmt.Sprintf("  %q", s.Description)
+			desc := fold(s.Description, descWidth)
+			first := ""
+			if len(desc) > 0 {
+				first = desc[0]
 			}
-			if s.Owner != "" {
-				line += "  " + s.Owner
+			state := s.StateText()
+			if s.Encrypted {
+				state += ", encrypted"
 			}
-			if !s.Verified.IsZero() {
-				line += "  verified"
+			fmt.Fprintf(tw, "  set %d\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Number, orDash(s.Type), s.Created.Local().Format("1/2/2006 3:04 PM"),
+				orDash(what), state, orDash(s.Owner), first)
+			for _, more := range desc[min(1, len(desc)):] {
+				fmt.Fprintf(tw, "\t\t\t\t\t\t%s\n", more)
 			}
-			fmt.Fprintln(c.stdout, line)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// descWidth is where a set's description folds onto a line of its own.
+const descWidth = 40
+
+// fold quotes a description and breaks it into lines of about width
+// characters at spaces; a word longer than width is cut.
+func fold(desc string, width int) []string {
+	if desc == "" {
+		return nil
+	}
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(desc) {
+		for len([]rune(w)) > width {
+			r := []rune(w)
+			if line != "" {
+				lines, line = append(lines, line), ""
+			}
+			lines, w = append(lines, string(r[:width])), string(r[width:])
+		}
+		switch {
+		case line == "":
+			line = w
+		case len([]rune(line))+1+len([]rune(w)) > width:
+			lines, line = append(lines, line), w
+		default:
+			line += " " + w
+		}
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	lines[0] = `"` + lines[0]
+	lines[len(lines)-1] += `"`
+	return lines
 }
 
 func orDash(s string) string {

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,6 +45,7 @@ type demo struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	srvs   []*server.Server
+	addrs  []string // where each of srvs serves
 }
 
 // startDemo starts the demo servers (creating them on first run), waits until
@@ -76,34 +80,22 @@ func startDemo(ctx context.Context, eng *engine.Engine, traffic bool) (*demo, er
 				return nil, fmt.Errorf("creating demo server %s: %w", s.name, err)
 			}
 		}
-		srv, err := server.Open(data, log.With("server", s.name))
+		srv, url, err := serveDemo(ctx, dctx, d, data, i, log.With("server", s.name))
 		if err != nil {
 			d.stop()
-			return nil, err
-		}
-		ready := make(chan string, 1)
-		errc := make(chan error, 1)
-		d.wg.Add(1)
-		go func() {
-			defer d.wg.Done()
-			errc <- srv.Serve(dctx, "127.0.0.1:0", func(_, url, _ string) { ready <- url })
-		}()
-		select {
-		case url := <-ready:
-			if i == 0 {
-				first.addr = url[len("https://"):]
-				first.fp = srv.Fingerprint()
-				first.key = srv.Config().Key
-			}
-		case err := <-errc:
-			d.stop()
 			return nil, fmt.Errorf("demo server %s: %w", s.name, err)
-		case <-ctx.Done():
-			d.stop()
-			return nil, ctx.Err()
+		}
+		if i == 0 {
+			first.addr = strings.TrimPrefix(url, "https://")
+			first.fp = srv.Fingerprint()
+			first.key = srv.Config().Key
 		}
 		d.srvs = append(d.srvs, srv)
+		d.addrs = append(d.addrs, strings.TrimPrefix(url, "https://"))
 	}
+	// A server that had to move to another port told only the servers
+	// started before it; the others still hold its old address.
+	d.introduce(ctx)
 	if err := eng.ConnectDemo(ctx, first.addr, first.key, first.fp); err != nil {
 		d.stop()
 		return nil, fmt.Errorf("connecting to the demo organization: %w", err)
@@ -210,6 +202,95 @@ func (d *demo) traffic(ctx context.Context) {
 		err = demoSMTP(srv, m)
 		if err != nil && !errors.Is(err, exchange.ErrNotRunning) {
 			continue
+		}
+	}
+}
+
+// demoPort is where the first demo server listens on its first run; the
+// others take the ports after it. Each keeps the address it served on
+// (server.json "listen"), so the organization knows every server where it
+// was the last time.
+const demoPort = 7401
+
+// serveDemo opens a demo server and serves it on the address it used
+// before, or on its own loopback port the first time. When that port is
+// taken by another program, it moves to a free one and keeps that.
+func serveDemo(ctx, dctx context.Context, d *demo, data string, i int, log *slog.Logger) (*server.Server, string, error) {
+	var lastErr error
+	for attempt := 0; attempt < 4; attempt++ {
+		srv, err := server.Open(data, log)
+		if err != nil {
+			return nil, "", err
+		}
+		addr := srv.Config().Listen
+		if addr == "" {
+			addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(demoPort+i))
+		}
+		if attempt > 0 || !portFree(addr) {
+			if addr, err = freeLoopbackAddr(); err != nil {
+				srv.Close()
+				return nil, "", err
+			}
+		}
+		ready := make(chan string, 1)
+		errc := make(chan error, 1)
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			errc <- srv.Serve(dctx, addr, func(_, url, _ string) { ready <- url })
+		}()
+		select {
+		case url := <-ready:
+			return srv, url, nil
+		case err := <-errc:
+			// Another program took the port between the look and the
+			// listen: Serve closed the server; open it again elsewhere.
+			lastErr = err
+		case <-ctx.Done():
+			return nil, "", ctx.Err()
+		}
+	}
+	return nil, "", lastErr
+}
+
+func portFree(addr string) bool {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return false
+	}
+	ln.Close()
+	return true
+}
+
+func freeLoopbackAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("finding a free loopback port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// introduce tells every demo server where the others serve now, so that
+// none keeps an address a server no longer listens on.
+func (d *demo) introduce(ctx context.Context) {
+	infos := make([]exchange.ServerInfo, len(d.srvs))
+	for i, srv := range d.srvs {
+		infos[i] = exchange.ServerInfo{Name: srv.Config().Name, Site: srv.Config().Site, Address: d.addrs[i], Fingerprint: srv.Fingerprint()}
+	}
+	for _, srv := range d.srvs {
+		topo, err := srv.Topology(ctx)
+		if err != nil {
+			continue
+		}
+		for _, in := range infos {
+			if in.Name == srv.Config().Name {
+				continue
+			}
+			if known, ok := topo.Find(in.Name); ok && known.Address == in.Address {
+				continue
+			}
+			srv.UpdateServer(ctx, in)
 		}
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -25,6 +27,13 @@ func runGUI(eng *engine.Engine) error {
 		// Said before the demo organization starts or a window opens.
 		return errors.New("EXBACKUP_SCREENSHOTS: the screenshot tour is not built into this binary (build it with -tags screenshots)")
 	}
+	if os.Getenv("GOGC") == "" {
+		// The console's live heap is small (fonts, the demo's servers) and
+		// its jobs allocate in bursts: collecting at half the default
+		// growth keeps what it holds from the system close to what it
+		// uses, for a collection of a few milliseconds now and then.
+		debug.SetGCPercent(50)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	d, err := ensureOrg(ctx, eng, true)
 	cancel()
@@ -32,6 +41,10 @@ func runGUI(eng *engine.Engine) error {
 		return err
 	}
 	defer d.stop()
+	if err := repairPreferences(preferencesFile()); err != nil {
+		fmt.Fprintf(os.Stderr, "exbackup: the console's preferences: %v\n", err)
+	}
+	log.SetOutput(&fyneLog{out: os.Stderr})
 	fyneapp.SetMetadata(fyne.AppMetadata{ID: ui.AppID, Name: "exbackup", Version: Version, Icon: ui.AppIcon(),
 		Migrations: map[string]bool{"fyneDo": true}})
 	a := fyneapp.NewWithID(ui.AppID)

@@ -60,6 +60,11 @@
 // at open which tapes changed behind the catalog and catalog them again.
 // A damaged Set says what is wrong in Damage.
 //
+// A Set made with encryption has Encrypted set (a field added without a
+// migration: a Set written before it reads as not encrypted, and cataloging
+// the tape again fills it in from the set's SSET). The catalog keeps no key
+// and no key material; only the tape does, wrapped for its recipients.
+//
 // # Consistency
 //
 // Every change is one bbolt transaction: a set is never listed without its

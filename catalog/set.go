@@ -92,6 +92,9 @@ type Set struct {
 	// Foreign sets were not written by exbackup: they carry no restore
 	// environment, so exbackup lists them but never restores them.
 	Foreign bool `json:",omitzero"`
+	// Encrypted sets keep their files' data sealed for the console's
+	// recipients: reading it needs the console's key or a recovery key.
+	Encrypted bool `json:",omitzero"`
 }
 
 // Entry is one file of a set.

@@ -9,21 +9,42 @@ import (
 	"strings"
 	"time"
 
+	"filippo.io/age"
+
 	"exbackup/catalog"
 	"exbackup/exchange"
+	"exbackup/exchange/wire"
 	"exbackup/tape"
 )
 
 // Backup backs up each selected store online onto one tape, one set per
-// store in the order given. A set is complete, cataloged, and its server
-// told to truncate its logs only once the set's end is on tape; a failure
-// or a cancel aborts the set being written and stops the job, leaving the
-// sets before it intact.
+// store in the order given.
+//
+// Appending, a set is complete, cataloged, and its server told to truncate
+// its logs once the set's end is on tape; a failure or a cancel aborts the
+// set being written and stops the job, leaving the sets before it intact.
+//
+// Replacing, nothing of the old tape is touched until the whole job has
+// succeeded: the new tape is written beside it (tape.Stage), put in its
+// place in one rename once all its sets are whole, and only then are the
+// old tape's records replaced (in one catalog transaction) and the servers
+// told to truncate their logs. A failed Replace leaves the old tape, its
+// records and the servers' logs as they were.
+//
+// Before writing anything the job holds the tape against this process's
+// other jobs and other processes (Library.Lock), and asks each server
+// whether its stores can be backed up (Org.CheckBackup).
 func (e *Engine) Backup(ctx context.Context, req BackupRequest, p *Progress) (res BackupResult, err error) {
 	start := time.Now()
 	defer func() { p.finish(err) }()
 	if err := e.checkBackup(&req); err != nil {
 		return res, err
+	}
+	var enc []age.Recipient
+	if req.Encrypt {
+		if enc, err = e.recipients(); err != nil {
+			return res, err
+		}
 	}
 	log, err := e.openLog(req.Log, p)
 	if err != nil {
@@ -31,16 +52,42 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest, p *Progress) (re
 	}
 	defer log.close()
 
-	t, ct, err := e.backupTape(&req, start)
-	if err != nil {
-		log.exception("Backup failed: %v", err)
-		return res, err
-	}
-	name := t.Info().Name
+	name := e.backupTapeName(req, start)
 	if err := e.claim(name); err != nil {
 		return res, err
 	}
 	defer e.release(name)
+	unlock, err := e.lib.Lock(name, "backup")
+	if err != nil {
+		log.exception("Backup failed: %v", err)
+		return res, err
+	}
+	defer unlock()
+	if err := e.preflight(ctx, req); err != nil {
+		log.exception("Backup failed: %v", err)
+		return res, err
+	}
+
+	t, ct, staged, err := e.backupTape(&req, name, start)
+	if err != nil {
+		log.exception("Backup failed: %v", err)
+		return res, err
+	}
+	var pending []*writtenSet // a Replace's sets, until the new tape is in place
+	committed := staged == nil
+	defer func() {
+		if committed {
+			return
+		}
+		for _, ws := range pending {
+			if err := ws.end(false); err != nil {
+				log.exception("Warning: %s did not end the backup session (%v); it ends it on its own.", ws.ref, err)
+			}
+		}
+		if err := staged.Discard(); err != nil {
+			log.exception("Warning: %v", err)
+		}
+	}()
 	res.Tape = name
 	p.update(func(s *Snapshot) { s.Tape = name })
 	log.summary("Backup Status")
@@ -52,27 +99,48 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest, p *Progress) (re
 			log.exception("The operation was aborted by the user.")
 			return res, fmt.Errorf("backup aborted before %s: %w", ref, err)
 		}
-		p.update(func(s *Snapshot) { s.Set = fmt.Sprintf("Set %d of %d: %s", i+1, len(req.Stores), ref) })
-		set, files, bytes, err := e.backupStore(ctx, t, ct, ref, req, log, p)
+		p.update(func(s *Snapshot) { s.Set = fmt.Sprintf("%s (%d of %d)", ref, i+1, len(req.Stores)) })
+		ws, files, bytes, err := e.backupStore(ctx, t, ref, req, i+1, len(req.Stores), enc, log, p)
 		res.Files += files
 		res.Bytes += bytes
 		if err != nil {
 			log.exception("Backup of \"%s\" failed: %v", storeDevice(ref.Server, ref.Store), err)
-			return res, fmt.Errorf("backup of %s on %s (set %d of %d): %w", ref.Store.ServiceName(), ref.Server, i+1, len(req.Stores), err)
+			err = fmt.Errorf("backup of %s on %s (set %d of %d): %w", ref.Store.ServiceName(), ref.Server, i+1, len(req.Stores), err)
+			if staged != nil {
+				err = fmt.Errorf("%w; tape %q was left as it was", err, name)
+			}
+			return res, err
 		}
-		res.Sets = append(res.Sets, set)
+		if staged == nil {
+			e.finishSet(ws, t, ct, log)
+		} else {
+			pending = append(pending, ws)
+		}
+		res.Sets = append(res.Sets, ws.set.Number)
+	}
+	if staged != nil {
+		if ct, err = e.commitReplace(staged, req, pending, log); err != nil {
+			log.exception("Backup failed: %v", err)
+			return res, err
+		}
+		committed = true
 	}
 	res.Elapsed = time.Since(start)
-	log.summary("Backed up %d sets, %s files", len(res.Sets), Thousands(int64(res.Files)))
+	log.summary("Backed up %s, %s", Plural(len(res.Sets), "set", "sets"), Plural(res.Files, "file", "files"))
 	log.summary("Processed %s bytes in %s seconds.", Thousands(res.Bytes), seconds(res.Elapsed))
 
+	res.Encrypted = len(enc) > 0
 	if req.Verify {
+		res.Verified = true
 		for _, n := range res.Sets {
-			if _, err := e.verifySet(ctx, t, ct, n, log, p); err != nil {
+			rep, err := e.verifySet(ctx, t, ct, n, req.Keys, log, p)
+			if err != nil {
 				return res, err
 			}
+			if rep.sealed != "" {
+				res.Verified = false
+			}
 		}
-		res.Verified = true
 	}
 	st := e.Settings()
 	st.LastTape = name
@@ -80,6 +148,77 @@ func (e *Engine) Backup(ctx context.Context, req BackupRequest, p *Progress) (re
 		log.exception("Could not remember the tape: %v", err)
 	}
 	return res, nil
+}
+
+// preflight refuses, before any tape is written, a backup its servers
+// would refuse: a server that is not in the organization or does not
+// answer, a store that is not running, circular logging under an
+// incremental or differential.
+func (e *Engine) preflight(ctx context.Context, req BackupRequest) error {
+	org := Org{Status: map[string]exchange.Status{}}
+	for _, ref := range req.Stores {
+		if _, ok := org.Status[ref.Server]; ok {
+			continue
+		}
+		sctx, cancel := context.WithTimeout(ctx, preflightTimeout)
+		c, err := e.client(sctx, ref.Server)
+		var st exchange.Status
+		if err == nil {
+			st, err = c.Status(sctx)
+		}
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("backup aborted before %s: %w", ref, ctx.Err())
+			}
+			return fmt.Errorf("cannot back up the %s on %s: %w", storeTitle(ref.Store), ref.Server, err)
+		}
+		org.Status[ref.Server] = st
+	}
+	return org.CheckBackup(req)
+}
+
+// preflightTimeout bounds the wait for each server's state before a backup.
+const preflightTimeout = 15 * time.Second
+
+// finishSet tells an appended set's server that the set is whole on tape
+// (it may truncate its logs) and catalogs it.
+func (e *Engine) finishSet(ws *writtenSet, t Tape, ct catalog.Tape, log *jobLog) {
+	if err := ws.end(true); err != nil {
+		log.exception("Warning: %s did not record the backup (%v); its logs were not truncated. The set on tape is complete.", ws.ref, err)
+	}
+	rec := setRecord(ws.set)
+	rec.Set.TapeID = ct.ID
+	if _, err := e.cat.AddSet(rec.Set, rec.Entries); err != nil {
+		log.exception("Warning: the set is on tape but the catalog could not record it (%v): catalog the tape again.", err)
+	} else {
+		e.stampTape(ct.ID, t.Path())
+	}
+}
+
+// commitReplace puts a Replace's new tape in place of the old one, then
+// replaces the old tape's records with the new sets' in one transaction,
+// then lets the servers truncate their logs.
+func (e *Engine) commitReplace(t StagedTape, req BackupRequest, sets []*writtenSet, log *jobLog) (catalog.Tape, error) {
+	if err := t.Commit(); err != nil {
+		return catalog.Tape{}, err
+	}
+	recs := make([]catalog.SetWithEntries, 0, len(sets))
+	for _, ws := range sets {
+		recs = append(recs, setRecord(ws.set))
+	}
+	rec := tapeRecord(t.Info(), e.owner, req.Restrict)
+	rec.File = stampOf(t.Path())
+	ct, err := e.cat.ReplaceTape(rec, recs)
+	if err != nil {
+		log.exception("Warning: the new tape is in place but the catalog could not record it (%v): catalog the tape again.", err)
+	}
+	for _, ws := range sets {
+		if err := ws.end(true); err != nil {
+			log.exception("Warning: %s did not record the backup (%v); its logs were not truncated. The set on tape is complete.", ws.ref, err)
+		}
+	}
+	return ct, nil
 }
 
 func (e *Engine) checkBackup(req *BackupRequest) error {
@@ -138,67 +277,84 @@ func storeTitle(id exchange.StoreID) string {
 	return string(id)
 }
 
-// backupTape opens the tape to append to, or creates it anew (Replace).
-func (e *Engine) backupTape(req *BackupRequest, now time.Time) (Tape, catalog.Tape, error) {
+// backupTapeName is the tape a backup writes: the one named, or when
+// appending the last one written, or else a new tape named after today.
+func (e *Engine) backupTapeName(req BackupRequest, now time.Time) string {
 	name := req.TapeName
-	if req.Append {
-		if name == "" {
-			name = e.Settings().LastTape
-		}
-		if name != "" {
-			if t, ct, err := e.openTape(name); err == nil {
-				if ct.ID != 0 && ct.Restricted && ct.Owner != e.owner && !e.isAdmin() {
-					return nil, ct, fmt.Errorf("tape %q is restricted to its owner %s or an administrator", name, ct.Owner)
-				}
-				if ct.ID == 0 {
-					ct, err = e.cat.PutTape(tapeRecord(t.Info(), e.owner, false))
-					if err != nil {
-						return nil, ct, err
-					}
-				}
-				return t, ct, nil
-			} else if req.TapeName != "" && !errors.Is(err, tape.ErrNoTape) && !strings.Contains(err.Error(), "no such") {
-				return nil, ct, err
-			}
-		}
+	if req.Append && name == "" {
+		name = e.Settings().LastTape
 	}
 	if name == "" {
 		name = DefaultTapeName(now)
 	}
-	if old, err := e.cat.TapeByName(name); err == nil {
-		if old.Restricted && old.Owner != e.owner && !e.isAdmin() {
-			return nil, old, fmt.Errorf("tape %q is restricted to its owner %s or an administrator: it cannot be replaced", name, old.Owner)
-		}
-	}
-	t, err := e.lib.Create(name, tape.CreateOptions{Created: now})
-	if err != nil {
-		return nil, catalog.Tape{}, fmt.Errorf("creating tape %q: %w", name, err)
-	}
-	rec := tapeRecord(t.Info(), e.owner, req.Restrict)
-	ct, err := e.cat.ReplaceTape(rec, nil)
-	return t, ct, err
+	return name
 }
 
-// backupStore writes one store's set.
-func (e *Engine) backupStore(ctx context.Context, t Tape, ct catalog.Tape, ref StoreRef, req BackupRequest, log *jobLog, p *Progress) (int, int, int64, error) {
+// backupTape opens the named tape to append to, or stages it anew
+// (Replace); staged is nil when appending.
+func (e *Engine) backupTape(req *BackupRequest, name string, now time.Time) (t Tape, ct catalog.Tape, staged StagedTape, err error) {
+	if req.Append {
+		if t, ct, err := e.openTape(name); err == nil {
+			if ct.ID != 0 && ct.Restricted && ct.Owner != e.owner && !e.isAdmin() {
+				return nil, ct, nil, fmt.Errorf("tape %q is restricted to its owner %s or an administrator", name, ct.Owner)
+			}
+			if ct.ID == 0 {
+				ct, err = e.cat.PutTape(tapeRecord(t.Info(), e.owner, false))
+				if err != nil {
+					return nil, ct, nil, err
+				}
+			}
+			return t, ct, nil, nil
+		} else if req.TapeName != "" && !errors.Is(err, tape.ErrNoTape) && !strings.Contains(err.Error(), "no such") {
+			return nil, ct, nil, err
+		}
+	}
+	if old, err := e.cat.TapeByName(name); err == nil {
+		if old.Restricted && old.Owner != e.owner && !e.isAdmin() {
+			return nil, old, nil, fmt.Errorf("tape %q is restricted to its owner %s or an administrator: it cannot be replaced", name, old.Owner)
+		}
+	}
+	st, err := e.lib.Stage(name, tape.CreateOptions{Created: now})
+	if err != nil {
+		return nil, catalog.Tape{}, nil, fmt.Errorf("creating tape %q: %w", name, err)
+	}
+	return st, catalog.Tape{}, st, nil
+}
+
+// writtenSet is a set whole on tape whose server session is still open:
+// end tells the server whether the backup counts (and may truncate).
+type writtenSet struct {
+	set tape.Set
+	ref StoreRef
+	end func(success bool) error
+}
+
+// backupStore writes one store's set. On success the set is whole on tape
+// and its session open for the caller to end; on failure it is ended.
+func (e *Engine) backupStore(ctx context.Context, t Tape, ref StoreRef, req BackupRequest, nth, of int, enc []age.Recipient, log *jobLog, p *Progress) (*writtenSet, int, int64, error) {
 	c, err := e.client(ctx, ref.Server)
 	if err != nil {
-		return 0, 0, 0, err
+		return nil, 0, 0, err
 	}
 	info, err := c.BackupPrepare(ctx, ref.Store, req.Type)
 	if err != nil {
-		return 0, 0, 0, err
+		return nil, 0, 0, err
 	}
-	// Whatever happens from here, the session ends; only success truncates.
+	// Whatever happens from here, the session ends once; only success
+	// truncates.
 	ended := false
 	endSession := func(success bool) error {
+		if ended {
+			return nil
+		}
 		ended = true
 		ectx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		return c.BackupEnd(ectx, info.Session, success)
 	}
+	handed := false
 	defer func() {
-		if !ended {
+		if !handed {
 			if err := endSession(false); err != nil {
 				log.exception("Warning: %s did not end the failed backup session (%v); it ends it on its own.", ref, err)
 			}
@@ -212,13 +368,13 @@ func (e *Engine) backupStore(ctx context.Context, t Tape, ct catalog.Tape, ref S
 
 	envJSON, err := json.Marshal(info.Env)
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("the restore environment of %s: %w", ref, err)
+		return nil, 0, 0, fmt.Errorf("the restore environment of %s: %w", ref, err)
 	}
 	now := time.Now()
 	sw, err := t.AppendSet(tape.SetOptions{Type: tapeType(req.Type), Description: req.Description, Owner: e.owner,
-		Restricted: req.Restrict, Properties: map[string]string{envProperty: string(envJSON)}, Created: now})
+		Restricted: req.Restrict, Properties: map[string]string{envProperty: string(envJSON)}, Created: now, Encrypt: enc})
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("tape %q: %w", t.Info().Name, err)
+		return nil, 0, 0, tapeErr(t.Info().Name, err)
 	}
 	committed := false
 	defer func() {
@@ -231,24 +387,30 @@ func (e *Engine) backupStore(ctx context.Context, t Tape, ct catalog.Tape, ref S
 	dev := storeDevice(ref.Server, ref.Store)
 	log.summary("Backup of \"%s\"", dev)
 	log.summary("Backup set #%d on tape #%d", sw.Number(), t.Info().Sequence)
+	p.update(func(s *Snapshot) {
+		s.Set = setTitle(sw.Number(), t.Info().Name, ref.Store.ServiceName()+" on "+ref.Server, nth, of)
+	})
 	if req.Description != "" {
 		log.summary("Backup description: %q", req.Description)
 	}
 	log.summary("Backup Type: %s", TypeTitle(req.Type))
+	if len(enc) > 0 {
+		log.summary("Encrypted for %d keys", len(enc))
+	}
 	log.summary("Backup started on %s at %s.", ntDate(now), ntTime(now))
 	if err := sw.BeginVolume(dev, ref.Server); err != nil {
-		return 0, 0, 0, fmt.Errorf("tape %q: %w", t.Info().Name, err)
+		return nil, 0, 0, tapeErr(t.Info().Name, err)
 	}
 	var files int
 	var bytes int64
 	for _, f := range info.Files {
 		if err := ctx.Err(); err != nil {
-			return 0, files, bytes, fmt.Errorf("aborted during %s: %w", ref, err)
+			return nil, files, bytes, fmt.Errorf("aborted during %s: %w", ref, err)
 		}
 		p.update(func(s *Snapshot) { s.Current = f.Name })
 		rc, err := c.BackupRead(ctx, info.Session, f.Name)
 		if err != nil {
-			return 0, files, bytes, err
+			return nil, files, bytes, err
 		}
 		cr := &countingReader{r: rc, p: p}
 		_, err = sw.AddFile(f.Name, f.Size, now, cr)
@@ -261,7 +423,7 @@ func (e *Engine) backupStore(ctx context.Context, t Tape, ct catalog.Tape, ref S
 			if ctx.Err() != nil {
 				err = fmt.Errorf("aborted during %s: %w", f.Name, ctx.Err())
 			}
-			return 0, files, bytes, fmt.Errorf("%s on %s: %w", f.Name, ref, err)
+			return nil, files, bytes, fmt.Errorf("%s on %s: %w", f.Name, ref, err)
 		}
 		files++
 		p.update(func(s *Snapshot) { s.Files++ })
@@ -269,25 +431,15 @@ func (e *Engine) backupStore(ctx context.Context, t Tape, ct catalog.Tape, ref S
 	}
 	set, err := sw.End()
 	if err != nil {
-		return 0, files, bytes, fmt.Errorf("tape %q: ending set %d: %w", t.Info().Name, sw.Number(), err)
+		return nil, files, bytes, fmt.Errorf("tape %q: ending set %d: %w", t.Info().Name, sw.Number(), err)
 	}
 	committed = true
-	// The set is whole on tape: now the server may mark and truncate.
-	if err := endSession(true); err != nil {
-		log.exception("Warning: %s did not record the backup (%v); its logs were not truncated. The set on tape is complete.", ref, err)
-	}
-	rec := setRecord(set)
-	rec.Set.TapeID = ct.ID
-	if _, err := e.cat.AddSet(rec.Set, rec.Entries); err != nil {
-		log.exception("Warning: the set is on tape but the catalog could not record it (%v): catalog the tape again.", err)
-	} else {
-		e.stampTape(ct.ID, t.Path())
-	}
+	handed = true
 	end := time.Now()
 	log.summary("Backup completed on %s at %s.", ntDate(end), ntTime(end))
 	log.summary("Backed up %d files", files)
 	log.summary("Processed %s bytes in %s seconds.", Thousands(bytes), seconds(end.Sub(now)))
-	return set.Number, files, bytes, nil
+	return &writtenSet{set: set, ref: ref, end: endSession}, files, bytes, nil
 }
 
 // streamEnd reads a file's stream past the size the server announced,
@@ -322,3 +474,32 @@ func (c *countingReader) Read(b []byte) (int, error) {
 	}
 	return n, err
 }
+
+// chunkCounter is a countingReader over a source that checksums its own
+// pieces (a tape entry): the upload reuses those checksums.
+type chunkCounter struct {
+	countingReader
+	cr wire.ChunkReader
+}
+
+func (c *chunkCounter) ReadChunk() ([]byte, uint32, error) {
+	b, crc, err := c.cr.ReadChunk()
+	if n := len(b); n > 0 {
+		c.n += int64(n)
+		c.p.update(func(s *Snapshot) { s.Bytes += int64(n) })
+	}
+	return b, crc, err
+}
+
+// counting counts r, keeping its chunks if it has any.
+func counting(r io.Reader, p *Progress) interface {
+	io.Reader
+	count() int64
+} {
+	if cr, ok := r.(wire.ChunkReader); ok {
+		return &chunkCounter{countingReader{r: r, p: p}, cr}
+	}
+	return &countingReader{r: r, p: p}
+}
+
+func (c *countingReader) count() int64 { return c.n }

@@ -26,15 +26,25 @@ func (e *Engine) CatalogTape(ctx context.Context, nameOrPath string, p *Progress
 		t, err = e.lib.Open(nameOrPath)
 	}
 	if err != nil {
-		return fmt.Errorf("tape %q: %w", nameOrPath, err)
+		return tapeErr(nameOrPath, err)
 	}
 	info := t.Info()
+	// A tape being written is cataloged once its writer is done with it.
+	if err := e.claim(info.Name); err != nil {
+		return err
+	}
+	defer e.release(info.Name)
+	unlock, err := e.lib.Lock(info.Name, "catalog")
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	p.update(func(s *Snapshot) { s.Tape = info.Name; s.Current = info.Path })
 	p.logf(fmt.Sprintf("Cataloging tape %q (%s)", info.Name, info.Path))
 	stamp := stampOf(info.Path)
 	sets, fromCatalog, err := listForCatalog(t)
 	if err != nil {
-		return fmt.Errorf("tape %q: %w", info.Name, err)
+		return tapeErr(info.Name, err)
 	}
 	if fromCatalog {
 		p.logf("Read from the tape's media based catalog (exbackup verify checks it against the data).")
@@ -65,7 +75,7 @@ func (e *Engine) CatalogTape(ctx context.Context, nameOrPath string, p *Progress
 	if err != nil {
 		return fmt.Errorf("catalog: %w", err)
 	}
-	p.logf(fmt.Sprintf("Cataloged %d sets.", len(recs)))
+	p.logf(fmt.Sprintf("Cataloged %s.", Plural(len(recs), "set", "sets")))
 	return nil
 }
 

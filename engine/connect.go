@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"exbackup/exchange/client"
 )
@@ -21,6 +22,22 @@ func dialExchange(ctx context.Context, addr, key, fingerprint string) (Server, e
 }
 
 var _ Server = (*client.Client)(nil)
+
+// named makes a failed dial name the server it was for, once: the client
+// knows a server's name only after it answered.
+func named(err error, server string) error {
+	var ce *client.CallError
+	if errors.As(err, &ce) {
+		if ce.Name == "" {
+			ce.Name = server
+		}
+		return err
+	}
+	if server == "" || strings.Contains(err.Error(), "server "+server) {
+		return err
+	}
+	return fmt.Errorf("server %s: %w", server, err)
+}
 
 // FetchFingerprint reads a server's certificate fingerprint, to be shown and
 // confirmed before it is pinned.
@@ -41,6 +58,11 @@ func (e *Engine) ConnectDemo(ctx context.Context, addr, key, fingerprint string)
 }
 
 func (e *Engine) connect(ctx context.Context, addr, key, fingerprint string, demo bool) error {
+	// The address is recorded as it is dialled: "EXCH01" is EXCH01:7401.
+	addr, err := client.Address(addr)
+	if err != nil {
+		return err
+	}
 	c, err := e.dial(ctx, addr, key, fingerprint)
 	if err != nil {
 		return err
@@ -91,7 +113,7 @@ func (e *Engine) client(ctx context.Context, server string) (Server, error) {
 	}
 	c, err := e.dial(ctx, conn.Address, st.Key, conn.Fingerprint)
 	if err != nil {
-		return nil, fmt.Errorf("server %s: %w", server, err)
+		return nil, named(err, server)
 	}
 	e.mu.Lock()
 	if old := e.clients[server]; old != nil {
@@ -120,7 +142,7 @@ func (e *Engine) refresh(ctx context.Context) error {
 	}
 	c, err := e.dial(ctx, entry, st.Key, fp)
 	if err != nil {
-		return err
+		return named(err, e.entryName())
 	}
 	defer c.Close()
 	topo, err := c.Topology(ctx)
@@ -148,3 +170,17 @@ func (e *Engine) refresh(ctx context.Context) error {
 	}
 	return nil
 }
+
+// reason is why a server failed, for a list that names each server: the
+// failure in words, without the server's name in front.
+func reason(err error, server string) string {
+	var ce *client.CallError
+	if errors.As(err, &ce) {
+		return ce.Reason()
+	}
+	return strings.TrimPrefix(err.Error(), "server "+server+": ")
+}
+
+// ServerAddress is a server address as an administrator typed it, as the
+// console dials it: host:port, with the default port when none is given.
+func ServerAddress(addr string) (string, error) { return client.Address(addr) }

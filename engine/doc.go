@@ -11,4 +11,11 @@
 // dialogs show are the engine's too: PlanRestore for Restore Information,
 // Restorable for the Tapes window, Org.CheckBackup for Backup Information,
 // ParseBackupType and TypeTitle for backup types.
+//
+// A job that writes a tape (backup, erase, catalog) first holds it: claim
+// against this process's other jobs, Library.Lock against other processes;
+// then a backup asks every server it names for its state (preflight) before
+// any tape is written. A Replace writes its new tape beside the old one
+// (Library.Stage) and swaps it in, then its catalog records, only once all
+// its sets are whole (Backup, commitReplace).
 package engine

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,7 +22,10 @@ import (
 type Server interface {
 	Status(ctx context.Context) (exchange.Status, error)
 	Topology(ctx context.Context) (exchange.Topology, error)
-	StartService(ctx context.Context, id exchange.StoreID) error
+	// StartService starts a service; a staged restore is recovered
+	// first, and the result says what its recovery did.
+	StartService(ctx context.Context, id exchange.StoreID) (exchange.RestoreResult, error)
+	// StopService is refused while a backup of the store streams.
 	StopService(ctx context.Context, id exchange.StoreID) error
 	BackupPrepare(ctx context.Context, id exchange.StoreID, t exchange.BackupType) (exchange.BackupInfo, error)
 	// BackupRead streams one file of a backup session; reading it past
@@ -31,6 +35,8 @@ type Server interface {
 	RestorePrepare(ctx context.Context, req exchange.RestoreRequest) (exchange.RestoreInfo, error)
 	RestoreWrite(ctx context.Context, session, file string, r io.Reader) error
 	RestoreComplete(ctx context.Context, session string) (exchange.RestoreResult, error)
+	// CancelRestore drops a store's staged restore.
+	CancelRestore(ctx context.Context, id exchange.StoreID) (exchange.RestoreResult, error)
 	Close() error
 }
 
@@ -44,7 +50,14 @@ type Library interface {
 	Open(name string) (Tape, error)
 	OpenPath(path string) (Tape, error)
 	Create(name string, o tape.CreateOptions) (Tape, error)
+	// Stage starts the named tape anew beside the old one, which stays
+	// whole until the new one's Commit (a Replace backup).
+	Stage(name string, o tape.CreateOptions) (StagedTape, error)
 	Erase(name string) error
+	// Lock holds the named tape for one job ("backup", "erase",
+	// "catalog") against other processes; it refuses at once, naming the
+	// holder, while another process holds it.
+	Lock(name, job string) (unlock func(), err error)
 	// Dir is the library's folder, where a lost catalog is rebuilt from.
 	Dir() string
 }
@@ -58,6 +71,18 @@ type Tape interface {
 	AppendSet(o tape.SetOptions) (SetWriter, error)
 	OpenEntry(e tape.Entry, o tape.ReadOptions) (io.ReadCloser, error)
 	Verify(ctx context.Context, number int, o tape.VerifyOptions) (tape.VerifyReport, error)
+	// SetKey tells whether the keys open an encrypted set (nil for a set
+	// that is not encrypted).
+	SetKey(number int, kp tape.KeyProvider) error
+}
+
+// StagedTape is a new tape written beside the one it is to replace.
+type StagedTape interface {
+	Tape
+	// Commit puts it in place of the old tape in one rename.
+	Commit() error
+	// Discard removes it, leaving the old tape as it was.
+	Discard() error
 }
 
 // SetWriter writes one set: nothing of it counts until End.
@@ -234,12 +259,20 @@ func (e *Engine) openTape(name string) (Tape, catalog.Tape, error) {
 		if cerr == nil {
 			return nil, ct, fmt.Errorf("tape %q is cataloged but its file %s is missing", name, ct.Location)
 		}
-		return nil, ct, fmt.Errorf("tape %q: %w", name, err)
+		return nil, ct, tapeErr(name, err)
 	}
 	if cerr != nil {
 		ct = catalog.Tape{}
 	}
 	return t, ct, nil
+}
+
+// tapeErr names the tape in err, once: the library's errors already do.
+func tapeErr(name string, err error) error {
+	if strings.Contains(err.Error(), fmt.Sprintf("tape %q", name)) {
+		return err
+	}
+	return fmt.Errorf("tape %q: %w", name, err)
 }
 
 func storeDevice(server string, store exchange.StoreID) string {

@@ -17,7 +17,12 @@ func (e *Engine) Erase(ctx context.Context, name string) error {
 		return err
 	}
 	defer e.release(name)
-	err := e.lib.Erase(name)
+	unlock, err := e.lib.Lock(name, "erase")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	err = e.lib.Erase(name)
 	if err != nil && cerr == nil {
 		// The library may not hold it under that name: the catalog knows
 		// its file.

@@ -35,6 +35,8 @@ type fakeServer struct {
 	completed int
 	stopped   []exchange.StoreID
 	started   []exchange.StoreID
+	warn      string                   // RestoreComplete warns so
+	staged    []exchange.StagedRestore // what Status reports staged
 }
 
 var fakeFiles = map[exchange.StoreID][]string{
@@ -47,18 +49,29 @@ func fakeData(name string) []byte { return bytes.Repeat([]byte(name+" "), 3000) 
 func (s *fakeServer) Status(context.Context) (exchange.Status, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.status, nil
+	st := s.status
+	st.Restores = s.staged
+	return st, nil
 }
 
 func (s *fakeServer) Topology(context.Context) (exchange.Topology, error) {
 	return s.org.topology(), nil
 }
 
-func (s *fakeServer) StartService(_ context.Context, id exchange.StoreID) error {
+func (s *fakeServer) StartService(_ context.Context, id exchange.StoreID) (exchange.RestoreResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.started = append(s.started, id)
-	return nil
+	if id == exchange.StoreDS {
+		s.status.DS = exchange.Running
+	} else {
+		s.status.IS = exchange.Running
+	}
+	return exchange.RestoreResult{}, nil
+}
+
+func (s *fakeServer) CancelRestore(_ context.Context, id exchange.StoreID) (exchange.RestoreResult, error) {
+	return exchange.RestoreResult{}, nil
 }
 
 func (s *fakeServer) StopService(_ context.Context, id exchange.StoreID) error {
@@ -158,7 +171,11 @@ func (s *fakeServer) RestoreComplete(context.Context, string) (exchange.RestoreR
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.completed++
-	return exchange.RestoreResult{Messages: []string{s.name + " recovered"}}, nil
+	res := exchange.RestoreResult{Messages: []string{s.name + " recovered"}}
+	if s.warn != "" {
+		res.Warnings = []string{s.warn}
+	}
+	return res, nil
 }
 
 func (s *fakeServer) Close() error { return nil }
@@ -232,6 +249,7 @@ type failLibrary struct {
 	Library
 	failAt     int
 	addFileErr error
+	staged     int // new tapes staged (Replace backups begun)
 }
 
 func (l *failLibrary) wrap(t Tape, err error) (Tape, error) {
@@ -248,6 +266,23 @@ func (l *failLibrary) OpenPath(p string) (Tape, error) {
 func (l *failLibrary) Create(name string, o tape.CreateOptions) (Tape, error) {
 	return l.wrap(l.Library.Create(name, o))
 }
+
+func (l *failLibrary) Stage(name string, o tape.CreateOptions) (StagedTape, error) {
+	l.staged++
+	st, err := l.Library.Stage(name, o)
+	if err != nil {
+		return nil, err
+	}
+	return failStaged{failTape: failTape{Tape: st, lib: l}, st: st}, nil
+}
+
+type failStaged struct {
+	failTape
+	st StagedTape
+}
+
+func (t failStaged) Commit() error  { return t.st.Commit() }
+func (t failStaged) Discard() error { return t.st.Discard() }
 
 type failTape struct {
 	Tape

@@ -95,4 +95,38 @@ func Thousands(n int64) string {
 	return b.String()
 }
 
-func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) }
+// seconds says a duration in seconds as a log line reads it: "12.3", and
+// below a second with the precision that shows it ("0.04"), never "0.0".
+func seconds(d time.Duration) string {
+	switch {
+	case d >= 995*time.Millisecond: // "1.0", not "1.00"
+		return strconv.FormatFloat(d.Seconds(), 'f', 1, 64)
+	case d >= 10*time.Millisecond:
+		return strconv.FormatFloat(d.Seconds(), 'f', 2, 64)
+	}
+	return "less than 0.01"
+}
+
+// Plural counts things in words: "1 set", "2 sets", "1,024 files".
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return Thousands(int64(n)) + " " + many
+}
+
+// setTitle names a set the same way in every job's status: by its number
+// on its tape, then what it holds and where it stands in the job.
+func setTitle(number int, tapeName, what string, i, total int) string {
+	return fmt.Sprintf("Set %d on tape %s: %s (%d of %d)", number, tapeName, what, i, total)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// Seconds is a duration as the job logs say it, for the command line.
+func Seconds(d time.Duration) string { return seconds(d) }

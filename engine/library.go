@@ -17,6 +17,16 @@ func (l fileLibrary) Create(name string, o tape.CreateOptions) (Tape, error) {
 	return fileTapeOf(l.lib.Create(name, o))
 }
 
+func (l fileLibrary) Stage(name string, o tape.CreateOptions) (StagedTape, error) {
+	t, err := l.lib.Stage(name, o)
+	if err != nil {
+		return nil, err
+	}
+	return fileTape{t}, nil
+}
+
+func (l fileLibrary) Lock(name, job string) (func(), error) { return l.lib.Lock(name, job) }
+
 func (l fileLibrary) Erase(name string) error { return l.lib.Erase(name) }
 
 func (l fileLibrary) Dir() string { return l.lib.Dir() }

@@ -42,7 +42,7 @@ func (e *Engine) Organization(ctx context.Context) (Org, error) {
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
-					org.Unreachable[name] = err.Error()
+					org.Unreachable[name] = reason(err, name)
 					return
 				}
 				org.Status[name] = status

@@ -74,6 +74,9 @@ func (p *Progress) logf(line string) {
 func (p *Progress) finish(err error) {
 	p.update(func(s *Snapshot) {
 		s.Done, s.Err = true, err
+		if err == nil {
+			s.Current = "" // nothing is being read or written any more
+		}
 		s.Elapsed = time.Since(p.start)
 	})
 }

@@ -28,7 +28,8 @@ func tapeRecord(info tape.Info, owner string, restricted bool) catalog.Tape {
 func setRecord(s tape.Set) catalog.SetWithEntries {
 	cs := catalog.Set{Number: s.Number, Type: catalogType(s.Type), Name: s.Name,
 		Description: s.Description, Created: s.Created, Owner: s.Owner, Restricted: s.Restricted,
-		Bytes: s.Bytes, Files: s.Files, State: setState(s.State), Damage: setDamage(s), Foreign: !s.Exbackup}
+		Bytes: s.Bytes, Files: s.Files, State: setState(s.State), Damage: setDamage(s), Foreign: !s.Exbackup,
+		Encrypted: s.Encrypted}
 	if env, ok := setEnv(s); ok {
 		cs.Organization, cs.Site, cs.Server = env.Organization, env.Site, env.Server
 		cs.Stores = []string{string(env.Store)}

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"time"
 
 	"exbackup/exchange"
+	"exbackup/exchange/server/xlog"
 	"exbackup/tape"
 )
 
@@ -19,6 +22,7 @@ type plannedSet struct {
 	dest  string
 	last  bool // the last set of its chain in this restore
 	first bool // the first set of its chain in this restore
+	keys  tape.KeyProvider
 }
 
 // plan looks up every set, checks what only the tape can tell, and applies
@@ -103,13 +107,20 @@ func (e *Engine) CheckRestore(req RestoreRequest) ([]string, error) {
 }
 
 // Restore restores the sets in order. For each chain the service is stopped
-// through the API, each set is staged, and the last set recovers, swaps the
-// live files and (if asked) starts the service.
+// through the API and each set is staged on the server; Start Service After
+// Restore on the last set starts the service, which runs the chain's
+// recovery (hard recovery, roll-forward, swap). Without it the store stays
+// restore-pending, and a later operation may add the chain's next sets. A
+// set that fails is aborted by the server; a service this restore stopped
+// is started again when nothing stays staged.
 func (e *Engine) Restore(ctx context.Context, req RestoreRequest, p *Progress) (res RestoreResult, err error) {
 	start := time.Now()
 	defer func() { p.finish(err) }()
 	sets, warnings, err := e.plan(req)
 	if err != nil {
+		return res, err
+	}
+	if err := checkKeys(sets, req.Keys); err != nil {
 		return res, err
 	}
 	log, err := e.openLog(req.Log, p)
@@ -126,7 +137,7 @@ func (e *Engine) Restore(ctx context.Context, req RestoreRequest, p *Progress) (
 		total += ps.set.Bytes
 	}
 	p.update(func(s *Snapshot) { s.TotalBytes = total })
-	wasRunning := map[string]bool{} // dest → its IS was running when its Directory's chain began
+	run := &restoreRun{wasRunning: map[string]bool{}, stopped: map[string]bool{}}
 	for i, ps := range sets {
 		if err := ctx.Err(); err != nil {
 			log.exception("The operation was aborted by the user.")
@@ -134,97 +145,244 @@ func (e *Engine) Restore(ctx context.Context, req RestoreRequest, p *Progress) (
 		}
 		p.update(func(s *Snapshot) {
 			s.Tape = ps.Tape
-			s.Set = fmt.Sprintf("Set %d of %d: %s on %s", i+1, len(sets), ps.env.Store.ServiceName(), ps.dest)
+			s.Set = setTitle(ps.Set, ps.Tape, ps.env.Store.ServiceName()+" to "+ps.dest, i+1, len(sets))
 		})
-		files, bytes, msgs, err := e.restoreSet(ctx, ps, wasRunning, log, p)
-		res.Files += files
-		res.Bytes += bytes
-		res.Messages = append(res.Messages, msgs...)
+		out, err := e.restoreSet(ctx, ps, run, log, p)
+		res.Files += out.files
+		res.Bytes += out.bytes
+		res.Messages = append(res.Messages, out.msgs...)
+		res.Warnings = append(res.Warnings, out.warnings...)
 		if err != nil {
 			log.exception("Restore of set %d to %s failed: %v", ps.Set, ps.dest, err)
+			res.Messages = append(res.Messages, e.afterFailure(ps, run, log)...)
 			return res, fmt.Errorf("set %d of tape %q to %s: %w", ps.Set, ps.Tape, ps.dest, err)
 		}
 		res.Sets++
 	}
 	res.Elapsed = time.Since(start)
-	log.summary("Restored %d sets, %s files", res.Sets, Thousands(int64(res.Files)))
+	log.summary("Restored %s, %s", Plural(res.Sets, "set", "sets"), Plural(res.Files, "file", "files"))
 	log.summary("Processed %s bytes in %s seconds.", Thousands(res.Bytes), seconds(res.Elapsed))
 	return res, nil
 }
 
-func (e *Engine) restoreSet(ctx context.Context, ps *plannedSet, wasRunning map[string]bool, log *jobLog, p *Progress) (int, int64, []string, error) {
+// restoreRun is what one restore operation remembers across its sets.
+type restoreRun struct {
+	wasRunning map[string]bool // dest → its IS was running when its Directory's chain began
+	stopped    map[string]bool // dest+store → this restore stopped the service
+}
+
+func runKey(dest string, id exchange.StoreID) string { return dest + "\x00" + string(id) }
+
+// setOutcome is what one set's restore did.
+type setOutcome struct {
+	files    int
+	bytes    int64
+	msgs     []string
+	warnings []string
+}
+
+// afterFailure settles a store whose set failed. The server has aborted
+// the set and kept what earlier operations staged; a service this restore
+// stopped is started again when nothing is staged, so the store runs on
+// the data it had.
+func (e *Engine) afterFailure(ps *plannedSet, run *restoreRun, log *jobLog) []string {
+	store := ps.env.Store
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
 	c, err := e.client(ctx, ps.dest)
 	if err != nil {
-		return 0, 0, nil, err
+		return nil
+	}
+	st, err := c.Status(ctx)
+	if err != nil {
+		return nil
+	}
+	if r, ok := st.Restore(store); ok && len(r.Sets) > 0 {
+		m := fmt.Sprintf("The %s on %s stays restore-pending with the %d sets staged before this one: restore this set again, start the service to recover what is staged, or cancel the restore.", store.ServiceName(), ps.dest, len(r.Sets))
+		if len(r.Sets) == 1 {
+			m = fmt.Sprintf("The %s on %s stays restore-pending with the set staged before this one: restore this set again, start the service to recover what is staged, or cancel the restore.", store.ServiceName(), ps.dest)
+		}
+		log.summary("%s", m)
+		return []string{m}
+	}
+	if !run.stopped[runKey(ps.dest, store)] || st.Service(store) == exchange.Running {
+		return nil
+	}
+	var ids []exchange.StoreID
+	if store == exchange.StoreDS {
+		ids = append(ids, exchange.StoreDS)
+		if run.wasRunning[ps.dest] {
+			ids = append(ids, exchange.StoreIS)
+		}
+	} else {
+		ids = append(ids, store)
+	}
+	var msgs []string
+	for _, id := range ids {
+		if _, err := c.StartService(ctx, id); err != nil {
+			log.exception("The %s on %s did not start again: %v", id.ServiceName(), ps.dest, err)
+			continue
+		}
+		m := fmt.Sprintf("The %s on %s was started again with its data as it was before the restore.", id.ServiceName(), ps.dest)
+		log.summary("%s", m)
+		msgs = append(msgs, m)
+	}
+	return msgs
+}
+
+func (e *Engine) restoreSet(ctx context.Context, ps *plannedSet, run *restoreRun, log *jobLog, p *Progress) (setOutcome, error) {
+	var out setOutcome
+	c, err := e.client(ctx, ps.dest)
+	if err != nil {
+		return out, err
 	}
 	store := ps.env.Store
 	now := time.Now()
 	log.summary("Restore of \"%s\" to %s", storeDevice(ps.env.Server, store), ps.dest)
 	log.summary("Backup set #%d on tape %q, %s backup made %s at %s", ps.Set, ps.Tape, TypeTitle(ps.env.Type), ntDate(ps.set.Created), ntTime(ps.set.Created))
 	log.summary("Restore started on %s at %s.", ntDate(now), ntTime(now))
+	log.summary("Verify After Restore: %s", yesNo(ps.Verify))
+	start := yesNo(ps.Start)
+	if ps.Start && !ps.last {
+		start = "after the last set of this chain"
+	}
+	log.summary("Start Service After Restore: %s", start)
 	if ps.first {
 		st, err := c.Status(ctx)
 		if err != nil {
-			return 0, 0, nil, err
+			return out, err
 		}
 		if store == exchange.StoreDS {
-			wasRunning[ps.dest] = st.IS == exchange.Running
+			run.wasRunning[ps.dest] = st.IS == exchange.Running
 		}
 		if st.Service(store) == exchange.Running {
 			log.summary("Stopping the %s on %s.", store.ServiceName(), ps.dest)
 			if err := c.StopService(ctx, store); err != nil {
-				return 0, 0, nil, err
+				return out, err
 			}
+			run.stopped[runKey(ps.dest, store)] = true
 		}
 	}
+	skip := e.logsNotReplayed(ps)
 	info, err := c.RestorePrepare(ctx, exchange.RestoreRequest{Env: ps.env, Erase: ps.Erase, Private: ps.Private,
-		Public: ps.Public, Last: ps.last, Start: ps.last && ps.Start})
+		Public: ps.Public, Last: ps.last, Start: ps.last && ps.Start, Skip: skip})
 	if err != nil {
-		return 0, 0, nil, err
+		return out, err
 	}
-	msgs := append([]string(nil), info.Warnings...)
+	out.msgs = append(out.msgs, info.Warnings...)
 	for _, w := range info.Warnings {
 		log.summary("Warning: %s", w)
 	}
-	var files int
-	var bytes int64
+	skipped := map[string]bool{}
+	for _, name := range skip {
+		skipped[name] = true
+	}
 	for _, ent := range ps.set.Entries {
 		if err := ctx.Err(); err != nil {
-			return files, bytes, msgs, fmt.Errorf("aborted during %s: %w", ent.Path, err)
+			return out, fmt.Errorf("aborted during %s: %w", ent.Path, err)
+		}
+		if skipped[ent.Path] {
+			log.detail("  %s  %s bytes: not sent, recovery does not replay it", ent.Path, Thousands(ent.Size))
+			out.files++
+			p.update(func(s *Snapshot) { s.Files++; s.Bytes += ent.Size })
+			continue
 		}
 		p.update(func(s *Snapshot) { s.Current = ent.Path })
-		er, err := ps.tape.OpenEntry(ent, tape.ReadOptions{Fast: !ps.Verify})
+		er, err := ps.tape.OpenEntry(ent, tape.ReadOptions{Fast: !ps.Verify, Keys: ps.keys})
 		if err != nil {
-			return files, bytes, msgs, err
+			return out, err
 		}
-		cr := &countingReader{r: er, p: p}
+		cr := counting(er, p)
 		err = c.RestoreWrite(ctx, info.Session, ent.Path, cr)
 		er.Close()
-		bytes += cr.n
+		out.bytes += cr.count()
 		if err != nil {
-			return files, bytes, msgs, fmt.Errorf("%s: %w", ent.Path, err)
+			return out, fmt.Errorf("%s: %w", ent.Path, err)
 		}
-		files++
+		out.files++
 		p.update(func(s *Snapshot) { s.Files++ })
 		log.detail("  %s  %s bytes", ent.Path, Thousands(ent.Size))
 	}
-	out, err := c.RestoreComplete(ctx, info.Session)
-	if err != nil {
-		return files, bytes, msgs, err
-	}
-	for _, m := range out.Messages {
+	res, err := c.RestoreComplete(ctx, info.Session)
+	for _, m := range res.Messages {
 		log.summary("%s", m)
 	}
-	msgs = append(msgs, out.Messages...)
-	if ps.last && ps.Start && store == exchange.StoreDS && wasRunning[ps.dest] {
+	for _, w := range res.Warnings {
+		log.summary("Warning: %s", w)
+	}
+	out.msgs = append(out.msgs, res.Messages...)
+	out.warnings = append(out.warnings, res.Warnings...)
+	if err != nil {
+		return out, err
+	}
+	if ps.last && ps.Start && store == exchange.StoreDS && run.wasRunning[ps.dest] {
 		// Stopping the Directory stopped the Information Store with it.
-		if err := c.StartService(ctx, exchange.StoreIS); err != nil {
+		started, err := c.StartService(ctx, exchange.StoreIS)
+		if err != nil {
 			log.exception("The Information Store on %s did not start again: %v", ps.dest, err)
 		}
+		for _, w := range started.Warnings {
+			log.summary("Warning: %s", w)
+		}
+		out.msgs = append(out.msgs, started.Messages...)
+		out.warnings = append(out.warnings, started.Warnings...)
 	}
 	end := time.Now()
 	log.summary("Restore completed on %s at %s.", ntDate(end), ntTime(end))
-	log.summary("Restored %d files", files)
-	log.summary("Processed %s bytes in %s seconds.", Thousands(bytes), seconds(end.Sub(now)))
-	return files, bytes, msgs, nil
+	log.summary("Restored %s", Plural(out.files, "file", "files"))
+	log.summary("Processed %s bytes in %s seconds.", Thousands(out.bytes), seconds(end.Sub(now)))
+	return out, nil
+}
+
+// logsNotReplayed lists the log generations of a full set that its
+// recovery never replays: every one before the last that starts at or
+// before the LSN after the set's base. A Copy set carries every log the
+// server held, most of them older than its databases; they are left on
+// the tape, and the server checks the claim against the ones it gets.
+// Only the headers are read here; anything unreadable sends every log.
+func (e *Engine) logsNotReplayed(ps *plannedSet) []string {
+	if !ps.env.Type.Full() {
+		return nil
+	}
+	type gen struct {
+		name  string
+		first uint64
+	}
+	var gens []gen
+	for _, ent := range ps.set.Entries {
+		if !strings.HasPrefix(ent.Path, "edb") || !strings.HasSuffix(ent.Path, ".log") || ent.Size < xlog.HeaderSize {
+			continue
+		}
+		h, err := readLogHeader(ps.tape, ent)
+		if err != nil {
+			return nil
+		}
+		gens = append(gens, gen{ent.Path, h.FirstLSN})
+	}
+	start := -1
+	for i, g := range gens {
+		if g.first <= ps.env.BaseLSN+1 {
+			start = i
+		}
+	}
+	var skip []string
+	for i := 0; i < start; i++ {
+		skip = append(skip, gens[i].name)
+	}
+	return skip
+}
+
+// readLogHeader reads the header of a log generation on tape, in small
+// pieces so that nothing else of it is read ahead.
+func readLogHeader(t Tape, ent tape.Entry) (xlog.FileHeader, error) {
+	r, err := t.OpenEntry(ent, tape.ReadOptions{Fast: true, ChunkSize: 4096})
+	if err != nil {
+		return xlog.FileHeader{}, err
+	}
+	defer r.Close()
+	b := make([]byte, xlog.HeaderSize)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return xlog.FileHeader{}, err
+	}
+	return xlog.ParseHeader(ent.Path, b)
 }

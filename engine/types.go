@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"exbackup/exchange"
+	"exbackup/tape"
 )
 
 // StoreRef names one store of one server: what a tree tick or a command
@@ -41,18 +42,23 @@ type BackupRequest struct {
 	Verify              bool   // Verify After Backup
 	Restrict            bool   // Restrict Access to Owner or Administrator
 	HardwareCompression bool   // refused: file tapes have none
+	Encrypt             bool   // seal the sets for the console's recipients (/encrypt)
 	Description         string
 	Log                 LogOptions
+	// Keys open the new sets for Verify After Backup; without them an
+	// encrypted backup's verify checks only the sealed data.
+	Keys tape.KeyProvider
 }
 
 // BackupResult reports a finished backup.
 type BackupResult struct {
-	Tape     string
-	Sets     []int // data set numbers written, in order
-	Files    int
-	Bytes    int64
-	Elapsed  time.Duration
-	Verified bool
+	Tape      string
+	Sets      []int // data set numbers written, in order
+	Files     int
+	Bytes     int64
+	Elapsed   time.Duration
+	Verified  bool
+	Encrypted bool // the sets are sealed for the console's recipients
 }
 
 // RestoreSet is one page of the Restore Information dialog: a set and its
@@ -73,6 +79,9 @@ type RestoreSet struct {
 type RestoreRequest struct {
 	Sets []RestoreSet
 	Log  LogOptions
+	// Keys open encrypted sets; without them such a set is refused before
+	// anything on a server is touched.
+	Keys tape.KeyProvider
 }
 
 // RestoreResult reports a finished restore, with what the servers said.
@@ -82,6 +91,10 @@ type RestoreResult struct {
 	Bytes    int64
 	Elapsed  time.Duration
 	Messages []string
+	// Warnings are what the administrator must act on although the
+	// restore finished: a roll-forward that could not happen, so changes
+	// made after the backup are not in the store.
+	Warnings []string
 }
 
 // VerifyRequest re-reads a set (Set > 0) or a whole tape and checks every hash.
@@ -89,6 +102,9 @@ type VerifyRequest struct {
 	Tape string
 	Set  int
 	Log  LogOptions
+	// Keys open encrypted sets; without them verify checks only the
+	// sealed data, says so, and marks no such set verified.
+	Keys tape.KeyProvider
 }
 
 // VerifyResult reports a verify.
@@ -97,6 +113,9 @@ type VerifyResult struct {
 	Files   int
 	Bytes   int64
 	Corrupt []string // "set 2, file priv.edb: …"
+	// Sealed lists the encrypted sets whose contents could not be checked
+	// for want of their key, and why.
+	Sealed []string
 }
 
 // Snapshot is the state of a running job, read by status dialogs and the

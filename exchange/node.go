@@ -18,7 +18,12 @@ type Node interface {
 	UpdateServer(ctx context.Context, s ServerInfo) error
 	Recipients(ctx context.Context) ([]Recipient, error)
 
-	StartService(ctx context.Context, id StoreID) error
+	// StartService starts a service. A store with a staged restore first
+	// runs its recovery (hard recovery, roll-forward, swap), and the
+	// result says what it did.
+	StartService(ctx context.Context, id StoreID) (RestoreResult, error)
+	// StopService stops a service; it is refused while a backup of the
+	// store (or, for the Directory, of the Information Store) streams.
 	StopService(ctx context.Context, id StoreID) error
 
 	BackupPrepare(ctx context.Context, id StoreID, t BackupType) (BackupInfo, error)
@@ -31,6 +36,9 @@ type Node interface {
 	RestorePrepare(ctx context.Context, req RestoreRequest) (RestoreInfo, error)
 	RestoreWrite(ctx context.Context, session, file string, r io.Reader) error
 	RestoreComplete(ctx context.Context, session string) (RestoreResult, error)
+	// CancelRestore drops a store's staged restore and aborts a set being
+	// received: the store keeps the data it had before the chain began.
+	CancelRestore(ctx context.Context, id StoreID) (RestoreResult, error)
 
 	CreateMailbox(ctx context.Context, r Recipient) error
 	Deliver(ctx context.Context, m Message) error

@@ -96,6 +96,51 @@ type Status struct {
 	DS              ServiceState `json:"ds"`
 	IS              ServiceState `json:"is"`
 	CircularLogging bool         `json:"circularLogging"`
+	// Restores are the stores whose restore is staged (restore-pending):
+	// what has arrived so far, waiting for the service to start.
+	Restores []StagedRestore `json:"restores,omitempty"`
+	// Backups are the online backups streaming now; a service under one
+	// refuses to stop.
+	Backups []BackupInProgress `json:"backups,omitempty"`
+}
+
+// StagedRestore is a restore chain staged on a store: its recovery runs
+// when the service starts.
+type StagedRestore struct {
+	Store     StoreID     `json:"store"`
+	Sets      []StagedSet `json:"sets"` // in the order they were restored, the full set first
+	Erase     bool        `json:"erase,omitempty"`
+	Private   bool        `json:"private,omitempty"`
+	Public    bool        `json:"public,omitempty"`
+	Began     time.Time   `json:"began"`
+	Receiving bool        `json:"receiving,omitempty"` // a console is sending a further set now
+	Error     string      `json:"error,omitempty"`     // why the last start could not recover it
+}
+
+// StagedSet is one set of a staged restore.
+type StagedSet struct {
+	Type    BackupType `json:"type"`
+	Server  string     `json:"server"` // the server it was backed up from
+	Created time.Time  `json:"created"`
+	LowGen  uint32     `json:"lowGen"`
+	HighGen uint32     `json:"highGen"`
+}
+
+// BackupInProgress is an online backup session of a store.
+type BackupInProgress struct {
+	Store   StoreID    `json:"store"`
+	Type    BackupType `json:"type"`
+	Started time.Time  `json:"started"`
+}
+
+// Restore returns the staged restore of a store, if there is one.
+func (s Status) Restore(id StoreID) (StagedRestore, bool) {
+	for _, r := range s.Restores {
+		if r.Store == id {
+			return r, true
+		}
+	}
+	return StagedRestore{}, false
 }
 
 // Service returns the state of the given store's service.
@@ -150,8 +195,16 @@ type RestoreRequest struct {
 	Erase   bool       `json:"erase"`   // Erase all existing data (applies when a chain begins)
 	Private bool       `json:"private"` // IS only
 	Public  bool       `json:"public"`  // IS only
-	Last    bool       `json:"last"`    // the last set of its chain: recover, swap, optionally start
-	Start   bool       `json:"start"`   // Start Service After Restore (with Last)
+	// Last marks the last set of its chain in the console's operation. The
+	// server stages every set alike; a chain recovers when its service
+	// starts, so Last only names the set Start belongs to.
+	Last  bool `json:"last"`
+	Start bool `json:"start"` // Start Service After Restore: recover the chain staged so far and start
+	// Skip names log generations of a full set that the console leaves
+	// out because recovery never replays them: a later generation of the
+	// set starts at or before the LSN after the base. The server checks
+	// that claim against the generations it receives.
+	Skip []string `json:"skip,omitempty"`
 }
 
 // RestoreInfo answers a restore prepare.
@@ -160,12 +213,19 @@ type RestoreInfo struct {
 	Warnings []string `json:"warnings,omitempty"`
 }
 
-// RestoreResult answers a restore completion.
+// RestoreResult answers a restore completion, a service start (which
+// recovers a staged restore) and a cancelled restore.
 type RestoreResult struct {
-	Recovered bool     `json:"recovered"` // hard recovery ran and live files were swapped
-	LastLSN   uint64   `json:"lastLSN"`   // the store's LSN after recovery
-	Started   bool     `json:"started"`
-	Messages  []string `json:"messages,omitempty"` // what an administrator should read
+	Recovered     bool     `json:"recovered"`               // hard recovery ran and live files were swapped
+	LastLSN       uint64   `json:"lastLSN"`                 // the store's LSN after recovery
+	RolledForward bool     `json:"rolledForward,omitempty"` // recovery went on through the logs on the server
+	Started       bool     `json:"started"`
+	Staged        int      `json:"staged,omitempty"`   // sets of the chain staged, when it was not recovered
+	Messages      []string `json:"messages,omitempty"` // what an administrator should read
+	// Warnings say what an administrator must act on: a roll-forward
+	// that could not happen, so changes made after the backup are not in
+	// the store.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Attachment of a message.

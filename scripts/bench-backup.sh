@@ -1,17 +1,34 @@
 #!/usr/bin/env bash
 # Backup and restore against tar on the same data, in one run.
 #
-#   scripts/bench-backup.sh [MIB]      (default 1024)
+#   scripts/bench-backup.sh [MIB] [--copy] [--runs N]      (default 1024, 1 run)
 #
 # Loads about MIB MiB of mail into a real exserver, then times:
 #   exbackup backup IS \\EXCH01   against   tar -cf of the store folder + sync
 #   exbackup restore (Erase)      against   tar -xf of that archive + sync
+# --copy backs up with /t copy, so the set carries every log generation the
+# load wrote (a 1024 MiB load leaves about 200) and nothing is truncated;
+# its restore is without Erase (rolled forward through the logs, which it
+# keeps), so that every run finds the same logs.
+# --runs N repeats the timed steps N times on the same data and prints the
+# median and range of each ratio.
 # and the console's peak memory (max RSS) in each. Ratios are tar's time over
 # exbackup's: 1.0 means as fast as tar, above 1 faster. Each timed step
 # starts after a sync, a pause and a page-cache warm-up (WARM=0: none).
+# ENCRYPT=1 makes the console's key first (keys init, the default scrypt
+# work factor) and backs up with /encrypt; the restore then unlocks the key
+# with --passphrase-file, and its time includes that unlock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mib=${1:-1024}
+mib=1024 type=normal runs=1
+while [ $# -gt 0 ]; do
+  case $1 in
+    --copy) type=copy ;;
+    --runs) runs=$2; shift ;;
+    *) mib=$1 ;;
+  esac
+  shift
+done
 work=$(mktemp -d "${TMPDIR:-/tmp}/exbackup-bench.XXXXXX")
 srv_pid=""
 cleanup() { [ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
@@ -35,7 +52,14 @@ echo "loading $msgs messages of $size bytes (~$mib MiB)…"
 "$B/exserver" load --data "$work/EXCH01" --mailboxes 20 --messages "$msgs" --size "$size" --senders 16
 "$B/exbackup" connect "${url#https://}" --key "$key" --fingerprint "$fp" >/dev/null
 store_bytes=$(du -sb "$work/EXCH01/mdbdata" | cut -f1)
-echo "store folder: $(( store_bytes / 1048576 )) MiB"
+bk_args=() rs_args=()
+if [ "${ENCRYPT:-0}" = 1 ]; then
+  printf 'bench pass phrase\n' > "$work/pass"
+  "$B/exbackup" keys init --passphrase-file "$work/pass" >/dev/null 2>&1
+  bk_args=(/encrypt) rs_args=(--passphrase-file "$work/pass")
+  echo "encrypted: /encrypt, restore with --passphrase-file"
+fi
+echo "store folder: $(( store_bytes / 1048576 )) MiB, $(find "$work/EXCH01/mdbdata" -maxdepth 1 -name 'edb*.log' | wc -l) log generations"
 
 timed() { # label, command… → prints "seconds maxrss_kib"
   /usr/bin/time -f "%e %M" -o "$work/time" "$@" > "$work/out" 2>&1 || { cat "$work/out"; exit 1; }
@@ -56,17 +80,28 @@ settle() {
     rm -f "$work/warm"; sync
   fi
 }
-settle
-read -r bk_s bk_kb < <(timed "$B/exbackup" backup IS '\\EXCH01' /tape:bench)
-settle
-read -r tc_s _ < <(timed sh -c "tar -cf '$work/store.tar' -C '$work/EXCH01' mdbdata && sync")
-settle
-read -r rs_s rs_kb < <(timed "$B/exbackup" restore --tape bench --set 1 --erase --start)
-mkdir -p "$work/untar"
-settle
-read -r tx_s _ < <(timed sh -c "tar -xf '$work/store.tar' -C '$work/untar' && sync")
-
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) b = 0.01; printf "%.2f", a / b }'; }
+stats() { # values… → "median (min–max)"
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f (%.2f–%.2f)", m, v[1], v[NR] }'
+}
+erase=--erase
+[ "$type" = copy ] && erase=
+bk_ratios=() rs_ratios=()
+for run in $(seq "$runs"); do
+  rm -rf "$work/untar" "$work/store.tar"
+  settle
+  read -r bk_s bk_kb < <(timed "$B/exbackup" backup IS '\\EXCH01' /t "$type" /tape:bench "${bk_args[@]}")
+  settle
+  read -r tc_s _ < <(timed sh -c "tar -cf '$work/store.tar' -C '$work/EXCH01' mdbdata && sync")
+  settle
+  read -r rs_s rs_kb < <(timed "$B/exbackup" restore --tape bench --set 1 $erase --start "${rs_args[@]}")
+  mkdir -p "$work/untar"
+  settle
+  read -r tx_s _ < <(timed sh -c "tar -xf '$work/store.tar' -C '$work/untar' && sync")
+  bk_ratios+=("$(ratio "$tc_s" "$bk_s")") rs_ratios+=("$(ratio "$tx_s" "$rs_s")")
+  [ "$runs" -gt 1 ] && echo "run $run: backup $bk_s s (tar $tc_s s, ratio ${bk_ratios[-1]}), restore $rs_s s (tar $tx_s s, ratio ${rs_ratios[-1]})"
+done
+
 tape_bytes=$(stat -c %s "$EXBACKUP_HOME/tapes/bench.bkf")
 tar_bytes=$(stat -c %s "$work/store.tar")
 mbs() { awk -v s="$tape_bytes" -v t="$1" 'BEGIN { if (t == 0) t = 0.01; printf "%.0f", s / 1048576 / t }'; }
@@ -77,3 +112,7 @@ printf "restore   %10ss (%s MiB/s) %6ss   %s                  %s MiB\n" "$rs_s" 
 echo
 echo "moved: exbackup $(( tape_bytes / 1048576 )) MiB onto tape, tar $(( tar_bytes / 1048576 )) MiB (the backup"
 echo "truncated the logs it no longer needs; tar ran after it). MiB/s is of the tape."
+if [ "$runs" -gt 1 ]; then
+  echo
+  echo "$runs runs, $type backup: backup ratio $(stats "${bk_ratios[@]}"), restore ratio $(stats "${rs_ratios[@]}") (median (range), tar/exbackup)"
+fi

@@ -80,13 +80,18 @@ else
     bin/exserver load --data "$work/$s" --mailboxes 4 --messages 60 --public 10 >/dev/null
   done
 
+  echo "== the console's key (the pass phrase is only for these pictures)"
+  printf 'screenshot pass phrase\n' >"$work/pass"
+  bin/exbackup-screenshots keys init --passphrase-file "$work/pass" --work-factor 12 >/dev/null 2>&1
+
   echo "== cataloging an old NT Backup tape (its file sets open as folders in the Tapes window)"
   bin/exbackup-screenshots catalog --tape tape/mtf/testdata/foreign-2001.bkf >/dev/null
+
   echo "== writing tapes"
   bin/exbackup-screenshots backup DS '\\EXCH02' IS '\\EXCH02' /d "Weekly full" /tape:"Monday full"
   bin/exbackup-screenshots backup DS '\\EXCH01' IS '\\EXCH01' /d "Nightly" /v
   bin/exserver load --data "$work/EXCH01" --mailboxes 2 --messages 20 >/dev/null
-  bin/exbackup-screenshots backup IS '\\EXCH01' /a /t incremental /d "Midday"
+  bin/exbackup-screenshots backup IS '\\EXCH01' /a /t incremental /d "Midday" /encrypt
   bin/exbackup-screenshots tapes
 fi
 
@@ -95,7 +100,7 @@ rm -f "$out"/[0-9][0-9]-*.png
 EXBACKUP_SCREENSHOTS=$out xvfb-run -a -s "-screen 0 1280x900x24" "$console"
 
 n=$(ls "$out"/[0-9][0-9]-*.png 2>/dev/null | wc -l)
-if [ "$n" -lt 13 ]; then
+if [ "$n" -lt 17 ]; then
   echo "only $n pictures in $out" >&2
   exit 1
 fi

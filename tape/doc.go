@@ -36,7 +36,17 @@
 // its metadata digest. A mismatch is an error naming the tape, set and file.
 //
 // File tapes have no hardware compression (Capabilities). At most one set
-// writer works on a tape at a time (ErrBusy).
+// writer works on a tape at a time (ErrBusy), across processes too: a
+// writer, a Replace and an erase hold an flock on the tape's lock file
+// ".NAME.bkf.lock" beside it (lock.go; Lock holds a tape for a whole job,
+// and a tape another process holds is refused at once with a BusyError
+// naming its pid and host). The kernel drops the lock when its process
+// dies.
+//
+// A Replace never destroys the old tape before the new one is whole: Stage
+// writes the new tape at ".NAME.bkf.new" (hidden from List), its sets are
+// appended there, and Commit renames it over the old file and syncs the
+// folder; Discard removes it and leaves the old tape as it was.
 //
 // # Files of any set
 //

@@ -98,6 +98,17 @@ func (r *EntryReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// ReadChunk returns the next piece of the entry's data with its CRC-32C
+// (see mtf.DataReader.ReadChunk); after the last it returns the checks'
+// error, or io.EOF.
+func (r *EntryReader) ReadChunk() ([]byte, uint32, error) {
+	p, crc, err := r.d.ReadChunk()
+	if err != nil && err != io.EOF {
+		err = locate(err, r.e)
+	}
+	return p, crc, err
+}
+
 // WriteTo writes the rest of the data to w without an intermediate copy
 // (io.Copy uses it); it returns the checks' error, or nil.
 func (r *EntryReader) WriteTo(w io.Writer) (int64, error) {

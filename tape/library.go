@@ -70,6 +70,21 @@ func (l *Library) Create(name string, o CreateOptions) (*Tape, error) {
 	return Create(l.Path(name), name, o)
 }
 
+// Stage starts the named tape anew beside the old one (see Stage): the old
+// tape stays as it is until the new one's Commit.
+func (l *Library) Stage(name string, o CreateOptions) (*Tape, error) {
+	if name == "" {
+		return nil, errors.New("tape library: empty tape name")
+	}
+	return Stage(l.Path(name), name, o)
+}
+
+// Lock takes the named tape's writer lock for a whole job (see Lock), on
+// the file the library keeps the tape in.
+func (l *Library) Lock(name, job string) (unlock func(), err error) {
+	return Lock(l.Path(name), name, job)
+}
+
 // Open opens the named tape: its file by FileName, or else a tape of the
 // library whose TAPE header carries the name (a .bkf copied in).
 func (l *Library) Open(name string) (*Tape, error) {
@@ -96,7 +111,7 @@ func (l *Library) Erase(name string) error {
 	if err != nil {
 		return err
 	}
-	unlock, err := lockPath(t.Path())
+	unlock, err := lockPath(t.Path(), name, "erase")
 	if err != nil {
 		return err
 	}

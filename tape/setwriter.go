@@ -66,7 +66,7 @@ func DefaultSetName(t time.Time) string {
 // AppendSet starts a new set after the last finished set of the tape,
 // numbered one more; an aborted set at the end of the tape is written over.
 func (t *Tape) AppendSet(o SetOptions) (*SetWriter, error) {
-	unlock, err := lockPath(t.path)
+	unlock, err := lockPath(t.lockKey(), t.displayName(), "backup")
 	if err != nil {
 		return nil, err
 	}

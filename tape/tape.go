@@ -59,21 +59,25 @@ type CreateOptions struct {
 
 // Tape is a file tape: one .bkf file. A Tape holds no open file between
 // calls; methods may be called from several goroutines, but a tape has at
-// most one set writer at a time.
+// most one set writer at a time, and Commit must not run beside any other
+// call.
 type Tape struct {
-	path string
-	mu   sync.Mutex
-	info Info
+	path  string
+	final string // a staged tape's destination (Stage), "" once committed
+	hold  func() // a staged tape's hold on the lock, until Commit or Discard
+	mu    sync.Mutex
+	info  Info
 }
 
 // writers holds the tapes being written, by absolute path, so that two set
-// writers (or a writer and an erase) never meet on one file.
+// writers (or a writer and an erase) of this process never meet on one
+// file; the lock file (lock.go) keeps other processes away.
 var (
 	writersMu sync.Mutex
 	writers   = map[string]bool{}
 )
 
-func lockPath(path string) (unlock func(), err error) {
+func lockPath(path, name, job string) (unlock func(), err error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
@@ -83,11 +87,16 @@ func lockPath(path string) (unlock func(), err error) {
 	if writers[abs] {
 		return nil, fmt.Errorf("%s: %w", path, ErrBusy)
 	}
+	release, err := acquire(abs, name, job)
+	if err != nil {
+		return nil, err
+	}
 	writers[abs] = true
 	return func() {
 		writersMu.Lock()
 		delete(writers, abs)
 		writersMu.Unlock()
+		release()
 	}, nil
 }
 
@@ -96,11 +105,131 @@ func lockPath(path string) (unlock func(), err error) {
 // replacing any file there. The new file is written beside the old one and
 // renamed over it once synced, so a failed create leaves the old tape.
 func Create(path, name string, o CreateOptions) (*Tape, error) {
-	unlock, err := lockPath(path)
+	unlock, err := lockPath(path, name, "backup")
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
+	if err := writeHeader(path, name, o); err != nil {
+		return nil, err
+	}
+	return Open(path)
+}
+
+// StagePath is where a tape being replaced at path is written until
+// Commit: beside it, hidden from the library's listing.
+func StagePath(path string) string {
+	return filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".new")
+}
+
+// Stage starts a new tape that is to replace the one at path (NT Backup's
+// Replace) without touching it: the new tape is written at StagePath and
+// its sets appended there; Commit puts it in place of the old one in one
+// rename, Discard drops it. The old tape stays whole and readable until
+// Commit. A staged file a killed process left behind is written over.
+func Stage(path, name string, o CreateOptions) (*Tape, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	// The staged tape holds the tape's lock until Commit or Discard, so
+	// that no one else writes the tape, or takes the staged file for one a
+	// dead process left, between its sets.
+	hold, err := acquire(abs, name, "backup")
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := lockPath(path, name, "backup")
+	if err != nil {
+		hold()
+		return nil, err
+	}
+	defer unlock()
+	stage := StagePath(path)
+	if err := writeHeader(stage, name, o); err != nil {
+		hold()
+		return nil, err
+	}
+	t, err := Open(stage)
+	if err != nil {
+		os.Remove(stage)
+		hold()
+		return nil, err
+	}
+	t.final, t.hold = path, hold
+	return t, nil
+}
+
+// Commit replaces the tape a staged tape stands for with it: a rename over
+// the old file and a sync of the folder, so that after a crash the folder
+// holds the old tape or the new one, whole. The Tape is then the tape at
+// its own path.
+func (t *Tape) Commit() error {
+	t.mu.Lock()
+	final := t.final
+	t.mu.Unlock()
+	if final == "" {
+		return nil
+	}
+	unlock, err := lockPath(final, t.displayName(), "backup")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := os.Rename(t.path, final); err != nil {
+		return fmt.Errorf("tape %q: putting the new tape in place: %w", t.displayName(), err)
+	}
+	t.mu.Lock()
+	t.path, t.final, t.info.Path = final, "", final
+	hold := t.hold
+	t.hold = nil
+	t.mu.Unlock()
+	defer hold()
+	if err := durable.SyncDir(filepath.Dir(final)); err != nil {
+		return fmt.Errorf("tape %q: %w", t.displayName(), err)
+	}
+	return nil
+}
+
+// Discard removes a staged tape that is not to be committed; the tape it
+// was to replace is left as it was.
+func (t *Tape) Discard() error {
+	t.mu.Lock()
+	final, path := t.final, t.path
+	t.mu.Unlock()
+	if final == "" {
+		return nil
+	}
+	unlock, err := lockPath(final, t.displayName(), "backup")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	err = os.Remove(path)
+	t.mu.Lock()
+	t.final = ""
+	hold := t.hold
+	t.hold = nil
+	t.mu.Unlock()
+	hold()
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("tape %q: removing the unfinished new tape %s: %w", t.displayName(), path, err)
+	}
+	return nil
+}
+
+// lockKey is the path whose lock guards the tape: a staged tape is guarded
+// as the tape it replaces.
+func (t *Tape) lockKey() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.final != "" {
+		return t.final
+	}
+	return t.path
+}
+
+func writeHeader(path, name string, o CreateOptions) error {
 	if o.FamilyID == 0 {
 		var b [4]byte
 		for o.FamilyID == 0 {
@@ -123,7 +252,7 @@ func Create(path, name string, o CreateOptions) (*Tape, error) {
 	var buf bytes.Buffer
 	w, err := mtf.NewWriter(&buf, 0, mtf.WriterOptions{FLBSize: o.FLBSize, SoftFilemarkSize: max(o.FLBSize, mtf.DefaultSoftFilemarkSize), BufferSize: 64 << 10})
 	if err != nil {
-		return nil, fmt.Errorf("creating tape %q: %w", name, err)
+		return fmt.Errorf("creating tape %q: %w", name, err)
 	}
 	th := &mtf.TapeHeader{
 		MediaFamilyID: o.FamilyID,
@@ -136,15 +265,15 @@ func Create(path, name string, o CreateOptions) (*Tape, error) {
 		CatalogType: mtf.CatalogType1,
 	}
 	if err := w.WriteTape(th); err != nil {
-		return nil, fmt.Errorf("creating tape %q: %w", name, err)
+		return fmt.Errorf("creating tape %q: %w", name, err)
 	}
 	if err := w.Flush(); err != nil {
-		return nil, fmt.Errorf("creating tape %q: %w", name, err)
+		return fmt.Errorf("creating tape %q: %w", name, err)
 	}
 	if err := durable.WriteFile(path, buf.Bytes(), 0o600); err != nil {
-		return nil, fmt.Errorf("creating tape %q: %w", name, err)
+		return fmt.Errorf("creating tape %q: %w", name, err)
 	}
-	return Open(path)
+	return nil
 }
 
 // Open opens the tape in the .bkf file at path, reading its TAPE header.

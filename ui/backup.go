@@ -42,6 +42,7 @@ type backupDialog struct {
 	operation   *radioGroup
 	verify      *dlgCheck
 	restrict    *dlgCheck
+	encrypt     *dlgCheck
 	hwComp      *dlgCheck
 	description *dlgEntry
 	backupType  *dlgSelect
@@ -98,6 +99,12 @@ func (c *Console) newBackupDialog(stores []engine.StoreRef) *backupDialog {
 	d.operation = newRadioGroup([]string{opAppend, opReplace}, true, d.keys, func(string) { d.operationChanged() })
 	d.verify = newDlgCheck("Verify After Backup", d.keys, nil)
 	d.restrict = newDlgCheck("Restrict Access to Owner or Administrator", d.keys, nil)
+	d.encrypt = newDlgCheck("Encrypt the backup", d.keys, nil)
+	encryptWhy := note("(for the console's keys)")
+	if why := c.encryptUnavailable(); why != "" {
+		d.encrypt.Disable()
+		encryptWhy.SetText("(" + why + ")")
+	}
 	d.hwComp = newDlgCheck("Hardware Compression", d.keys, nil)
 	d.hwComp.Disable()
 
@@ -144,6 +151,7 @@ func (c *Console) newBackupDialog(stores []engine.StoreRef) *backupDialog {
 			fieldLabel("Operation:"), d.operation.box,
 		),
 		container.NewGridWithColumns(2, d.verify, d.restrict),
+		container.NewHBox(d.encrypt, encryptWhy),
 		container.NewHBox(d.hwComp, note("("+noHardwareCompression+")")),
 		group(sets,
 			form(
@@ -206,6 +214,8 @@ func (d *backupDialog) request() (engine.BackupRequest, string) {
 		Append:      d.operation.Selected() == opAppend,
 		Verify:      d.verify.Checked,
 		Description: strings.TrimSpace(d.description.Text),
+		Encrypt:     d.encrypt.Checked,
+		Keys:        d.c.sessionKey,
 	}
 	if req.Append {
 		req.TapeName = d.tape.tape.Name

@@ -11,6 +11,8 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"exbackup/tape"
 )
 
 // AppID is the application ID (FyneApp.toml, app.NewWithID): it names the
@@ -71,6 +73,8 @@ type Console struct {
 	shotSize fyne.Size
 
 	running *statusDialog // the job running, if any
+
+	sessionKey tape.KeyProvider // the key unlocked for encrypted sets, this session only (keys.go)
 }
 
 // New builds the console on an app. It starts loading the organization and
@@ -123,6 +127,7 @@ func newConsole(a fyne.App, eng Engine, opts Options, do func(func())) *Console 
 
 	c.refreshOrg()
 	c.refreshTapes()
+	c.showCatalogNotice()
 	return c
 }
 
@@ -260,8 +265,13 @@ func (c *Console) buildMenu() *fyne.MainMenu {
 		item("catalog-file", "Catalog File…", c.CatalogFile, nil),
 		item("verify", "Verify…", c.Verify, nil),
 		fyne.NewMenuItemSeparator(),
+		item("start-service", "Start Service", c.StartService, nil),
+		item("stop-service", "Stop Service", c.StopService, nil),
+		item("cancel-restore", "Cancel Restore", c.CancelRestore, nil),
+		fyne.NewMenuItemSeparator(),
 		item("connect", "Microsoft Exchange…", c.ConnectDialog, nil),
 		item("erase", "Erase Tape…", c.EraseTape, nil),
+		item("keys", "Encryption Keys…", c.EncryptionKeys, nil),
 		fyne.NewMenuItemSeparator(),
 		exit,
 	)

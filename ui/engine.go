@@ -5,6 +5,7 @@ import (
 
 	"exbackup/catalog"
 	"exbackup/engine"
+	"exbackup/exchange"
 )
 
 // Engine is what the console asks of the engine. The real one is
@@ -20,6 +21,11 @@ type Engine interface {
 	Verify(ctx context.Context, req engine.VerifyRequest, p *engine.Progress) (engine.VerifyResult, error)
 	CatalogTape(ctx context.Context, nameOrPath string, p *engine.Progress) error
 	Erase(ctx context.Context, tape string) error
+	// Service control of a store; starting one whose restore is staged
+	// runs the chain's recovery.
+	StartService(ctx context.Context, server string, id exchange.StoreID) (exchange.RestoreResult, error)
+	StopService(ctx context.Context, server string, id exchange.StoreID) error
+	CancelRestore(ctx context.Context, server string, id exchange.StoreID) (exchange.RestoreResult, error)
 	Tapes() ([]catalog.Tape, error)
 	Sets(tapeID uint64) ([]catalog.Set, error)
 	TapePresent(t catalog.Tape) bool

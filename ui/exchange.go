@@ -284,6 +284,21 @@ func (r *nodeRow) Tapped(*fyne.PointEvent) {
 	}
 }
 
+// TappedSecondary opens a store's context menu: Start Service, Stop
+// Service, Cancel Restore, for the store it selects.
+func (r *nodeRow) TappedSecondary(ev *fyne.PointEvent) {
+	n := r.ew.ix.nodes[r.uid]
+	if n == nil || n.kind != kindStore {
+		return
+	}
+	r.ew.tree.Select(r.uid)
+	cv := fyne.CurrentApp().Driver().CanvasForObject(r)
+	if cv == nil {
+		return
+	}
+	widget.ShowPopUpMenuAtPosition(r.ew.c.storeMenu(), cv, ev.AbsolutePosition)
+}
+
 func (r *nodeRow) DoubleTapped(*fyne.PointEvent) {
 	if r.uid != "" && r.ew.ix.IsBranch(r.uid) {
 		r.ew.tree.Select(r.uid)

@@ -49,6 +49,11 @@ type fakeEngine struct {
 	checkErr      error
 	restores      []engine.RestoreRequest
 	restoreErr    error
+	restoreRes    engine.RestoreResult
+
+	services   []string // "start IS EXCH01", "stop DS EXCH01", "cancel IS EXCH01"
+	serviceRes exchange.RestoreResult
+	serviceErr error
 
 	verifies []engine.VerifyRequest
 	catalogs []string
@@ -98,7 +103,29 @@ func (f *fakeEngine) Restore(ctx context.Context, req engine.RestoreRequest, p *
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.restores = append(f.restores, req)
-	return engine.RestoreResult{Sets: len(req.Sets)}, f.restoreErr
+	res := f.restoreRes
+	res.Sets = len(req.Sets)
+	return res, f.restoreErr
+}
+
+func (f *fakeEngine) service(what, server string, id exchange.StoreID) (exchange.RestoreResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.services = append(f.services, what+" "+string(id)+" "+server)
+	return f.serviceRes, f.serviceErr
+}
+
+func (f *fakeEngine) StartService(ctx context.Context, server string, id exchange.StoreID) (exchange.RestoreResult, error) {
+	return f.service("start", server, id)
+}
+
+func (f *fakeEngine) StopService(ctx context.Context, server string, id exchange.StoreID) error {
+	_, err := f.service("stop", server, id)
+	return err
+}
+
+func (f *fakeEngine) CancelRestore(ctx context.Context, server string, id exchange.StoreID) (exchange.RestoreResult, error) {
+	return f.service("cancel", server, id)
 }
 
 func (f *fakeEngine) Verify(ctx context.Context, req engine.VerifyRequest, p *engine.Progress) (engine.VerifyResult, error) {

@@ -41,6 +41,9 @@ func (c *Console) Verify() {
 }
 
 func (c *Console) startVerify(reqs []engine.VerifyRequest) {
+	if c.verifyKey(reqs, c.startVerify) {
+		return
+	}
 	c.runJob("Verify Status", func(j *job) (string, error) {
 		var sets, files int
 		var bytes int64
@@ -52,6 +55,7 @@ func (c *Console) startVerify(reqs []engine.VerifyRequest) {
 			bytes += res.Bytes
 			corrupt = append(corrupt, res.Corrupt...)
 			if err != nil {
+				c.forgetKeyOn(err)
 				return "", err
 			}
 		}

@@ -1,6 +1,9 @@
 package ui
 
 import (
+	"fmt"
+	"strings"
+
 	"exbackup/engine"
 	"exbackup/exchange"
 )
@@ -116,6 +119,7 @@ func buildIndex(org engine.Org) *orgIndex {
 					stn.detail, stn.severity = "not reachable", 2
 				case hasStatus:
 					stn.detail, stn.severity = stateWord(st.Service(id)), severityOf(st.Service(id))
+					stn.detail += storeNote(st, id)
 				}
 				ix.add(vu, stn)
 				ix.stores = append(ix.stores, stn.uid)
@@ -126,6 +130,34 @@ func buildIndex(org engine.Org) *orgIndex {
 		}
 	}
 	return ix
+}
+
+// storeNote says what a store's state alone does not: the sets its
+// staged restore holds, or the backup streaming from it.
+func storeNote(st exchange.Status, id exchange.StoreID) string {
+	if r, ok := st.Restore(id); ok {
+		switch n := len(r.Sets); {
+		case n == 0:
+			return " — a set is being restored"
+		case r.Error != "":
+			return fmt.Sprintf(" — %d %s staged; recovery failed: %s", n, plural(n, "set", "sets"), r.Error)
+		default:
+			return fmt.Sprintf(" — %d %s staged, recovered when the service starts", n, plural(n, "set", "sets"))
+		}
+	}
+	for _, b := range st.Backups {
+		if b.Store == id {
+			return " — " + strings.ToLower(engine.TypeTitle(b.Type)) + " backup streaming"
+		}
+	}
+	return ""
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func severityOf(s exchange.ServiceState) int {

@@ -49,6 +49,7 @@ type restoreDialog struct {
 	start    *dlgCheck
 	verify   *dlgCheck
 	dsNote   *widget.Label
+	staged   *widget.Label // the last set of a chain without Start Service After Restore
 	chain    *widget.Label
 	logFile  *dlgEntry
 	logLevel *radioGroup
@@ -56,6 +57,22 @@ type restoreDialog struct {
 
 	prev, next, ok, cancel *dlgButton
 	checking               bool
+	last                   bool // the page shown is the last set of its chain
+}
+
+// stagedOnly explains, on the last set of a chain restored without Start
+// Service After Restore, what happens to it.
+const stagedOnly = "Without Start Service After Restore the sets are only staged: the store stays restore-pending, and its recovery runs when the service is started (Operations > Start Service)."
+
+func (d *restoreDialog) showStaged() {
+	if d.staged == nil || d.start == nil {
+		return
+	}
+	if d.last && !d.start.Checked {
+		d.staged.Show()
+	} else {
+		d.staged.Hide()
+	}
 }
 
 const restoreWidth = 540
@@ -94,9 +111,10 @@ func (c *Console) newRestoreDialog(chosen []restoreChoice) *restoreDialog {
 	d.erase = newDlgCheck("Erase all existing data", d.keys, nil)
 	d.private = newDlgCheck("Private", d.keys, nil)
 	d.public = newDlgCheck("Public", d.keys, nil)
-	d.start = newDlgCheck("Start Service After Restore", d.keys, nil)
+	d.start = newDlgCheck("Start Service After Restore", d.keys, func(bool) { d.showStaged() })
 	d.verify = newDlgCheck("Verify After Restore", d.keys, nil)
 	d.dsNote = wrappedNote(dsOnlyOriginal)
+	d.staged = wrappedNote(stagedOnly)
 	d.chain = widget.NewLabel("")
 	d.chain.Importance = widget.WarningImportance
 	d.chain.Wrapping = fyne.TextWrapWord
@@ -140,7 +158,7 @@ func (c *Console) newRestoreDialog(chosen []restoreChoice) *restoreDialog {
 			d.verify,
 			// A fixed height for the notes, so that paging does not
 			// resize the dialog.
-			container.New(&minSizeLayout{min: fyne.NewSize(0, 44)}, container.New(&wrapLayout{width: restoreWidth}, d.dsNote, d.chain)),
+			container.New(&minSizeLayout{min: fyne.NewSize(0, 44)}, container.New(&wrapLayout{width: restoreWidth}, d.dsNote, d.staged, d.chain)),
 		),
 		group("Log Information",
 			form(
@@ -223,6 +241,8 @@ func (d *restoreDialog) showPage(i int) {
 	enable(d.private, pg.ChooseDatabases)
 	enable(d.public, pg.ChooseDatabases)
 	showText(d.dsNote, pg.Note)
+	d.last = pg.Last
+	d.showStaged()
 	showText(d.chain, strings.Join(pg.Warnings, " "))
 	if i == 0 {
 		d.prev.Disable()
@@ -331,12 +351,20 @@ func (d *restoreDialog) submit() {
 
 // startRestore runs the restore with its status dialog.
 func (c *Console) startRestore(req engine.RestoreRequest) {
+	if c.restoreKey(req, c.startRestore) {
+		return
+	}
 	c.runJob("Restore Status", func(j *job) (string, error) {
 		res, err := c.eng.Restore(j.ctx, req, j.progress("Restore"))
 		if err != nil {
+			c.forgetKeyOn(err)
 			return "", err
 		}
 		j.log(res.Messages...) // what the servers said about recovery
-		return fmt.Sprintf("Restored %d sets: %s files, %s.", res.Sets, thousands(int64(res.Files)), humanBytes(res.Bytes)), nil
+		summary := fmt.Sprintf("Restored %d sets: %s files, %s.", res.Sets, thousands(int64(res.Files)), humanBytes(res.Bytes))
+		if len(res.Warnings) > 0 {
+			return summary, &jobWarning{strings.Join(res.Warnings, " ")}
+		}
+		return summary, nil
 	}, func() { c.refreshOrg(); c.refreshTapes() })
 }

@@ -16,6 +16,7 @@ import (
 	"exbackup/catalog"
 	"exbackup/engine"
 	"exbackup/exchange"
+	"exbackup/tape"
 )
 
 // ScreenshotsBuiltIn says the binary was built with the screenshot tour
@@ -159,6 +160,11 @@ func (c *Console) shoot(dir string) error {
 		{"replace-confirm", func() { m = c.confirmReplace(c.sampleTape(), func() {}) }, hide},
 		{"erase-confirm", func() {
 			m = c.confirm("Erase Tape", "Erasing the tape destroys all sets on it. Continue?", eraseDetail(c.sampleTape()), "Erase", func() {})
+		}, hide},
+		{"encryption-keys", func() { m = c.newKeysDialog(""); m.show() }, hide},
+		{"passphrase", func() {
+			m = c.passphraseDialog(fmt.Sprintf("Set 2 of tape \"%s\" is encrypted.", c.sampleTape().tape.Name), func(tape.KeyProvider) {})
+			m.show()
 		}, hide},
 		{"about", func() { m = c.aboutDialog(); m.show() }, hide},
 		{"main-dark", func() { c.setTheme(ThemeDark) }, func() { c.setTheme(theme0) }},

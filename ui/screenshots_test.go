@@ -24,7 +24,8 @@ func TestScreenshots(t *testing.T) {
 	}
 	want := []string{"01-main.png", "02-tapes.png", "03-exchange-connect.png", "04-backup-information.png", "05-backup-status.png",
 		"06-restore-information-is.png", "07-restore-information-ds.png", "08-restore-status.png", "09-tapes-files.png",
-		"10-restore-information-files.png", "11-verify-status.png", "12-replace-confirm.png", "13-erase-confirm.png", "14-about.png", "15-main-dark.png"}
+		"10-restore-information-files.png", "11-verify-status.png", "12-replace-confirm.png", "13-erase-confirm.png",
+		"14-encryption-keys.png", "15-passphrase.png", "16-about.png", "17-main-dark.png"}
 	ents, _ := os.ReadDir(dir)
 	var got []string
 	for _, e := range ents {

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -179,7 +180,18 @@ func (sd *statusDialog) finish(summary string, err error) {
 	if err != nil && !sd.total {
 		sd.bar.Hide() // no share to show: 0% would mislead
 	}
-	if err != nil {
+	var warn *jobWarning
+	if errors.As(err, &warn) {
+		// The job finished, but left something to act on: a warning,
+		// not "Operation completed".
+		sd.result.SetText("Completed with a warning: " + warn.msg)
+		sd.result.Importance = widget.WarningImportance
+		sd.bar.Show()
+		sd.bar.SetValue(1)
+		if summary != "" {
+			sd.appendLines([]string{summary})
+		}
+	} else if err != nil {
 		sd.result.SetText(oneLine(err))
 		sd.result.Importance = widget.DangerImportance
 	} else {
@@ -200,6 +212,12 @@ func (sd *statusDialog) finish(summary string, err error) {
 		sd.c.win.Canvas().Focus(sd.button)
 	}
 }
+
+// jobWarning is what a job returns that finished but must warn: its
+// summary still shows, and the result says the warning.
+type jobWarning struct{ msg string }
+
+func (w *jobWarning) Error() string { return w.msg }
 
 // job is what a running job's function gets: its context and a way to
 // make the Progress the engine reports to. A job that runs several engine

@@ -90,6 +90,7 @@ func newTapesWindow(c *Console) *tapesWindow {
 		tw.setsTable.Unselect(id)
 		tw.showFiles()
 		tw.setsTable.Refresh()
+		tw.updateTitles()
 	}
 	tw.setsTable.onSpace = func() {
 		if sets := tw.currentSets(); tw.setRow >= 0 && tw.setRow < len(sets) {
@@ -240,7 +241,14 @@ func (tw *tapesWindow) updateTitles() {
 		tw.setsTitle.SetText("Sets")
 	}
 	n := len(tw.tickedSets())
+	tw.footer.Importance = widget.LowImportance
+	sets := tw.currentSets()
 	switch {
+	case tw.setRow >= 0 && tw.setRow < len(sets) && !sets[tw.setRow].restorable:
+		// Why a set cannot be restored (a damaged one: what is wrong).
+		r := sets[tw.setRow]
+		tw.footer.Importance = widget.WarningImportance
+		tw.footer.SetText(fmt.Sprintf("Set %d: %s", r.set.Number, r.why))
 	case len(tw.model.tapes) == 0 && tw.c.tapeLoaded:
 		tw.footer.SetText("No tapes in the catalog yet: back up, or catalog a .bkf file with Operations > Catalog…")
 	case n == 0:

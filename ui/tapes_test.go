@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -52,7 +53,7 @@ func TestSetStates(t *testing.T) {
 		{catalog.Set{State: catalog.StateComplete}, true, "Complete", true},
 		{catalog.Set{State: catalog.StateComplete, Verified: tapeCreated}, true, "Verified 11/24/2026", true},
 		{catalog.Set{State: catalog.StateAborted}, true, "Aborted", false},
-		{catalog.Set{State: catalog.StateDamaged}, true, "Unreadable", false},
+		{catalog.Set{State: catalog.StateDamaged}, true, "Damaged", false},
 		{catalog.Set{State: catalog.StateComplete, Foreign: true}, true, "Foreign", false},
 		{catalog.Set{State: catalog.StateComplete}, false, "Tape missing", false},
 	} {
@@ -160,5 +161,63 @@ func TestTapesRefresh(t *testing.T) {
 	}
 	if got := tw.tickedSets(); len(got) != 1 || got[0].set.Number != 2 {
 		t.Errorf("ticked after refresh = %+v", got)
+	}
+}
+
+// A damaged set says so, and the footer says what is wrong with it once it
+// is highlighted.
+func TestDamagedSetShowsItsReason(t *testing.T) {
+	eng := newFakeEngine()
+	d := sampleSet(2, 5, "normal", "EXCH01", "IS", catalog.StateDamaged)
+	d.Damage = `file "priv.edb": checksum mismatch`
+	eng.sets[2] = append(eng.sets[2], d)
+	c, _ := newTestConsole(t, eng)
+	tw := c.tapes
+	sets := tw.currentSets()
+	row := len(sets) - 1
+	if r := sets[row]; r.cells[setStateCol] != "Damaged" || r.restorable {
+		t.Fatalf("damaged set: %q restorable %v", r.cells[setStateCol], r.restorable)
+	}
+	tw.setsTable.Select(widget.TableCellID{Row: row, Col: 3})
+	want := `Set 5: damaged: file "priv.edb": checksum mismatch; it cannot be restored`
+	if got := tw.footer.Text; got != want {
+		t.Fatalf("footer %q, want %q…", got, want)
+	}
+	tw.setsTable.Select(widget.TableCellID{Row: 0, Col: 3})
+	if got := tw.footer.Text; strings.Contains(got, "damaged") {
+		t.Fatalf("footer for a complete set: %q", got)
+	}
+}
+
+type noticeEngine struct {
+	*fakeEngine
+	notice string
+}
+
+func (e noticeEngine) CatalogNotice() string { return e.notice }
+
+// What opening the catalog found is shown once, at start.
+func TestCatalogNoticeShownAtStart(t *testing.T) {
+	msg := "The catalog was damaged (bad page); moved aside to /home/admin/catalog.db.damaged; rebuilt from 2 tapes."
+	a := test.NewTempApp(t)
+	q := newUIQueue()
+	c := newConsole(a, noticeEngine{fakeEngine: newFakeEngine(), notice: msg}, Options{}, q.do)
+	t.Cleanup(func() {
+		q.drain()
+		if c.ctx.Err() == nil {
+			c.win.Close()
+		}
+	})
+	top := overlayTop(c)
+	if top == nil || !hasText(top, msg) {
+		t.Fatalf("no dialog with the catalog's notice at start")
+	}
+	if !c.modalOpen() {
+		t.Fatal("the notice is not a dialog the keys reach")
+	}
+
+	plain, _ := newTestConsole(t, newFakeEngine())
+	if overlayTop(plain) != nil {
+		t.Fatal("a dialog at start without a notice")
 	}
 }

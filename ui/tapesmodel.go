@@ -122,13 +122,19 @@ func newSetRow(s catalog.Set, tapePresent bool) setRow {
 	case s.State == catalog.StateAborted:
 		state = "Aborted"
 	case s.State == catalog.StateDamaged:
-		state = "Unreadable"
+		// What is wrong is the catalog's to say: the footer shows it for
+		// the highlighted set.
+		state = "Damaged"
+		r.why = s.StateText() + "; it cannot be restored"
 	case s.Foreign:
 		state = "Foreign"
 	case !tapePresent:
 		state = "Tape missing"
 	case !s.Verified.IsZero():
 		state = "Verified " + ntDate(s.Verified)
+	}
+	if s.Encrypted {
+		state += ", encrypted"
 	}
 	r.cells = []string{"", fmt.Sprint(s.Number), state, setStores(s), strings.TrimLeft(s.Server, `\`), engine.TypeTitle(exchange.BackupType(s.Type)), ntDate(s.Created), ntTime(s.Created), s.Description, s.Owner}
 	return r

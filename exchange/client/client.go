@@ -27,6 +27,7 @@ import (
 // it was first met is refused before the access key is sent.
 type Client struct {
 	addr        string
+	name        string // the server's own name, from its status when dialled
 	key         string
 	fingerprint string
 	base        string
@@ -135,6 +136,7 @@ func Dial(ctx context.Context, addr, key, fingerprint string) (*Client, error) {
 		c.Close()
 		return nil, err
 	}
+	c.name = st.Name
 	return c, nil
 }
 
@@ -171,7 +173,7 @@ func FetchFingerprint(ctx context.Context, addr string) (string, error) {
 	}
 	conn, err := d.DialContext(ctx, "tcp", a)
 	if err != nil {
-		return "", fmt.Errorf("server %s: fetching its certificate: %w", a, err)
+		return "", &CallError{Addr: a, Op: "fetching its certificate", Err: err}
 	}
 	defer conn.Close()
 	certs := conn.(*tls.Conn).ConnectionState().PeerCertificates
@@ -181,16 +183,50 @@ func FetchFingerprint(ctx context.Context, addr string) (string, error) {
 	return wire.Fingerprint(certs[0].Raw), nil
 }
 
-// clientAddr checks a server address as typed by an administrator.
-func clientAddr(addr string) (string, error) {
+// DefaultPort is the port a server address without one means: the port
+// exserver is shown listening on.
+const DefaultPort = 7401
+
+// Address checks a server address as an administrator types it and
+// returns it as host:port: a name or an IP address alone ("EXCH01",
+// "10.0.0.5", "[::1]", "::1") means DefaultPort, and an "https://" prefix
+// as exserver prints it is accepted.
+func Address(addr string) (string, error) {
 	a := strings.TrimSpace(addr)
 	if rest, ok := strings.CutPrefix(a, "https://"); ok {
 		a = strings.TrimSuffix(rest, "/")
 	}
+	a = withDefaultPort(a)
 	if err := wire.CheckAddr(a); err != nil {
 		return "", exchange.Errorf(exchange.CodeBadRequest, "server address %q: %v", addr, err)
 	}
 	return a, nil
+}
+
+func withDefaultPort(a string) string {
+	if _, _, err := net.SplitHostPort(a); err == nil || a == "" {
+		return a
+	}
+	port := strconv.Itoa(DefaultPort)
+	switch {
+	case strings.HasPrefix(a, "[") && strings.HasSuffix(a, "]"):
+		return a + ":" + port
+	case strings.Count(a, ":") >= 2 && net.ParseIP(a) != nil:
+		return net.JoinHostPort(a, port)
+	case !strings.ContainsAny(a, ":[]/"):
+		return net.JoinHostPort(a, port)
+	}
+	return a
+}
+
+func clientAddr(addr string) (string, error) { return Address(addr) }
+
+// who names the server in a message: by its name once it is known.
+func (c *Client) who() string {
+	if c.name != "" {
+		return c.name
+	}
+	return c.addr
 }
 
 // Addr returns the server's address, host:port.
@@ -250,7 +286,7 @@ func (c *Client) call(ctx context.Context, op, method, path string, in, out any)
 		if ctx.Err() != nil {
 			return c.netErr(op, err)
 		}
-		return exchange.Errorf(exchange.CodeInternal, "server %s: %s: malformed answer: %w", c.addr, op, err)
+		return exchange.Errorf(exchange.CodeInternal, "server %s: %s: malformed answer: %w", c.who(), op, err)
 	}
 	return nil
 }
@@ -266,7 +302,7 @@ func (c *Client) netErr(op string, err error) error {
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	return fmt.Errorf("server %s: %s: %w", c.addr, op, err)
+	return &CallError{Name: c.name, Addr: c.addr, Op: op, Err: err}
 }
 
 // answerErr rebuilds the *exchange.Error a server answered, so errors.Is works on
@@ -290,7 +326,7 @@ func (c *Client) answerErr(op string, resp *http.Response) error {
 	if body.Message == "" {
 		body.Message = resp.Status
 	}
-	return fmt.Errorf("server %s: %s: %w", c.addr, op, &exchange.Error{Code: body.Code, Message: body.Message})
+	return &CallError{Name: c.name, Addr: c.addr, Op: op, Err: &exchange.Error{Code: body.Code, Message: body.Message}}
 }
 
 // clientCheckNames refuses what the server would refuse, before a body is
@@ -344,9 +380,19 @@ func (c *Client) Recipients(ctx context.Context) ([]exchange.Recipient, error) {
 	return rs, err
 }
 
-// StartService implements Node.
-func (c *Client) StartService(ctx context.Context, id exchange.StoreID) error {
-	return c.call(ctx, "starting the "+id.ServiceName(), http.MethodPost, "/v1/services"+pathEscape(string(id), "start"), nil, nil)
+// StartService implements Node. Starting a store with a staged restore
+// runs its recovery, which may take a while: ctx bounds it.
+func (c *Client) StartService(ctx context.Context, id exchange.StoreID) (exchange.RestoreResult, error) {
+	var res exchange.RestoreResult
+	err := c.call(ctx, "starting the "+id.ServiceName(), http.MethodPost, "/v1/services"+pathEscape(string(id), "start"), nil, &res)
+	return res, err
+}
+
+// CancelRestore implements Node.
+func (c *Client) CancelRestore(ctx context.Context, id exchange.StoreID) (exchange.RestoreResult, error) {
+	var res exchange.RestoreResult
+	err := c.call(ctx, "cancelling the restore of the "+id.ServiceName(), http.MethodPost, "/v1/services"+pathEscape(string(id), "cancel-restore"), nil, &res)
+	return res, err
 }
 
 // StopService implements Node.
@@ -369,7 +415,7 @@ func (c *Client) BackupPrepare(ctx context.Context, id exchange.StoreID, t excha
 func (c *Client) BackupRead(ctx context.Context, session, file string) (io.ReadCloser, error) {
 	op := "backup of " + file
 	if err := clientCheckNames(session, file); err != nil {
-		return nil, fmt.Errorf("server %s: %s: %w", c.addr, op, err)
+		return nil, &CallError{Name: c.name, Addr: c.addr, Op: op, Err: err}
 	}
 	req, err := c.request(ctx, http.MethodGet, "/v1/backup"+pathEscape(session, "files", file), nil)
 	if err != nil {
@@ -386,7 +432,7 @@ func (c *Client) BackupRead(ctx context.Context, session, file string) (io.ReadC
 	}
 	if ct := resp.Header.Get("Content-Type"); ct != wire.FrameContentType {
 		resp.Body.Close()
-		return nil, exchange.Errorf(exchange.CodeInternal, "server %s: %s: unexpected answer of type %q", c.addr, op, ct)
+		return nil, exchange.Errorf(exchange.CodeInternal, "server %s: %s: unexpected answer of type %q", c.who(), op, ct)
 	}
 	return &clientStream{fr: wire.NewFrameReader(resp.Body), body: resp.Body, c: c, op: op}, nil
 }
@@ -406,7 +452,7 @@ func (s *clientStream) Read(p []byte) (int, error) {
 	}
 	n, err := s.fr.Read(p)
 	if err != nil && err != io.EOF {
-		err = fmt.Errorf("server %s: %s: %w", s.c.addr, s.op, err)
+		err = &CallError{Name: s.c.name, Addr: s.c.addr, Op: s.op, Err: err}
 		s.err = err
 	}
 	return n, err
@@ -436,7 +482,7 @@ func (c *Client) RestorePrepare(ctx context.Context, req exchange.RestoreRequest
 func (c *Client) RestoreWrite(ctx context.Context, session, file string, r io.Reader) error {
 	op := "restore of " + file
 	if err := clientCheckNames(session, file); err != nil {
-		return fmt.Errorf("server %s: %s: %w", c.addr, op, err)
+		return &CallError{Name: c.name, Addr: c.addr, Op: op, Err: err}
 	}
 	body := &uploadBody{src: r}
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: body.gotConn})
@@ -452,7 +498,7 @@ func (c *Client) RestoreWrite(ctx context.Context, session, file string, r io.Re
 		if err == nil {
 			resp.Body.Close()
 		}
-		return fmt.Errorf("%s to server %s: reading the file: %w", op, c.addr, srcErr)
+		return fmt.Errorf("%s to server %s: reading the file: %w", op, c.who(), srcErr)
 	}
 	if err != nil {
 		return c.netErr(op, err)
@@ -548,15 +594,28 @@ func (b *uploadBody) WriteTo(w io.Writer) (int64, error) {
 // frame writes src to w as frames, ending with the trailer.
 func (b *uploadBody) frame(w io.Writer) (int64, error) {
 	fw := wire.NewFrameWriter(w)
-	_, err := fw.ReadFrom(readerFunc(func(p []byte) (int, error) {
+	stopped := func() bool {
 		b.mu.Lock()
-		stopped := b.stopped
-		b.mu.Unlock()
-		if stopped {
+		defer b.mu.Unlock()
+		return b.stopped
+	}
+	var src io.Reader = readerFunc(func(p []byte) (int, error) {
+		if stopped() {
 			return 0, errAnswered
 		}
 		return b.src.Read(p)
-	}))
+	})
+	if cr, ok := b.src.(wire.ChunkReader); ok {
+		// A source that checksums its own pieces (a tape) lends them to the
+		// frames as they are.
+		src = chunkFunc(func() ([]byte, uint32, error) {
+			if stopped() {
+				return nil, 0, errAnswered
+			}
+			return cr.ReadChunk()
+		})
+	}
+	_, err := fw.ReadFrom(src)
 	if err == nil {
 		err = fw.Close()
 	} else if fw.WriteErr() == nil && err != errAnswered {
@@ -584,11 +643,6 @@ func (b *uploadBody) stop() error {
 	defer b.mu.Unlock()
 	return b.srcErr
 }
-
-// readerFunc adapts a function to io.Reader.
-type readerFunc func([]byte) (int, error)
-
-func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 
 // RestoreComplete implements Node.
 func (c *Client) RestoreComplete(ctx context.Context, session string) (exchange.RestoreResult, error) {

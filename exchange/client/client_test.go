@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"errors"
+	"hash/crc32"
 	"io"
 	"log"
 	"net"
@@ -72,8 +73,8 @@ func TestClientRoundTripsEveryCall(t *testing.T) {
 		check("UpdateServer", err, nil, nil, srv)
 		rs, err := c.Recipients(ctx)
 		check("Recipients", err, rs, apitest.Recipients)
-		err = c.StartService(ctx, exchange.StoreIS)
-		check("StartService", err, nil, nil, exchange.StoreIS)
+		started, err := c.StartService(ctx, exchange.StoreIS)
+		check("StartService", err, started, apitest.StartResult, exchange.StoreIS)
 		err = c.StopService(ctx, exchange.StoreDS)
 		check("StopService", err, nil, nil, exchange.StoreDS)
 		info, err := c.BackupPrepare(ctx, exchange.StoreIS, exchange.Incremental)
@@ -106,10 +107,15 @@ func TestClientRoundTripsEveryCall(t *testing.T) {
 		check("RestorePrepare", err, ri, apitest.RestoreInfo, req)
 		err = c.RestoreWrite(ctx, "r-1", "priv.edb", bytes.NewReader(data))
 		check("RestoreWrite", err, sha256.Sum256(e.Fake.Written["priv.edb"]), sha256.Sum256(data), "r-1", "priv.edb")
+		// A source that checksums its own pieces travels the same.
+		err = c.RestoreWrite(ctx, "r-1", "pub.edb", &clientChunks{data: data, piece: wire.MaxChunk/2 + 7})
+		check("RestoreWrite", err, sha256.Sum256(e.Fake.Written["pub.edb"]), sha256.Sum256(data), "r-1", "pub.edb")
 		err = c.RestoreWrite(ctx, "r-1", "edb00001.log", strings.NewReader(""))
 		check("RestoreWrite", err, len(e.Fake.Written["edb00001.log"]), 0, "r-1", "edb00001.log")
 		res, err := c.RestoreComplete(ctx, "r-1")
 		check("RestoreComplete", err, res, apitest.RestoreResult, "r-1")
+		cancelled, err := c.CancelRestore(ctx, exchange.StoreDS)
+		check("CancelRestore", err, cancelled, apitest.CancelResult, exchange.StoreDS)
 		rcp := exchange.Recipient{Alias: "jdoe", DisplayName: "Jane Doe", HomeServer: "EXCH02"}
 		err = c.CreateMailbox(ctx, rcp)
 		check("CreateMailbox", err, nil, nil, rcp)
@@ -187,7 +193,7 @@ func TestClientErrorsKeepTheirCode(t *testing.T) {
 				if exchange.CodeOf(err) != code {
 					t.Errorf("%s: CodeOf = %s, want %s", call, exchange.CodeOf(err), code)
 				}
-				if !strings.HasPrefix(err.Error(), "server "+e.Addr+": ") {
+				if !strings.HasPrefix(err.Error(), "server EXCH01: ") {
 					t.Errorf("%s: %q does not name the server", call, err)
 				}
 			}
@@ -230,7 +236,7 @@ func TestClientBackupReadFailingMidStream(t *testing.T) {
 				// Before the first frame went out, the server can still say why.
 				t.Errorf("fail at %d: %v lacks the node's reason", at, err)
 			}
-			if !errors.Is(err, exchange.ErrInternal) || !strings.HasPrefix(err.Error(), "server "+e.Addr+": backup of priv.edb: ") {
+			if !errors.Is(err, exchange.ErrInternal) || !strings.HasPrefix(err.Error(), "server EXCH01: backup of priv.edb: ") {
 				t.Errorf("fail at %d: %v", at, err)
 			}
 			if at < wire.MaxChunk && got != nil {
@@ -260,7 +266,7 @@ func TestClientRestoreWriteSourceFails(t *testing.T) {
 		boom := errors.New("tape read error in set 2, block 4711")
 		src := io.MultiReader(bytes.NewReader(apitest.Data(2*wire.MaxChunk+9, 41)), apitest.ErrReader{Err: boom})
 		err := c.RestoreWrite(context.Background(), "r-1", "priv.edb", src)
-		if !errors.Is(err, boom) || !strings.Contains(err.Error(), "restore of priv.edb to server "+e.Addr) {
+		if !errors.Is(err, boom) || !strings.Contains(err.Error(), "restore of priv.edb to server EXCH01") {
 			t.Fatalf("RestoreWrite = %v", err)
 		}
 		// The node saw a failed stream, never a short file.
@@ -366,7 +372,7 @@ func TestClientContextCancellation(t *testing.T) {
 		ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
 		_, err = c.Status(ctx)
-		if !errors.Is(err, context.DeadlineExceeded) || !strings.HasPrefix(err.Error(), "server "+e.Addr+": status: ") {
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.HasPrefix(err.Error(), "server EXCH01: status: ") {
 			t.Errorf("Status after its deadline: %v", err)
 		}
 		select {
@@ -465,7 +471,7 @@ func TestClientDialChecks(t *testing.T) {
 		{"bad fingerprint", e.Addr, e.Key, "sha1:00", exchange.ErrBadRequest, "sha256"},
 		{"no key", e.Addr, "", e.FP, exchange.ErrBadRequest, "no access key"},
 		{"wrong key", e.Addr, "wrong", e.FP, exchange.ErrUnauthorized, "refused the access key"},
-		{"no port", "127.0.0.1", e.Key, e.FP, exchange.ErrBadRequest, "host:port"},
+		{"empty port", "127.0.0.1:", e.Key, e.FP, exchange.ErrBadRequest, "no valid port"},
 		{"http", "http://" + e.Addr, e.Key, e.FP, exchange.ErrBadRequest, "host:port"},
 	}
 	for _, c := range cases {
@@ -485,6 +491,31 @@ func TestClientDialChecks(t *testing.T) {
 	c.Close()
 }
 
+// An address as an administrator types it: a name or an IP address alone
+// means the default port; anything else that is not host:port is refused.
+func TestClientAddress(t *testing.T) {
+	for in, want := range map[string]string{
+		"EXCH01":                 "EXCH01:7401",
+		" exch01.example.org ":   "exch01.example.org:7401",
+		"10.0.0.5":               "10.0.0.5:7401",
+		"[::1]":                  "[::1]:7401",
+		"::1":                    "[::1]:7401",
+		"[::1]:7500":             "[::1]:7500",
+		"EXCH01:7402":            "EXCH01:7402",
+		"https://EXCH01:7401/":   "EXCH01:7401",
+		"https://exch01.example": "exch01.example:7401",
+	} {
+		if got, err := client.Address(in); err != nil || got != want {
+			t.Errorf("Address(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "EXCH01:", "EXCH01:port", "http://EXCH01:7401", "EXCH01:99999", "[::1"} {
+		if got, err := client.Address(in); err == nil || !errors.Is(err, exchange.ErrBadRequest) {
+			t.Errorf("Address(%q) = %q, %v; want a refusal", in, got, err)
+		}
+	}
+}
+
 func TestClientUnreachableServer(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -494,10 +525,24 @@ func TestClientUnreachableServer(t *testing.T) {
 	ln.Close()
 	ctx := context.Background()
 	_, err = client.Dial(ctx, addr, "key", wire.Fingerprint(nil))
-	if err == nil || !strings.HasPrefix(err.Error(), "server "+addr+": ") {
-		t.Errorf("Dial: %v", err)
+	want := "server " + addr + " is not reachable: nothing is listening at " + addr + " (connection refused)"
+	if err == nil || err.Error() != want {
+		t.Errorf("Dial: %v, want %q", err, want)
 	}
-	if _, err := client.FetchFingerprint(ctx, addr); err == nil || !strings.HasPrefix(err.Error(), "server "+addr+": ") {
+	var ce *client.CallError
+	if !errors.As(err, &ce) {
+		t.Fatalf("Dial: %T is not a *CallError", err)
+	}
+	// A console that knows which server it dialled names it.
+	ce.Name = "EXCH02"
+	want = "server EXCH02 is not reachable: nothing is listening at " + addr + " (connection refused)"
+	if err.Error() != want {
+		t.Errorf("named: %q, want %q", err, want)
+	}
+	if why := ce.Reason(); why != "nothing is listening at "+addr+" (connection refused)" {
+		t.Errorf("Reason: %q", why)
+	}
+	if _, err := client.FetchFingerprint(ctx, addr); err == nil || err.Error() != "server "+addr+" is not reachable: nothing is listening at "+addr+" (connection refused)" {
 		t.Errorf("FetchFingerprint: %v", err)
 	}
 	// A listener that is not TLS.
@@ -609,4 +654,23 @@ func newAPIEnv(t testing.TB, http2 bool) *apitest.Env {
 	return apitest.NewEnv(t, http2, cert, fp, server.NewKey(), func(n exchange.Node, key string) http.Handler {
 		return server.NewHandler(n, key, nil)
 	})
+}
+
+// clientChunks is a wire.ChunkReader over data, as a tape hands out its
+// checked pieces.
+type clientChunks struct {
+	data  []byte
+	piece int
+}
+
+func (c *clientChunks) Read([]byte) (int, error) { panic("a chunk source was read byte-wise") }
+
+func (c *clientChunks) ReadChunk() ([]byte, uint32, error) {
+	if len(c.data) == 0 {
+		return nil, 0, io.EOF
+	}
+	n := min(c.piece, len(c.data))
+	p := c.data[:n]
+	c.data = c.data[n:]
+	return p, crc32.Checksum(p, crc32.MakeTable(crc32.Castagnoli)), nil
 }

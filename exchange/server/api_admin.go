@@ -75,10 +75,12 @@ func (h *apiHandler) startService(w http.ResponseWriter, r *http.Request) error 
 	if err := apiCheckStore(id); err != nil {
 		return err
 	}
-	if err := h.n.StartService(r.Context(), id); err != nil {
+	res, err := h.n.StartService(r.Context(), id)
+	if err != nil {
 		return err
 	}
-	return apiOK(w)
+	apiWriteJSON(w, http.StatusOK, res)
+	return nil
 }
 
 func (h *apiHandler) stopService(w http.ResponseWriter, r *http.Request) error {

@@ -3,6 +3,7 @@ package server
 import (
 	"io"
 	"net/http"
+	"time"
 
 	"exbackup/exchange"
 	"exbackup/exchange/wire"
@@ -29,6 +30,14 @@ func (h *apiHandler) restorePrepare(w http.ResponseWriter, r *http.Request) erro
 	if err := wire.CheckText("signature", req.Env.Signature, false, wire.MaxText); err != nil {
 		return err
 	}
+	if len(req.Skip) > 1<<16 {
+		return exchange.Errorf(exchange.CodeBadRequest, "%d files to leave out: too many", len(req.Skip))
+	}
+	for _, name := range req.Skip {
+		if err := wire.CheckName("file name", name); err != nil {
+			return err
+		}
+	}
 	if req.Env.LowGen > req.Env.HighGen {
 		return exchange.Errorf(exchange.CodeBadRequest, "log generations %d to %d are reversed", req.Env.LowGen, req.Env.HighGen)
 	}
@@ -51,7 +60,11 @@ func (h *apiHandler) restoreWrite(w http.ResponseWriter, r *http.Request) error 
 	if err := wire.CheckName("file name", name); err != nil {
 		return err
 	}
-	fr := wire.NewFrameReader(r.Body)
+	// A console that stops sending without closing the connection must not
+	// hold the session: every read waits at most restoreIdle.
+	body := &idleBody{r: r.Body, rc: http.NewResponseController(w), idle: restoreIdle}
+	defer body.rc.SetReadDeadline(time.Time{})
+	fr := wire.NewFrameReader(body)
 	err := h.n.RestoreWrite(r.Context(), session, name, fr)
 	if serr := fr.Err(); serr != nil {
 		return exchange.Errorf(exchange.CodeBadRequest, "restore of %s: upload failed: %v", name, serr)
@@ -85,4 +98,37 @@ func (h *apiHandler) restoreComplete(w http.ResponseWriter, r *http.Request) err
 	}
 	apiWriteJSON(w, http.StatusOK, res)
 	return nil
+}
+
+func (h *apiHandler) cancelRestore(w http.ResponseWriter, r *http.Request) error {
+	id := exchange.StoreID(r.PathValue("store"))
+	if err := apiCheckStore(id); err != nil {
+		return err
+	}
+	res, err := h.n.CancelRestore(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	apiWriteJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// idleBody moves the connection's read deadline on before every read of
+// an upload, so an upload may take as long as it needs but never stalls
+// for longer than idle. Where the connection has no deadlines the reads
+// are as they were.
+type idleBody struct {
+	r    io.Reader
+	rc   *http.ResponseController
+	idle time.Duration
+	off  bool
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	if !b.off {
+		if err := b.rc.SetReadDeadline(time.Now().Add(b.idle)); err != nil {
+			b.off = true
+		}
+	}
+	return b.r.Read(p)
 }

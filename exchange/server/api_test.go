@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -69,6 +70,7 @@ func apiRoutes(t testing.TB) []apiRoute {
 		{"POST", "/v1/restore", []byte(`{"env":{"organization":"Contoso","site":"Redmond","server":"EXCH01","store":"IS","type":"normal"},"erase":true}`), "RestorePrepare"},
 		{"PUT", "/v1/restore/r-1/files/priv.edb", apitest.Framed(t, []byte("database")), "RestoreWrite"},
 		{"POST", "/v1/restore/r-1/complete", nil, "RestoreComplete"},
+		{"POST", "/v1/services/IS/cancel-restore", nil, "CancelRestore"},
 		{"POST", "/v1/mailboxes", []byte(`{"alias":"jsmith","displayName":"John Smith"}`), "CreateMailbox"},
 		{"POST", "/v1/messages", []byte(`{"mailbox":"jsmith","subject":"Hi","to":["jdoe"]}`), "Deliver"},
 		{"POST", "/v1/posts", []byte(`{"folder":"General","subject":"News"}`), "Post"},
@@ -348,7 +350,7 @@ func TestAPIServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if st, err := c.Status(ctx); err != nil || st != apitest.Status {
+	if st, err := c.Status(ctx); err != nil || !reflect.DeepEqual(st, apitest.Status) {
 		t.Fatalf("Status = %+v, %v", st, err)
 	}
 	// HTTP/2 is offered; TLS 1.2 is not.

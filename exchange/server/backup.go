@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,6 +42,7 @@ type backupSession struct {
 	lastUse  time.Time
 	broken   bool // a stream was cut short: the client went away
 	ended    bool
+	started  time.Time
 }
 
 // staleAfter is how long a session may sit idle before a new backup of the
@@ -106,7 +108,7 @@ func (s *store) backupPrepare(t exchange.BackupType, env exchange.RestoreEnv) (*
 			return nil, exchange.Errorf(exchange.CodeInternal, "%s: %w", s.what(), err)
 		}
 		if mk.LastFull == nil {
-			return nil, exchange.Errorf(exchange.CodeRefused, "%s has had no Normal backup since it was created or restored: run a Normal backup before a %s one", s.what(), t)
+			return nil, exchange.Errorf(exchange.CodeRefused, "%s has had no Normal backup since it was created or restored: run a Normal backup before %s one", s.what(), article(string(t)))
 		}
 	}
 
@@ -120,7 +122,7 @@ func (s *store) backupPrepare(t exchange.BackupType, env exchange.RestoreEnv) (*
 	}
 
 	sess := &backupSession{id: newSessionID(), st: s, typ: t, txs: map[string]*bolt.Tx{},
-		paths: map[string]string{}, complete: map[string]bool{}, readers: map[*sessionReader]struct{}{}, lastUse: time.Now()}
+		paths: map[string]string{}, complete: map[string]bool{}, readers: map[*sessionReader]struct{}{}, lastUse: time.Now(), started: time.Now()}
 	err := s.control(func() error {
 		closed, err := s.log.Roll()
 		if err != nil {
@@ -208,6 +210,32 @@ func (s *store) backupPrepare(t exchange.BackupType, env exchange.RestoreEnv) (*
 const restoreEnvFile = "restore.env"
 
 func genName(g uint32) string { return fmt.Sprintf("edb%05X.log", g) }
+
+// backupRunning reports the backup session of the store that is still
+// alive; a stale one (its console gone) does not count.
+func (s *store) backupRunning() (exchange.BackupInProgress, bool) {
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	return s.backupRunningLocked()
+}
+
+// backupShown is backupRunning for Status, which does not wait for a
+// recovery in progress.
+func (s *store) backupShown() (exchange.BackupInProgress, bool) {
+	if !s.smu.TryLock() {
+		return exchange.BackupInProgress{}, false
+	}
+	defer s.smu.Unlock()
+	return s.backupRunningLocked()
+}
+
+func (s *store) backupRunningLocked() (exchange.BackupInProgress, bool) {
+	b := s.session
+	if b == nil || b.stale() {
+		return exchange.BackupInProgress{}, false
+	}
+	return exchange.BackupInProgress{Store: s.id, Type: b.typ, Started: b.started}, true
+}
 
 func (b *backupSession) stale() bool {
 	b.mu.Lock()
@@ -441,3 +469,11 @@ func (s *snapshot) Read(p []byte) (int, error) {
 }
 
 func (s *snapshot) Close() error { return s.f.Close() }
+
+// article puts "a" or "an" before a word said in a message.
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiouAEIOU", rune(word[0])) {
+		return "an " + word
+	}
+	return "a " + word
+}

@@ -13,9 +13,16 @@
 //
 // The online backup and restore API mirrors Exchange 5.5's HrBackupPrepare …
 // HrBackupEnd and HrRestorePrepare … HrRestoreEnd: databases stream as
-// consistent snapshots while mail keeps flowing; restores stage files, run
-// hard recovery, optionally roll forward through the logs already on the
-// server, and only then swap the live files.
+// consistent snapshots while mail keeps flowing. A restore stages its sets,
+// one session each, and the store stays restore-pending; as in Exchange
+// 5.5 the chain's recovery runs when the service starts (Start Service
+// After Restore, StartService, or the server's next start): hard recovery,
+// a roll-forward through the logs already on the server unless the chain
+// began with Erase, and only then the swap of the live files. A session
+// whose set fails, or whose console goes away or sends nothing for
+// restoreIdle, is aborted and its files cleared: the marker is as it was
+// before that set, and the service can start at once. A service under a
+// running backup refuses to stop.
 //
 // Server implements exchange.Node locally, the handler serves it over
 // HTTPS, and package client speaks it remotely, with the organization's
@@ -47,8 +54,10 @@
 //	dsadata/           the Directory: dir.edb, its logs edb*.log, edb.chk, backup.json
 //	mdbdata/           the Information Store: priv.edb, pub.edb, their shared logs
 //
-// beside which a store may hold restore.json and restore/ (a restore in
-// progress), retired-* (files being deleted) and logs-before-restore-*.
+// beside which a store may hold restore.json and restore-*/ (a staged
+// restore: its marker and staging folder), retired-* (files being deleted)
+// and logs-before-restore-* (logs a recovery could not roll forward
+// through, kept aside).
 //
 // # Schema of the .edb files
 //

@@ -179,7 +179,7 @@ func TestMailRestoreRollForwardAndErase(t *testing.T) {
 	}
 	// A restart does not revalidate again.
 	s.StopService(bg, exchange.StoreIS)
-	if err := s.StartService(bg, exchange.StoreIS); err != nil {
+	if _, err := s.StartService(bg, exchange.StoreIS); err != nil {
 		t.Fatal(err)
 	}
 	if again := mailView(t, s, "alice"); again != got {

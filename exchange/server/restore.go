@@ -1,48 +1,59 @@
 package server
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"exbackup/exchange"
-
-	"exbackup/exchange/server/xlog"
-	"exbackup/internal/durable"
-
-	bolt "go.etcd.io/bbolt"
 )
 
-// The restore-in-progress marker and the staging area, beside the live
-// files of the store. While the marker exists the service refuses to start.
+// A restore arrives set by set into a staging area beside the live files,
+// and a marker (restore.json) records the sets staged so far. Nothing of a
+// set counts until its completion rewrites the marker: a set that fails
+// part-way, or whose console goes away, is aborted and its files cleared,
+// and the marker is as it was before it. The chain's recovery runs when
+// the service starts (recovery.go), as in Exchange 5.5.
 const (
 	restoreMarker = "restore.json"
-	stagingDir    = "restore"
+	stagingDir    = "restore"  // the staging area of markers written before it was named in them
+	stagingPrefix = "restore-" // staging areas: restore-<session>
 	retiredPrefix = "retired-" // databases a swap replaced, logs a backup truncated: being deleted
-	phaseStaging  = "staging"  // sets of a chain are arriving
+	phaseStaging  = "staging"  // sets of a chain are staged
 	phaseSwap     = "swap"     // recovery is done; staged files are being swapped in
 )
 
+// restoreIdle is how long a restore session may receive nothing before the
+// server aborts it: its console was killed, or the network between them
+// is gone.
+var restoreIdle = 60 * time.Second
+
+// restoreTakeOver is how long a session must have been idle, with nothing
+// in flight, before a new restore of the same store may abort it and take
+// its place.
+const restoreTakeOver = 10 * time.Second
+
 // marker is the restore-in-progress state of one store.
 type marker struct {
-	Phase   string              `json:"phase"`
-	Env     exchange.RestoreEnv `json:"env"` // of the full set that began the chain
-	Erase   bool                `json:"erase"`
-	Private bool                `json:"private"`
-	Public  bool                `json:"public"`
-	HighGen uint32              `json:"highGen"` // last generation staged so far
-	HighLSN uint64              `json:"highLSN"`
-	Started time.Time           `json:"started"`
+	Phase   string               `json:"phase"`
+	Env     exchange.RestoreEnv  `json:"env"` // of the full set that began the chain
+	Erase   bool                 `json:"erase"`
+	Private bool                 `json:"private"`
+	Public  bool                 `json:"public"`
+	HighGen uint32               `json:"highGen"` // last generation staged so far
+	HighLSN uint64               `json:"highLSN"`
+	Started time.Time            `json:"started"`
+	Staging string               `json:"staging,omitempty"` // the staging folder; "" is stagingDir
+	Sets    []exchange.StagedSet `json:"sets,omitempty"`
+	Error   string               `json:"error,omitempty"` // why the last start could not recover the chain
 
 	// Set for the swap phase.
 	Databases []string `json:"databases,omitempty"` // staged files to rename over the live ones
@@ -51,6 +62,30 @@ type marker struct {
 	NewGen    uint32   `json:"newGen,omitempty"` // first generation of the new log set
 	NewLSN    uint64   `json:"newLSN,omitempty"` // its first LSN
 	NewSig    string   `json:"newSig,omitempty"`
+}
+
+func (m *marker) staging(dir string) string {
+	if m.Staging == "" {
+		return filepath.Join(dir, stagingDir)
+	}
+	return filepath.Join(dir, m.Staging)
+}
+
+func (m *marker) wants(db string) bool {
+	switch db {
+	case privEDB:
+		return m.Private
+	case pubEDB:
+		return m.Public
+	}
+	return true
+}
+
+func (m *marker) copy() *marker {
+	c := *m
+	c.Sets = append([]exchange.StagedSet(nil), m.Sets...)
+	c.Databases = append([]string(nil), m.Databases...)
+	return &c
 }
 
 func readMarker(dir string) (*marker, error) {
@@ -75,12 +110,22 @@ func writeMarker(dir string, m *marker) error {
 
 // restoreSession receives one set.
 type restoreSession struct {
-	id       string
-	st       *store
-	req      exchange.RestoreRequest
-	mk       *marker
+	id      string
+	st      *store
+	req     exchange.RestoreRequest
+	mk      *marker // the marker once this set is complete
+	prev    *marker // the marker before it; nil when there was none
+	staging string  // where its files go
+	full    bool    // it begins a chain in a staging folder of its own
+
 	mu       sync.Mutex
 	received map[string]bool
+	created  []string // files it added to a chain's staging folder
+	busy     int      // writes and the completion in flight
+	held     *heldLog
+	lastUse  time.Time
+	ended    bool
+	timer    *time.Timer
 }
 
 var logNameRE = regexp.MustCompile(`^edb([0-9A-F]{5})\.log$`)
@@ -109,8 +154,15 @@ func (s *store) restorePrepare(req exchange.RestoreRequest) (*restoreSession, []
 	}
 	s.smu.Lock()
 	defer s.smu.Unlock()
-	if s.restore != nil {
-		return nil, nil, exchange.Errorf(exchange.CodeConflict, "a restore of %s is already in progress", s.what())
+	s.waitRestoreLocked()
+	if s.isRunning() {
+		return nil, nil, exchange.Errorf(exchange.CodeConflict, "%s is running: stop the service before restoring", s.what())
+	}
+	if old := s.restore; old != nil {
+		if !old.idleFor(restoreTakeOver) {
+			return nil, nil, exchange.Errorf(exchange.CodeConflict, "a restore of %s is already in progress from another console", s.what())
+		}
+		old.abortLocked("a new restore took its place")
 	}
 	mk, err := readMarker(s.dir)
 	if err != nil {
@@ -124,23 +176,30 @@ func (s *store) restorePrepare(req exchange.RestoreRequest) (*restoreSession, []
 		}
 		mk = nil
 	}
+	s.clearStaleStaging(mk)
+	for _, name := range req.Skip {
+		if g, ok := parseGen(name); !ok || !env.Type.Full() || g < env.LowGen || g > env.HighGen {
+			return nil, nil, exchange.Errorf(exchange.CodeBadRequest, "%q cannot be left out of this set: only log generations of a full set can", name)
+		}
+	}
+	rs := &restoreSession{id: newSessionID(), st: s, req: req, prev: mk, received: map[string]bool{}, lastUse: time.Now()}
+	set := exchange.StagedSet{Type: env.Type, Server: env.Server, Created: env.Created, LowGen: env.LowGen, HighGen: env.HighGen}
 	var warnings []string
-	staging := filepath.Join(s.dir, stagingDir)
 	if env.Type.Full() {
 		if mk != nil {
-			warnings = append(warnings, fmt.Sprintf("The unfinished restore of %s that began %s was discarded: a full set starts the chain anew.", s.what(), mk.Started.Local().Format("1/2/2006 3:04 PM")))
+			warnings = append(warnings, fmt.Sprintf("The staged restore of %s that began %s (%s) will be discarded when this full set is staged: a full set starts the chain anew.", s.what(), mk.Started.Local().Format("1/2/2006 3:04 PM"), describeSets(mk.Sets)))
 		}
-		if err := os.RemoveAll(staging); err != nil {
-			return nil, nil, exchange.Errorf(exchange.CodeInternal, "%s: clearing the staging area: %w", s.what(), err)
+		rs.full = true
+		name := stagingPrefix + rs.id
+		rs.staging = filepath.Join(s.dir, name)
+		if err := os.MkdirAll(filepath.Join(rs.staging, "logs"), 0o700); err != nil {
+			return nil, nil, exchange.Errorf(exchange.CodeInternal, "%s: creating the staging area: %w", s.what(), err)
 		}
-		if err := os.MkdirAll(filepath.Join(staging, "logs"), 0o700); err != nil {
-			return nil, nil, exchange.Errorf(exchange.CodeInternal, "%s: %w", s.what(), err)
-		}
-		mk = &marker{Phase: phaseStaging, Env: env, Erase: req.Erase, Private: req.Private, Public: req.Public, Started: time.Now().UTC()}
+		rs.mk = &marker{Phase: phaseStaging, Env: env, Erase: req.Erase, Private: req.Private, Public: req.Public,
+			Started: time.Now().UTC(), Staging: name, HighGen: env.LowGen - 1}
 		if s.id == exchange.StoreDS {
-			mk.Private, mk.Public = false, false
+			rs.mk.Private, rs.mk.Public = false, false
 		}
-		mk.HighGen = env.LowGen - 1
 	} else {
 		kind := "an incremental"
 		if env.Type == exchange.Differential {
@@ -158,42 +217,163 @@ func (s *store) restorePrepare(req exchange.RestoreRequest) (*restoreSession, []
 		if env.HighGen <= mk.HighGen && env.HighLSN <= mk.HighLSN {
 			return nil, nil, exchange.Errorf(exchange.CodeRefused, "this %s set holds nothing newer than the sets already restored on %s", env.Type, s.server)
 		}
+		rs.mk = mk.copy()
+		rs.mk.Error = ""
+		rs.staging = mk.staging(s.dir)
+		if err := os.MkdirAll(filepath.Join(rs.staging, "logs"), 0o700); err != nil {
+			return nil, nil, exchange.Errorf(exchange.CodeInternal, "%s: %w", s.what(), err)
+		}
 	}
-	if err := writeMarker(s.dir, mk); err != nil {
-		return nil, nil, exchange.Errorf(exchange.CodeInternal, "%s: writing the restore marker: %w", s.what(), err)
-	}
-	rs := &restoreSession{id: newSessionID(), st: s, req: req, mk: mk, received: map[string]bool{}}
+	rs.mk.Sets = append(rs.mk.Sets, set)
+	rs.timer = time.AfterFunc(restoreIdle, rs.idleCheck)
 	s.restore = rs
 	return rs, warnings, nil
 }
 
+// waitRestoreLocked gives a restore session that is ending a moment to
+// end: a console killed in the middle of a file, or whose tape failed, is
+// noticed when its upload breaks off, which may be just after the same
+// administrator (or that console, settling) calls again. The caller holds
+// s.smu; it is released while waiting.
+func (s *store) waitRestoreLocked() {
+	for wait := 0; s.restore != nil && wait < 40; wait++ {
+		s.smu.Unlock()
+		time.Sleep(50 * time.Millisecond)
+		s.smu.Lock()
+	}
+}
+
+// clearStaleStaging removes what aborted sessions and crashes left:
+// staging folders the marker does not name, and log generations above the
+// last one a completed set staged. The caller holds s.smu.
+func (s *store) clearStaleStaging(mk *marker) {
+	keep := ""
+	if mk != nil {
+		keep = mk.staging(s.dir)
+	}
+	dirs, _ := filepath.Glob(filepath.Join(s.dir, stagingPrefix+"*"))
+	dirs = append(dirs, filepath.Join(s.dir, stagingDir))
+	for _, d := range dirs {
+		if d != keep {
+			os.RemoveAll(d)
+		}
+	}
+	if mk == nil {
+		return
+	}
+	ents, _ := os.ReadDir(filepath.Join(keep, "logs"))
+	for _, e := range ents {
+		g, ok := parseGen(e.Name())
+		if (ok && g > mk.HighGen) || strings.HasSuffix(e.Name(), ".tmp") {
+			os.Remove(filepath.Join(keep, "logs", e.Name()))
+		}
+	}
+}
+
+func describeSets(sets []exchange.StagedSet) string {
+	if len(sets) == 0 {
+		return "no set"
+	}
+	var parts []string
+	for _, st := range sets {
+		parts = append(parts, fmt.Sprintf("%s %s–%s", st.Type, genName(st.LowGen), genName(st.HighGen)))
+	}
+	return fmt.Sprintf("%d %s staged: %s", len(sets), plural(len(sets), "set", "sets"), strings.Join(parts, ", "))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
 // expected lists the files the set must deliver, and whether each is kept.
+// A log generation is kept when recovery may replay it; the others are
+// received, checked and dropped.
 func (r *restoreSession) expected() map[string]bool {
 	exp := map[string]bool{restoreEnvFile: false}
 	if r.req.Env.Type.Full() {
 		for _, name := range r.st.dbNames {
-			exp[name] = r.wants(name)
+			exp[name] = r.mk.wants(name)
 		}
 	}
 	for g := r.req.Env.LowGen; g <= r.req.Env.HighGen; g++ {
 		exp[genName(g)] = true
 	}
+	for _, name := range r.req.Skip {
+		delete(exp, name)
+	}
 	return exp
 }
 
-func (r *restoreSession) wants(db string) bool {
-	switch db {
-	case privEDB:
-		return r.mk.Private
-	case pubEDB:
-		return r.mk.Public
+// checkSkip checks, when a full set completes, the console's claim that
+// the generations it left out are never replayed: each lies before the
+// generation held as the one recovery starts from.
+func (r *restoreSession) checkSkip() error {
+	if len(r.req.Skip) == 0 {
+		return nil
 	}
-	return true
+	r.mu.Lock()
+	held := r.held
+	r.mu.Unlock()
+	for _, name := range r.req.Skip {
+		g, _ := parseGen(name)
+		if held == nil || g >= held.gen {
+			return fmt.Errorf("log generation %s was left out, but recovery needs it", name)
+		}
+	}
+	return nil
+}
+
+// use notes activity; done ends it. A session with nothing in flight for
+// restoreIdle is aborted.
+func (r *restoreSession) use() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ended {
+		return exchange.Errorf(exchange.CodeConflict, "the restore session of %s was aborted: start the restore of this set again", r.st.what())
+	}
+	r.busy++
+	r.lastUse = time.Now()
+	return nil
+}
+
+func (r *restoreSession) done() {
+	r.mu.Lock()
+	r.busy--
+	r.lastUse = time.Now()
+	r.mu.Unlock()
+}
+
+func (r *restoreSession) idleFor(d time.Duration) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.busy == 0 && time.Since(r.lastUse) >= d
+}
+
+func (r *restoreSession) idleCheck() {
+	r.mu.Lock()
+	ended, busy, left := r.ended, r.busy, restoreIdle-time.Since(r.lastUse)
+	r.mu.Unlock()
+	if ended {
+		return
+	}
+	if busy > 0 || left > 0 {
+		r.timer.Reset(max(left, time.Second))
+		return
+	}
+	r.abort(fmt.Sprintf("no data from the console for %s", restoreIdle))
 }
 
 // write receives one file into the staging area: written to a temporary
-// name, synced, then renamed, so a file that is there is whole.
+// name, synced, then renamed, so a file that is there is whole. A file
+// that fails on the way aborts the session.
 func (r *restoreSession) write(name string, src io.Reader) error {
+	if err := r.use(); err != nil {
+		return err
+	}
+	defer r.done()
 	exp := r.expected()
 	keep, ok := exp[name]
 	if !ok {
@@ -201,413 +381,151 @@ func (r *restoreSession) write(name string, src io.Reader) error {
 	}
 	if !keep {
 		if _, err := io.Copy(io.Discard, src); err != nil {
-			return exchange.Errorf(exchange.CodeBadRequest, "%s: receiving %s: %v", r.st.what(), name, err)
+			r.abort(fmt.Sprintf("receiving %s failed: %v", name, err))
+			return exchange.Errorf(exchange.CodeBadRequest, "%s: receiving %s: %v; the set was not staged", r.st.what(), name, err)
 		}
-		r.mark(name)
+		r.mark(name, "")
 		return nil
 	}
-	dst := filepath.Join(r.st.dir, stagingDir, name)
-	if _, isLog := parseGen(name); isLog {
-		dst = filepath.Join(r.st.dir, stagingDir, "logs", name)
+	dst := filepath.Join(r.staging, name)
+	if g, isLog := parseGen(name); isLog {
+		dst = filepath.Join(r.staging, "logs", name)
+		if r.full {
+			return r.writeFullLog(name, g, dst, src)
+		}
 	}
-	if err := receiveFile(dst, src); err != nil {
-		return exchange.Errorf(exchange.CodeInternal, "%s: receiving %s: %w (the live files are untouched)", r.st.what(), name, err)
+	existed := false
+	if !r.full {
+		_, err := os.Stat(dst)
+		existed = err == nil
 	}
-	r.mark(name)
+	if err := receiveFile(dst, src, false); err != nil {
+		r.abort(fmt.Sprintf("receiving %s failed: %v", name, err))
+		return exchange.Errorf(exchange.CodeInternal, "%s: receiving %s: %w; the set was not staged and the live files are untouched", r.st.what(), name, err)
+	}
+	created := ""
+	if !r.full && !existed {
+		created = dst
+	}
+	r.mark(name, created)
 	return nil
 }
 
-func (r *restoreSession) mark(name string) {
+func (r *restoreSession) mark(name, created string) {
 	r.mu.Lock()
 	r.received[name] = true
+	if created != "" {
+		r.created = append(r.created, created)
+	}
 	r.mu.Unlock()
 }
 
-func receiveFile(dst string, src io.Reader) error {
-	tmp := dst + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	// Past the page cache where the system allows: a restored database is
-	// written once, then read by recovery and the service at their pace.
-	st := durable.NewStream(f)
-	_, err = io.Copy(st, src)
-	if cerr := st.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, dst)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(filepath.Dir(dst))
-}
-
-// complete ends a set. With the last set of a chain it runs hard recovery
-// in the staging area, rolls forward through the logs already on the server
-// unless the chain began with Erase, and swaps the live files.
+// complete ends a set: the marker now records it. With Start Service
+// After Restore the service starts, which recovers the chain staged so
+// far; without it the store stays restore-pending.
 func (r *restoreSession) complete() (exchange.RestoreResult, error) {
 	s := r.st
-	defer func() {
-		s.smu.Lock()
-		if s.restore == r {
-			s.restore = nil
-		}
-		s.smu.Unlock()
-	}()
+	if err := r.use(); err != nil {
+		return exchange.RestoreResult{}, err
+	}
 	for name := range r.expected() {
-		if !r.received[name] {
-			return exchange.RestoreResult{}, exchange.Errorf(exchange.CodeRefused, "the set restored to %s is incomplete: %s was not received; the live files are untouched", s.what(), name)
+		r.mu.Lock()
+		got := r.received[name]
+		r.mu.Unlock()
+		if !got {
+			r.done()
+			r.abort(fmt.Sprintf("%s was not received", name))
+			return exchange.RestoreResult{}, exchange.Errorf(exchange.CodeRefused, "the set restored to %s is incomplete: %s was not received; the set was not staged and the live files are untouched", s.what(), name)
 		}
 	}
 	mk := r.mk
 	mk.HighGen, mk.HighLSN = max(mk.HighGen, r.req.Env.HighGen), max(mk.HighLSN, r.req.Env.HighLSN)
-	if err := writeMarker(s.dir, mk); err != nil {
-		return exchange.RestoreResult{}, exchange.Errorf(exchange.CodeInternal, "%s: %w", s.what(), err)
+	if err := r.checkSkip(); err != nil {
+		r.done()
+		r.abort(err.Error())
+		return exchange.RestoreResult{}, exchange.Errorf(exchange.CodeRefused, "the set restored to %s is incomplete: %v; the set was not staged and the live files are untouched", s.what(), err)
 	}
-	if !r.req.Last {
-		return exchange.RestoreResult{Messages: []string{fmt.Sprintf("Set staged on %s; the %s stays stopped until the last set of the chain is restored.", s.server, s.id.ServiceName())}}, nil
+	if err := r.settle(); err != nil {
+		r.done()
+		r.abort(fmt.Sprintf("staging failed: %v", err))
+		return exchange.RestoreResult{}, exchange.Errorf(exchange.CodeInternal, "%s: %w; the set was not staged and the live files are untouched", s.what(), err)
 	}
-	res, err := r.recover()
+	s.smu.Lock()
+	if s.restore != r {
+		s.smu.Unlock()
+		r.done()
+		return exchange.RestoreResult{}, exchange.Errorf(exchange.CodeConflict, "the restore session of %s was aborted: start the restore of this set again", s.what())
+	}
+	err := writeMarker(s.dir, mk)
 	if err != nil {
-		return exchange.RestoreResult{}, err
+		r.done()
+		r.abortLocked(fmt.Sprintf("writing the restore marker failed: %v", err))
+		s.smu.Unlock()
+		return exchange.RestoreResult{}, exchange.Errorf(exchange.CodeInternal, "%s: writing the restore marker: %w; the set was not staged", s.what(), err)
 	}
-	if r.req.Start {
-		if err := s.start(); err != nil {
-			return res, err
-		}
-		res.Started = true
+	r.endLocked()
+	s.smu.Unlock()
+	r.done()
+	if r.prev != nil && r.prev.staging(s.dir) != r.staging {
+		s.retire(r.prev.staging(s.dir))
 	}
-	return res, nil
-}
-
-func (r *restoreSession) recover() (exchange.RestoreResult, error) {
-	s, mk := r.st, r.mk
 	var res exchange.RestoreResult
-	staging := filepath.Join(s.dir, stagingDir)
-	dbs := map[string]*bolt.DB{}
-	closeAll := func() {
-		for _, db := range dbs {
-			db.Close()
-		}
+	if r.prev != nil && r.full {
+		res.Messages = append(res.Messages, fmt.Sprintf("The restore staged before on %s (%s) was discarded: this full set starts the chain anew.", s.server, describeSets(r.prev.Sets)))
 	}
-	for _, name := range s.dbNames {
-		if !r.wants(name) {
-			continue
-		}
-		db, err := boltOpen(filepath.Join(staging, name), false)
-		if err != nil {
-			closeAll()
-			return res, exchange.Errorf(exchange.CodeInternal, "%s: opening the restored %s: %w", s.what(), name, err)
-		}
-		dbs[name] = db
+	res.Staged = len(mk.Sets)
+	if !r.req.Start {
+		res.Messages = append(res.Messages, fmt.Sprintf("Set staged on %s (%s). The %s stays stopped, restore-pending: the chain's recovery runs when the service starts (Start Service After Restore on a later set, the console's Start Service, or the server's next start).", s.server, describeSets(mk.Sets), s.id.ServiceName()))
+		return res, nil
 	}
-	last, err := replayInto(filepath.Join(staging, "logs"), mk.Env.BaseLSN, dbs)
+	rec, err := s.startReport()
+	rec.Messages = append(res.Messages, rec.Messages...)
+	rec.Warnings = append(res.Warnings, rec.Warnings...)
+	rec.Staged = 0
 	if err != nil {
-		closeAll()
-		return res, exchange.Errorf(exchange.CodeInternal, "%s: hard recovery from the restored logs failed: %w; the live files are untouched", s.what(), err)
+		return rec, err
 	}
-	if last < mk.HighLSN {
-		closeAll()
-		return res, exchange.Errorf(exchange.CodeInternal, "%s: hard recovery: the restored logs end at LSN %d but the sets hold up to %d; the live files are untouched", s.what(), last, mk.HighLSN)
-	}
-	res.Messages = append(res.Messages, fmt.Sprintf("Hard recovery replayed the restored logs through LSN %d.", last))
-
-	mk.Logs = "erase"
-	sameServer := mk.Env.Server == s.server
-	switch {
-	case mk.Erase:
-		res.Messages = append(res.Messages, "Existing data was erased: the store is as it was at the end of the backup.")
-	case !sameServer:
-		res.Messages = append(res.Messages, "Restored from another server: nothing was rolled forward.")
-	default:
-		sig, err := liveSignature(s.dir)
-		switch {
-		case err != nil:
-			mk.Logs = "aside"
-			res.Messages = append(res.Messages, fmt.Sprintf("Roll-forward was not possible (%v): the store is as it was at the end of the backup; the server's logs were kept aside.", err))
-		case sig == "":
-			res.Messages = append(res.Messages, "There were no logs on the server to roll forward.")
-		case sig != mk.Env.Signature:
-			mk.Logs = "aside"
-			res.Messages = append(res.Messages, "The logs on the server belong to another log set: nothing was rolled forward; they were kept aside.")
-		default:
-			fwd, err := replayInto(s.dir, last, dbs)
-			if err != nil {
-				mk.Logs = "aside"
-				res.Messages = append(res.Messages, fmt.Sprintf("Roll-forward stopped: %v. The store is as it was at the end of the backup; the server's logs were kept aside.", err))
-			} else {
-				mk.Logs = "keep"
-				res.Messages = append(res.Messages, fmt.Sprintf("Rolled forward through the logs on the server to LSN %d: nothing committed after the backup was lost.", fwd))
-				last = fwd
-			}
-		}
-	}
-	if err := markRevalidate(dbs[privEDB], mk.Logs != "keep"); err != nil {
-		closeAll()
-		return res, exchange.Errorf(exchange.CodeInternal, "%s: hard recovery: %w; the live files are untouched", s.what(), err)
-	}
-	closeAll()
-
-	// The kept databases (the store not chosen of Private/Public) stay as
-	// they were; a new log set must start above everything they applied.
-	startLSN := last
-	for _, name := range s.dbNames {
-		if r.wants(name) {
-			continue
-		}
-		if a, err := dbApplied(filepath.Join(s.dir, name)); err == nil && a > startLSN {
-			startLSN = a
-		}
-		res.Messages = append(res.Messages, fmt.Sprintf("The %s was not restored and was left as it was.", dbTitle(name)))
-	}
-	if mk.Logs != "keep" {
-		if l, err := liveLastLSN(s.dir); err == nil && l > startLSN && mk.Env.Server == s.server && !mk.Erase {
-			startLSN = l
-		}
-		// A new log set gets a signature of its own: sets taken from the
-		// old lineage after this backup must never chain onto it.
-		mk.NewGen, mk.NewLSN, mk.NewSig = mk.HighGen+1, startLSN+1, randomSig()
-		if mk.Logs == "aside" {
-			mk.AsideDir = "logs-before-restore-" + time.Now().UTC().Format("20060102-150405")
-		}
-	}
-	for _, name := range s.dbNames {
-		if r.wants(name) {
-			mk.Databases = append(mk.Databases, name)
-		}
-	}
-	mk.Phase = phaseSwap
-	if err := writeMarker(s.dir, mk); err != nil {
-		return res, exchange.Errorf(exchange.CodeInternal, "%s: %w", s.what(), err)
-	}
-	if err := s.finishSwap(mk); err != nil {
-		return res, exchange.Errorf(exchange.CodeInternal, "%s: swapping in the restored files: %w (the swap finishes when the service starts)", s.what(), err)
-	}
-	res.Recovered, res.LastLSN = true, last
-	return res, nil
+	rec.Started = true
+	return rec, nil
 }
 
-func dbTitle(name string) string {
-	switch name {
-	case privEDB:
-		return "private information store"
-	case pubEDB:
-		return "public information store"
+// endLocked ends the session. The caller holds s.smu.
+func (r *restoreSession) endLocked() {
+	r.mu.Lock()
+	r.ended = true
+	r.mu.Unlock()
+	r.timer.Stop()
+	if r.st.restore == r {
+		r.st.restore = nil
 	}
-	return "directory"
 }
 
-// finishSwap moves the recovered databases over the live ones and settles
-// the logs. Every step can be repeated, so an interrupted swap is finished
-// by running it again.
-func (s *store) finishSwap(mk *marker) error {
-	staging := filepath.Join(s.dir, stagingDir)
-	retired := ""
-	for _, name := range mk.Databases {
-		src, dst := filepath.Join(staging, name), filepath.Join(s.dir, name)
-		if _, err := os.Stat(src); errors.Is(err, os.ErrNotExist) {
-			continue // already moved
-		}
-		// The replaced database is moved aside, not unlinked by the
-		// rename: freeing a large file's blocks takes a while, and the
-		// service need not wait for it.
-		if _, err := os.Stat(dst); err == nil {
-			if retired == "" {
-				if retired, err = os.MkdirTemp(s.dir, retiredPrefix); err != nil {
-					return err
-				}
-			}
-			if err := os.Rename(dst, filepath.Join(retired, name)); err != nil {
-				return err
-			}
-		}
-		if err := os.Rename(src, dst); err != nil {
-			return err
-		}
-	}
-	if err := syncDir(s.dir); err != nil {
-		return err
-	}
-	if mk.Logs != "keep" {
-		done, err := newLogInPlace(s.dir, mk)
-		if err != nil {
-			return err
-		}
-		if !done {
-			if err := clearLogs(s.dir, mk); err != nil {
-				return err
-			}
-			lg, err := xlog.Open(s.dir, xlog.Options{FirstGen: mk.NewGen, FirstLSN: mk.NewLSN, Signature: sigBytes(mk.NewSig)})
-			if err != nil {
-				return err
-			}
-			if err := lg.Close(); err != nil {
-				return err
-			}
-		}
-		if err := xlog.WriteCheckpoint(s.dir, "", xlog.Checkpoint{LSN: mk.NewLSN - 1, Gen: mk.NewGen}); err != nil {
-			return err
-		}
-	}
-	// A restored store has had no Normal backup since.
-	if err := os.Remove(filepath.Join(s.dir, marksFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	if err := os.RemoveAll(staging); err != nil {
-		return err
-	}
-	if err := os.Remove(filepath.Join(s.dir, restoreMarker)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	if err := syncDir(s.dir); err != nil {
-		return err
-	}
-	s.removeRetired()
-	return nil
+// abort ends the session without staging its set: its files are cleared
+// and the marker stays as it was before it.
+func (r *restoreSession) abort(why string) {
+	r.st.smu.Lock()
+	defer r.st.smu.Unlock()
+	r.abortLocked(why)
 }
 
-// removeRetired deletes, in the background, the given retired folders, or
-// all of them when none is given: databases a restore replaced, log
-// generations a backup truncated, and those a crash left behind. Nothing
-// reads them: they are gone from the store the moment they are moved
-// aside. stop waits for the deletion.
-func (s *store) removeRetired(dirs ...string) {
-	if len(dirs) == 0 {
-		dirs, _ = filepath.Glob(filepath.Join(s.dir, retiredPrefix+"*"))
-	}
-	if len(dirs) == 0 {
+func (r *restoreSession) abortLocked(why string) {
+	s := r.st
+	if s.restore != r {
 		return
 	}
-	s.retiring.Add(1)
-	go func() {
-		defer s.retiring.Done()
-		for _, d := range dirs {
-			if err := os.RemoveAll(d); err != nil {
-				slog.Warn("removing files the store no longer uses", "store", s.what(), "dir", d, "err", err)
-			}
+	r.endLocked()
+	if r.full {
+		os.RemoveAll(r.staging)
+	} else {
+		r.mu.Lock()
+		for _, p := range r.created {
+			os.Remove(p)
 		}
-	}()
-}
-
-func sigBytes(h string) [16]byte {
-	var b [16]byte
-	d, _ := hex.DecodeString(h)
-	copy(b[:], d)
-	return b
-}
-
-// newLogInPlace reports whether the new log set of the swap already exists.
-func newLogInPlace(dir string, mk *marker) (bool, error) {
-	gens, err := xlog.Generations(dir, "")
-	if err != nil || len(gens) != 1 {
-		return false, nil
+		r.mu.Unlock()
 	}
-	if gens[0].Gen != mk.NewGen || gens[0].FirstLSN != mk.NewLSN {
-		return false, nil
+	state := "nothing is staged"
+	if r.prev != nil {
+		state = "the restore staged before stays staged (" + describeSets(r.prev.Sets) + ")"
 	}
-	// The old log may start at the same generation and LSN: only the new
-	// set's own signature tells them apart.
-	sig, err := liveSignature(dir)
-	return err == nil && sig == mk.NewSig, nil
-}
-
-// clearLogs removes (Erase) or moves aside the live logs and checkpoint.
-func clearLogs(dir string, mk *marker) error {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return err
-	}
-	var aside string
-	if mk.Logs == "aside" {
-		aside = filepath.Join(dir, mk.AsideDir)
-		if err := os.MkdirAll(aside, 0o700); err != nil {
-			return err
-		}
-	}
-	for _, e := range entries {
-		n := e.Name()
-		if !(n == "edb.log" || n == "edb.chk" || logNameRE.MatchString(n)) {
-			continue
-		}
-		p := filepath.Join(dir, n)
-		if aside != "" {
-			err = os.Rename(p, filepath.Join(aside, n))
-		} else {
-			err = os.Remove(p)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	if aside != "" {
-		if err := syncDir(aside); err != nil {
-			return err
-		}
-	}
-	return syncDir(dir)
-}
-
-// liveSignature is the signature of the log set in dir, "" when there is none.
-func liveSignature(dir string) (string, error) {
-	gens, err := xlog.Generations(dir, "")
-	if err != nil {
-		return "", err
-	}
-	if len(gens) == 0 {
-		return "", nil
-	}
-	rd, err := xlog.OpenReader(gens[len(gens)-1].Path)
-	if err != nil {
-		return "", err
-	}
-	defer rd.Close()
-	sig := rd.Header().Signature
-	return hex.EncodeToString(sig[:]), nil
-}
-
-func liveLastLSN(dir string) (uint64, error) {
-	gens, err := xlog.Generations(dir, "")
-	if err != nil || len(gens) == 0 {
-		return 0, err
-	}
-	return xlog.LastLSN(gens[len(gens)-1].Path)
-}
-
-func dbApplied(path string) (uint64, error) {
-	if _, err := os.Stat(path); err != nil {
-		return 0, err
-	}
-	db, err := boltOpen(path, true)
-	if err != nil {
-		return 0, err
-	}
-	defer db.Close()
-	var a uint64
-	err = db.View(func(tx *bolt.Tx) error { a = appliedLSN(tx); return nil })
-	return a, err
-}
-
-func (r *restoreSession) abort() {
-	s := r.st
-	s.smu.Lock()
-	if s.restore == r {
-		s.restore = nil
-	}
-	s.smu.Unlock()
-}
-
-func randomSig() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	s.events.Warn("restore session aborted", "store", s.what(), "session", r.id, "why", why, "state", state)
 }

@@ -237,6 +237,7 @@ func Open(dir string, log *slog.Logger) (*Server, error) {
 	s := &Server{dir: dir, cfg: cfg, cert: cert, fingerprint: fp, log: log, limits: DefaultLimits(), peers: map[string]*client.Client{}}
 	s.ds = newStore(exchange.StoreDS, cfg.Name, filepath.Join(dir, "dsadata"), []string{dirEDB}, cfg.CircularLogging)
 	s.is = newStore(exchange.StoreIS, cfg.Name, filepath.Join(dir, "mdbdata"), []string{privEDB, pubEDB}, cfg.CircularLogging)
+	s.ds.events, s.is.events = log, log
 	s.topo = exchange.Topology{Organization: cfg.Organization}
 	return s, nil
 }
@@ -251,11 +252,14 @@ func (s *Server) Fingerprint() string { return s.fingerprint }
 func (s *Server) Certificate() tls.Certificate { return s.cert }
 
 // StartServices starts the Directory, then the Information Store. A store
-// with a restore in progress stays stopped; that is reported, not fatal.
+// with a staged restore recovers it first; one that cannot stays stopped,
+// and that is reported, not fatal.
 func (s *Server) StartServices() error {
 	var errs []error
 	for _, st := range []*store{s.ds, s.is} {
-		if err := st.start(); err != nil {
+		res, err := st.startReport()
+		s.logRecovery(st, res, err)
+		if err != nil {
 			s.log.Warn("service not started", "store", st.id, "err", err)
 			errs = append(errs, err)
 		}
@@ -287,8 +291,17 @@ func (s *Server) storeOf(id exchange.StoreID) (*store, error) {
 
 // Status implements Node.
 func (s *Server) Status(ctx context.Context) (exchange.Status, error) {
-	return exchange.Status{Organization: s.cfg.Organization, Site: s.cfg.Site, Name: s.cfg.Name,
-		DS: s.ds.state(), IS: s.is.state(), CircularLogging: s.cfg.CircularLogging}, nil
+	st := exchange.Status{Organization: s.cfg.Organization, Site: s.cfg.Site, Name: s.cfg.Name,
+		DS: s.ds.state(), IS: s.is.state(), CircularLogging: s.cfg.CircularLogging}
+	for _, x := range []*store{s.ds, s.is} {
+		if r, ok := x.staged(); ok {
+			st.Restores = append(st.Restores, r)
+		}
+		if b, ok := x.backupShown(); ok {
+			st.Backups = append(st.Backups, b)
+		}
+	}
+	return st, nil
 }
 
 // SetGroupCommit turns group commit off (every message its own log write

@@ -246,10 +246,12 @@ func contains(xs []string, x string) bool {
 
 func TestIncrementalAndDifferentialLogRanges(t *testing.T) {
 	s := newTestServer(t, "Org", "Site", "EX1", false)
-	if _, err := s.BackupPrepare(bg, exchange.StoreIS, exchange.Incremental); !errors.Is(err, exchange.ErrRefused) {
+	if _, err := s.BackupPrepare(bg, exchange.StoreIS, exchange.Incremental); !errors.Is(err, exchange.ErrRefused) ||
+		!strings.Contains(err.Error(), "run a Normal backup before an incremental one") {
 		t.Fatalf("incremental with no normal backup: %v", err)
 	}
-	if _, err := s.BackupPrepare(bg, exchange.StoreIS, exchange.Differential); !errors.Is(err, exchange.ErrRefused) {
+	if _, err := s.BackupPrepare(bg, exchange.StoreIS, exchange.Differential); !errors.Is(err, exchange.ErrRefused) ||
+		!strings.Contains(err.Error(), "before a differential one") {
 		t.Fatalf("differential with no normal backup: %v", err)
 	}
 	deliver(t, s, "alice", 5, "a")
@@ -409,9 +411,8 @@ func TestRestoreChainFullPlusIncrementals(t *testing.T) {
 	}
 	if st, _ := s.Status(bg); st.IS != exchange.RestorePending {
 		t.Fatalf("between sets of a chain the IS is %s", st.IS)
-	}
-	if err := s.StartService(bg, exchange.StoreIS); !errors.Is(err, exchange.ErrConflict) {
-		t.Fatalf("start during a restore chain: %v", err)
+	} else if r, ok := st.Restore(exchange.StoreIS); !ok || len(r.Sets) != 1 || r.Sets[0].Type != exchange.Normal {
+		t.Fatalf("status of the staged chain: %+v", st.Restores)
 	}
 	if _, err := restoreSet(s, inc2, exchange.RestoreRequest{}); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Fatalf("skipping an incremental: %v", err)
@@ -520,11 +521,15 @@ func TestFailedRestoreLeavesLiveData(t *testing.T) {
 		t.Fatal("restore from a damaged log succeeded")
 	}
 	if st, _ := s.Status(bg); st.IS != exchange.RestorePending {
-		t.Fatalf("after a failed restore the IS is %s, want restore-pending", st.IS)
+		t.Fatalf("after a failed recovery the IS is %s, want restore-pending", st.IS)
+	} else if r, _ := st.Restore(exchange.StoreIS); r.Error == "" {
+		t.Fatalf("the staged restore does not say why it did not recover: %+v", r)
 	}
-	// The live files were untouched: discard the marker and check.
-	os.Remove(filepath.Join(s.is.dir, restoreMarker))
-	if err := s.StartService(bg, exchange.StoreIS); err != nil {
+	// The live files were untouched: cancel the staged restore and check.
+	if _, err := s.CancelRestore(bg, exchange.StoreIS); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.StartService(bg, exchange.StoreIS); err != nil {
 		t.Fatal(err)
 	}
 	if d := digest(t, s); d != want {
@@ -536,7 +541,7 @@ func TestFailedRestoreLeavesLiveData(t *testing.T) {
 // its recovery (which swaps the files in), then marks the restore as
 // swapping again, as a process that died during the swap leaves it. It
 // returns the stopped server and the digest the restore must reach.
-func swapInterrupted(t *testing.T) (*Server, exchange.Digest) {
+func swapInterrupted(t *testing.T) (*Server, exchange.Digest, string) {
 	s := newTestServer(t, "Org", "Site", "EX1", false)
 	deliver(t, s, "alice", 5, "a")
 	full := takeBackup(t, s, exchange.StoreIS, exchange.Normal)
@@ -555,21 +560,27 @@ func swapInterrupted(t *testing.T) (*Server, exchange.Digest) {
 		}
 		fh.Close()
 	}
-	if _, err := rs.recover(); err != nil {
+	if _, err := rs.complete(); err != nil {
 		t.Fatal(err)
 	}
-	mk := &marker{}
-	*mk = *rs.mk
+	staged, err := readMarker(s.is.dir)
+	if err != nil || staged == nil {
+		t.Fatalf("no marker after staging: %v", err)
+	}
+	if _, err := s.is.recoverStaged(staged); err != nil {
+		t.Fatal(err)
+	}
+	mk := staged.copy()
 	mk.Phase = phaseSwap
 	writeMarker(s.is.dir, mk)
-	os.MkdirAll(filepath.Join(s.is.dir, stagingDir), 0o700)
-	return s, want
+	os.MkdirAll(mk.staging(s.is.dir), 0o700)
+	return s, want, mk.staging(s.is.dir)
 }
 
 func TestInterruptedSwapFinishesOnStart(t *testing.T) {
 	// Recover, then pretend the process died after moving one database.
-	s, want := swapInterrupted(t)
-	if err := s.StartService(bg, exchange.StoreIS); err != nil {
+	s, want, _ := swapInterrupted(t)
+	if _, err := s.StartService(bg, exchange.StoreIS); err != nil {
 		t.Fatal(err)
 	}
 	if d := digest(t, s); d.Priv != want.Priv {
@@ -608,8 +619,8 @@ func TestConcurrentDeliveriesAllAcknowledgedArePresent(t *testing.T) {
 func TestSwapInterruptedAfterMovingTheLiveDatabaseAside(t *testing.T) {
 	// Recovery swaps the files in; put the state back to where the process
 	// died: the restored database still staged, the replaced one aside.
-	s, want := swapInterrupted(t)
-	if err := os.Rename(filepath.Join(s.is.dir, privEDB), filepath.Join(s.is.dir, stagingDir, privEDB)); err != nil {
+	s, want, staging := swapInterrupted(t)
+	if err := os.Rename(filepath.Join(s.is.dir, privEDB), filepath.Join(staging, privEDB)); err != nil {
 		t.Fatal(err)
 	}
 	retired := filepath.Join(s.is.dir, retiredPrefix+"crash")
@@ -617,7 +628,7 @@ func TestSwapInterruptedAfterMovingTheLiveDatabaseAside(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(retired, privEDB), []byte("the replaced database"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.StartService(bg, exchange.StoreIS); err != nil {
+	if _, err := s.StartService(bg, exchange.StoreIS); err != nil {
 		t.Fatal(err)
 	}
 	if d := digest(t, s); d.Priv != want.Priv || d.Pub != want.Pub {

@@ -12,25 +12,53 @@ import (
 // Starting and stopping the services, and the online backup and restore
 // sessions that run on them.
 
-// StartService implements Node.
-func (s *Server) StartService(ctx context.Context, id exchange.StoreID) error {
+// StartService implements Node: a staged restore is recovered first.
+func (s *Server) StartService(ctx context.Context, id exchange.StoreID) (exchange.RestoreResult, error) {
 	st, err := s.storeOf(id)
 	if err != nil {
-		return err
+		return exchange.RestoreResult{}, err
 	}
 	if id == exchange.StoreIS && !s.ds.isRunning() {
-		return exchange.Errorf(exchange.CodeRefused, "the Microsoft Information Store on %s needs the Microsoft Directory: start the Directory first", s.cfg.Name)
+		return exchange.RestoreResult{}, exchange.Errorf(exchange.CodeRefused, "the Microsoft Information Store on %s needs the Microsoft Directory: start the Directory first", s.cfg.Name)
 	}
 	s.log.Info("starting service", "store", id)
-	return st.start()
+	res, err := st.startReport()
+	s.logRecovery(st, res, err)
+	if err == nil {
+		res.Started = true
+	}
+	return res, err
+}
+
+func (s *Server) logRecovery(st *store, res exchange.RestoreResult, err error) {
+	if !res.Recovered && err == nil {
+		return
+	}
+	s.log.Info("restore recovered at service start", "store", st.id, "recovered", res.Recovered, "lastLSN", res.LastLSN, "rolledForward", res.RolledForward, "err", err)
+	for _, w := range res.Warnings {
+		s.log.Warn("restore", "store", st.id, "warning", w)
+	}
 }
 
 // StopService implements Node. Stopping the Directory stops the Information
-// Store first, which depends on it.
+// Store first, which depends on it. A service whose backup streams is not
+// stopped: that would cut the backup off.
 func (s *Server) StopService(ctx context.Context, id exchange.StoreID) error {
 	st, err := s.storeOf(id)
 	if err != nil {
 		return err
+	}
+	for _, b := range []*store{st, s.is} {
+		if b != st && id != exchange.StoreDS {
+			continue
+		}
+		if run, ok := b.backupRunning(); ok {
+			what := b.what()
+			if b != st {
+				what += ", which depends on the Directory,"
+			}
+			return exchange.Errorf(exchange.CodeConflict, "%s is not stopped: a %s backup of it is streaming (started %s); stop it when the backup has ended", what, titleCase(string(run.Type)), run.Started.Local().Format("3:04:05 PM"))
+		}
 	}
 	s.log.Info("stopping service", "store", id)
 	if id == exchange.StoreDS {
@@ -91,6 +119,24 @@ func (s *Server) BackupEnd(ctx context.Context, session string, success bool) er
 	err = st.backupEnd(session, success)
 	s.log.Info("backup ended", "store", st.id, "session", session, "success", success, "err", err)
 	return err
+}
+
+// CancelRestore implements Node.
+func (s *Server) CancelRestore(ctx context.Context, id exchange.StoreID) (exchange.RestoreResult, error) {
+	st, err := s.storeOf(id)
+	if err != nil {
+		return exchange.RestoreResult{}, err
+	}
+	res, err := st.cancelRestore()
+	s.log.Info("restore cancelled", "store", id, "err", err)
+	return res, err
+}
+
+func titleCase(w string) string {
+	if w == "" {
+		return w
+	}
+	return strings.ToUpper(w[:1]) + w[1:]
 }
 
 // RestorePrepare implements Node: the rules of Exchange 5.5 are checked
@@ -165,12 +211,12 @@ func (s *Server) RestoreComplete(ctx context.Context, session string) (exchange.
 	if err != nil {
 		return exchange.RestoreResult{}, err
 	}
-	if rs.req.Start && rs.req.Last && rs.st.id == exchange.StoreIS && !s.ds.isRunning() {
+	if rs.req.Start && rs.st.id == exchange.StoreIS && !s.ds.isRunning() {
 		if err := s.ds.start(); err != nil {
 			return exchange.RestoreResult{}, err
 		}
 	}
 	res, err := rs.complete()
-	s.log.Info("restore completed", "store", rs.st.id, "recovered", res.Recovered, "err", err)
+	s.log.Info("restore set completed", "store", rs.st.id, "staged", res.Staged, "recovered", res.Recovered, "err", err)
 	return res, err
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -36,6 +37,7 @@ type store struct {
 	dbNames  []string
 	circular bool
 	logOpts  xlog.Options
+	events   *slog.Logger // the server's log
 
 	mu      sync.Mutex // guards the fields below and service transitions
 	running bool
@@ -89,7 +91,7 @@ const (
 )
 
 func newStore(id exchange.StoreID, server, dir string, dbNames []string, circular bool) *store {
-	s := &store{id: id, server: server, dir: dir, dbNames: dbNames, circular: circular, batchLimit: maxBatch}
+	s := &store{id: id, server: server, dir: dir, dbNames: dbNames, circular: circular, batchLimit: maxBatch, events: slog.New(slog.DiscardHandler)}
 	s.acond = sync.NewCond(&s.amu)
 	return s
 }
@@ -120,6 +122,16 @@ func boltOpen(path string, readOnly bool) (*bolt.DB, error) {
 	return db, nil
 }
 
+// receiving reports whether a restore session is open. It does not wait
+// for a recovery in progress (which holds smu) to report it.
+func (s *store) receiving() bool {
+	if !s.smu.TryLock() {
+		return false
+	}
+	defer s.smu.Unlock()
+	return s.restore != nil
+}
+
 // isRunning reports the service state.
 func (s *store) isRunning() bool {
 	s.mu.Lock()
@@ -129,12 +141,13 @@ func (s *store) isRunning() bool {
 
 // state reports the service state as the API shows it.
 func (s *store) state() exchange.ServiceState {
+	receiving := s.receiving()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.running {
 		return exchange.Running
 	}
-	if _, err := os.Stat(filepath.Join(s.dir, restoreMarker)); err == nil {
+	if _, err := os.Stat(filepath.Join(s.dir, restoreMarker)); err == nil || receiving {
 		return exchange.RestorePending
 	}
 	return exchange.Stopped
@@ -143,23 +156,53 @@ func (s *store) state() exchange.ServiceState {
 // start opens the log and databases and runs soft recovery: every logged
 // op after the checkpoint that a database has not applied is applied.
 func (s *store) start() error {
+	_, err := s.startReport()
+	return err
+}
+
+// startReport starts the service. A staged restore is recovered first
+// (recoverStaged), and what its recovery did is the result. A store whose
+// restore session is receiving a set refuses to start.
+func (s *store) startReport() (exchange.RestoreResult, error) {
+	var res exchange.RestoreResult
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	s.waitRestoreLocked()
+	if s.restore != nil {
+		return res, exchange.Errorf(exchange.CodeConflict, "%s cannot start: a console is restoring a set to it (cancel that restore, or let it finish)", s.what())
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.running {
-		return nil
+		return res, nil
 	}
 	if m, err := readMarker(s.dir); err != nil {
-		return exchange.Errorf(exchange.CodeInternal, "%s cannot start: %w", s.what(), err)
+		return res, exchange.Errorf(exchange.CodeInternal, "%s cannot start: %w", s.what(), err)
 	} else if m != nil {
-		if m.Phase != phaseSwap {
-			return exchange.Errorf(exchange.CodeConflict, "%s cannot start: a restore is in progress (finish it with the last set of its chain)", s.what())
-		}
-		// A restore was swapping its files in when the server stopped:
-		// finish the swap, which only renames files already whole.
-		if err := s.finishSwap(m); err != nil {
-			return exchange.Errorf(exchange.CodeInternal, "%s cannot start: finishing the interrupted restore: %w", s.what(), err)
+		if m.Phase == phaseStaging {
+			rec, err := s.recoverStaged(m)
+			if err != nil {
+				// The chain stays staged, the old data as it was; the
+				// marker says why, for the console's tree.
+				if fresh, rerr := readMarker(s.dir); rerr == nil && fresh != nil && fresh.Phase == phaseStaging {
+					fresh.Error = err.Error()
+					writeMarker(s.dir, fresh)
+				}
+				return rec, exchange.Errorf(exchange.CodeOf(err), "%s cannot start: %w; the restore stays staged: cancel it to start the service on its data as it was", s.what(), err)
+			}
+			res = rec
+		} else if err := s.finishSwap(m); err != nil {
+			// A restore was swapping its files in when the server stopped:
+			// finish the swap, which only renames files already whole.
+			return res, exchange.Errorf(exchange.CodeInternal, "%s cannot start: finishing the interrupted restore: %w", s.what(), err)
 		}
 	}
+	return res, s.openLocked()
+}
+
+// openLocked opens the files and starts the committer; the caller holds
+// s.mu and has settled any restore.
+func (s *store) openLocked() error {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return exchange.Errorf(exchange.CodeInternal, "%s cannot start: %w", s.what(), err)
 	}

@@ -136,11 +136,25 @@ func (fw *FrameWriter) Write(p []byte) (int, error) {
 	return written, nil
 }
 
+// ChunkReader is a source that hands out its data in pieces whose CRC-32C
+// (Castagnoli) it has already computed, such as a tape checking its own
+// CRC as it reads. A FrameWriter sends each piece as it is, reusing that
+// CRC, so the bytes are neither copied nor checksummed again.
+type ChunkReader interface {
+	// ReadChunk returns the next piece and its CRC-32C; the piece stays
+	// valid until the next call. After the last piece it returns io.EOF,
+	// and only once the source has found its data sound.
+	ReadChunk() (p []byte, crc uint32, err error)
+}
+
 // ReadFrom reads r until EOF straight into frames, saving io.Copy a buffer
-// and a copy.
+// and a copy. A ChunkReader's pieces go out as frames of their own.
 func (fw *FrameWriter) ReadFrom(r io.Reader) (int64, error) {
 	if fw.err != nil {
 		return 0, fw.err
+	}
+	if cr, ok := r.(ChunkReader); ok {
+		return fw.readChunks(cr)
 	}
 	var read int64
 	for {
@@ -153,6 +167,52 @@ func (fw *FrameWriter) ReadFrom(r io.Reader) (int64, error) {
 		if fw.n == fw.chunk {
 			if werr := fw.emit(); werr != nil {
 				return read, werr
+			}
+		}
+		if err == io.EOF {
+			return read, nil
+		}
+		if err != nil {
+			return read, err
+		}
+	}
+}
+
+func (fw *FrameWriter) readChunks(cr ChunkReader) (int64, error) {
+	if err := fw.emit(); err != nil {
+		return 0, err
+	}
+	var read int64
+	var hdr [4]byte
+	for {
+		p, crc, err := cr.ReadChunk()
+		for len(p) > 0 {
+			piece := p
+			pcrc := crc
+			if len(piece) > fw.chunk {
+				piece = p[:fw.chunk]
+				pcrc = crc32.Checksum(piece, frameCRCTable) // rare: a piece larger than a frame
+			}
+			binary.BigEndian.PutUint32(hdr[:], uint32(len(piece)))
+			_, werr := fw.w.Write(hdr[:])
+			if werr == nil {
+				_, werr = fw.w.Write(piece)
+			}
+			if werr == nil {
+				var tail [4]byte
+				binary.BigEndian.PutUint32(tail[:], pcrc)
+				_, werr = fw.w.Write(tail[:])
+			}
+			if werr != nil {
+				fw.err = werr
+				return read, werr
+			}
+			fw.sum = crcCombine(fw.sum, pcrc, uint64(len(piece)))
+			fw.total += uint64(len(piece))
+			read += int64(len(piece))
+			p = p[len(piece):]
+			if len(p) > 0 {
+				crc = crc32.Checksum(p, frameCRCTable)
 			}
 		}
 		if err == io.EOF {

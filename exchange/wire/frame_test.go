@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"io"
 	"math/rand/v2"
 	"runtime"
@@ -384,5 +385,67 @@ func BenchmarkFrameCodec(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// chunkSource hands out data in pieces with their CRCs, as a tape does.
+type chunkSource struct {
+	pieces [][]byte
+	lie    bool // report a wrong CRC for the first piece
+	err    error
+}
+
+func (c *chunkSource) Read([]byte) (int, error) { panic("a ChunkReader was read byte-wise") }
+
+func (c *chunkSource) ReadChunk() ([]byte, uint32, error) {
+	if len(c.pieces) == 0 {
+		if c.err != nil {
+			return nil, 0, c.err
+		}
+		return nil, 0, io.EOF
+	}
+	p := c.pieces[0]
+	c.pieces = c.pieces[1:]
+	crc := crc32Of(p)
+	if c.lie {
+		crc ^= 1
+		c.lie = false
+	}
+	return p, crc, nil
+}
+
+func crc32Of(p []byte) uint32 { return crc32.Checksum(p, frameCRCTable) }
+
+// A ChunkReader's pieces go out with the CRCs it gave, whatever their
+// sizes; the reader checks them as any others.
+func TestFrameWriterReusesChunkCRCs(t *testing.T) {
+	data := frameTestData(3*MaxChunk+12345, 7)
+	pieces := [][]byte{data[:100], data[100 : 100+2*MaxChunk+5], data[100+2*MaxChunk+5:]}
+	var buf bytes.Buffer
+	fw := NewFrameWriter(&buf)
+	if n, err := fw.ReadFrom(&chunkSource{pieces: pieces}); err != nil || n != int64(len(data)) {
+		t.Fatalf("ReadFrom = %d, %v", n, err)
+	}
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(NewFrameReader(&buf))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("round trip: %d bytes, %v", len(got), err)
+	}
+
+	// The source's CRC is what travels: a wrong one is caught.
+	buf.Reset()
+	fw = NewFrameWriter(&buf)
+	fw.ReadFrom(&chunkSource{pieces: [][]byte{data[:1000]}, lie: true})
+	fw.Close()
+	if _, err := io.ReadAll(NewFrameReader(&buf)); !errors.Is(err, ErrCorruptStream) {
+		t.Fatalf("a wrong chunk CRC: %v", err)
+	}
+	// A source that fails at its end stops the stream before the trailer.
+	fw = NewFrameWriter(io.Discard)
+	bad := errors.New("CSUM mismatch")
+	if _, err := fw.ReadFrom(&chunkSource{pieces: [][]byte{data[:10]}, err: bad}); !errors.Is(err, bad) {
+		t.Fatalf("source failure: %v", err)
 	}
 }

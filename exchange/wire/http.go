@@ -16,7 +16,7 @@ import (
 //	POST /v1/topology/join                    ServerInfo → Topology
 //	POST /v1/topology/servers                 ServerInfo → 204
 //	GET  /v1/recipients                       []Recipient
-//	POST /v1/services/{store}/start           → 204
+//	POST /v1/services/{store}/start           → RestoreResult (a staged restore's recovery)
 //	POST /v1/services/{store}/stop            → 204
 //	POST /v1/backup                           {store, type} → BackupInfo
 //	GET  /v1/backup/{session}/files/{name}    → framed file
@@ -24,6 +24,7 @@ import (
 //	POST /v1/restore                          RestoreRequest → RestoreInfo
 //	PUT  /v1/restore/{session}/files/{name}   framed file → 204
 //	POST /v1/restore/{session}/complete       → RestoreResult
+//	POST /v1/services/{store}/cancel-restore  → RestoreResult
 //	POST /v1/mailboxes                        Recipient → 204
 //	POST /v1/messages                         Message → 204
 //	POST /v1/posts                            Post → 204

@@ -90,3 +90,44 @@ func TestStreamReportsWriteErrors(t *testing.T) {
 		t.Fatal("writes to a closed file succeeded")
 	}
 }
+
+// A closed Stream hands its buffers to the next one and refuses further
+// writes, which would land in that next Stream's buffer; a second Close
+// says what the first did.
+func TestStreamClosedGivesBuffersBack(t *testing.T) {
+	dir := t.TempDir()
+	open := func(name string) *os.File {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	a := NewStream(open("a"))
+	if _, err := a.Write(bytes.Repeat([]byte{1}, streamBuffer+10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if a.buf[0] != nil || a.buf[1] != nil {
+		t.Error("a closed stream keeps its buffers")
+	}
+	if _, err := a.Write([]byte("late")); err == nil {
+		t.Error("a write after Close was taken")
+	}
+	if err := a.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	b := NewStream(open("b"))
+	if _, err := b.Write([]byte("small")); err != nil || b.Close() != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "b")); string(got) != "small" {
+		t.Errorf("b holds %q", got)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "a")); len(got) != streamBuffer+10 || got[len(got)-1] != 1 {
+		t.Errorf("a holds %d bytes", len(got))
+	}
+}

@@ -247,6 +247,7 @@ func (d *DataReader) Read(p []byte) (int, error) {
 		return 0, d.err
 	}
 	if d.left == 0 {
+		d.release() // a last chunk ReadChunk handed out
 		if d.open != nil && !d.sawEnd && d.filled != nil {
 			// An empty file's payload is one empty chunk, still to be
 			// authenticated.
@@ -282,6 +283,41 @@ func (d *DataReader) Read(p []byte) (int, error) {
 		d.release()
 	}
 	return n, nil
+}
+
+// ReadChunk returns the next read-ahead chunk of the data, whole, with its
+// CRC-32C, so that a caller sending it on need not checksum it again; the
+// chunk stays valid until the next call. After the last chunk it checks
+// the data as Read does and returns io.EOF or the *FormatError.
+func (d *DataReader) ReadChunk() ([]byte, uint32, error) {
+	if d.err != nil {
+		return nil, 0, d.err
+	}
+	if d.curR < len(d.cur) {
+		// The rest of a chunk that Read began.
+		p := d.cur[d.curR:]
+		d.curR = len(d.cur)
+		d.left -= int64(len(p))
+		return p, crc32.Checksum(p, castagnoli), nil
+	}
+	if d.left == 0 {
+		_, err := d.Read(nil) // releases the last chunk and checks, as Read ends
+		return nil, 0, err
+	}
+	d.release()
+	c := <-d.filled
+	if c.err != nil {
+		d.err = d.r.fileErr(d.b, d.path, c.err)
+		d.free <- c.buf[:cap(c.buf)]
+		return nil, 0, d.err
+	}
+	d.cur, d.curR = c.buf, len(c.buf)
+	d.xor = c.xor
+	d.sawEnd = d.left == int64(len(c.buf))
+	crc := crc32.Checksum(c.buf, castagnoli)
+	d.crc = crcCombine(d.crc, crc, uint64(len(c.buf)))
+	d.left -= int64(len(c.buf))
+	return c.buf, crc, nil
 }
 
 // WriteTo writes the rest of the data to w straight from the read-ahead

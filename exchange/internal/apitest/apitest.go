@@ -115,6 +115,8 @@ var (
 	}}
 	RestoreInfo   = exchange.RestoreInfo{Session: "r-1", Warnings: []string{"Public folders were left as they were."}}
 	RestoreResult = exchange.RestoreResult{Recovered: true, LastLSN: 4567, Started: true, Messages: []string{"Rolled forward through 3 logs."}}
+	StartResult   = exchange.RestoreResult{Recovered: true, LastLSN: 99, Started: true, Warnings: []string{"Roll-forward stopped."}}
+	CancelResult  = exchange.RestoreResult{Messages: []string{"The staged restore was cancelled."}}
 	Digest        = exchange.Digest{DS: "aa", Priv: "bb", Pub: "cc"}
 )
 
@@ -149,8 +151,12 @@ func (f *Fake) Recipients(ctx context.Context) ([]exchange.Recipient, error) {
 	return Recipients, f.record("Recipients")
 }
 
-func (f *Fake) StartService(ctx context.Context, id exchange.StoreID) error {
-	return f.record("StartService", id)
+func (f *Fake) StartService(ctx context.Context, id exchange.StoreID) (exchange.RestoreResult, error) {
+	return StartResult, f.record("StartService", id)
+}
+
+func (f *Fake) CancelRestore(ctx context.Context, id exchange.StoreID) (exchange.RestoreResult, error) {
+	return CancelResult, f.record("CancelRestore", id)
 }
 
 func (f *Fake) StopService(ctx context.Context, id exchange.StoreID) error {

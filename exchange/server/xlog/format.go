@@ -173,3 +173,17 @@ func parseGenName(base, name string) (uint32, bool) {
 func genPath(dir, base string, gen uint32) string {
 	return filepath.Join(dir, GenName(base, gen))
 }
+
+// ParseHeader decodes the first HeaderSize bytes of a log file, as a
+// restore receiving one reads them before deciding what to keep; name
+// appears in the error.
+func ParseHeader(name string, b []byte) (FileHeader, error) {
+	if len(b) < HeaderSize {
+		return FileHeader{}, &DamageError{Path: name, Reason: fmt.Sprintf("file is %d bytes, too short for the %d-byte header", len(b), HeaderSize)}
+	}
+	h, reason := parseHeader(b[:HeaderSize])
+	if reason != "" {
+		return FileHeader{}, &DamageError{Path: name, Reason: reason}
+	}
+	return h, nil
+}
