@@ -590,4 +590,3 @@ func applyRename(mb *bolt.Bucket, m *mailOp, res *mailResult) error {
 	}
 	return nil
 }
-
