@@ -125,6 +125,9 @@ func (d *demo) populate(ctx context.Context) error {
 			if err := srv.CreateMailbox(ctx, exchange.Recipient{Alias: alias, DisplayName: person, HomeServer: name}); err != nil {
 				return err
 			}
+			if err := srv.SetPassword(ctx, alias, DemoPassword); err != nil {
+				return err
+			}
 			for k := 0; k < 12; k++ {
 				if err := srv.Deliver(ctx, demoMessage(alias, k+pi)); err != nil {
 					return err
@@ -194,7 +197,9 @@ func (d *demo) traffic(ctx context.Context) {
 		if len(local) == 0 {
 			continue
 		}
-		err = srv.Deliver(ctx, demoMessage(local[rand.IntN(len(local))].Alias, k))
+		m := demoMessage(local[rand.IntN(len(local))].Alias, k)
+		m.Date = time.Now().UTC()
+		err = demoSMTP(srv, m)
 		if err != nil && !errors.Is(err, exchange.ErrNotRunning) {
 			continue
 		}

@@ -41,10 +41,11 @@ func TestMain(m *testing.M) {
 
 type server struct {
 	name, data, addr, fp string
+	smtp, imap           string // mail listeners, from the ready line
 	cmd                  *exec.Cmd
 }
 
-var readyRE = regexp.MustCompile(`^ready (\S+) https://(\S+) (sha256:[0-9a-f]{64})$`)
+var readyRE = regexp.MustCompile(`^ready (\S+) https://(\S+) (sha256:[0-9a-f]{64})(?: smtp=(\S+))?(?: imaps=(\S+))?$`)
 
 func (s *server) start(t *testing.T) {
 	t.Helper()
@@ -68,7 +69,7 @@ func (s *server) start(t *testing.T) {
 	if m == nil {
 		t.Fatalf("%s printed %q", s.name, sc.Text())
 	}
-	s.addr, s.fp = m[2], m[3]
+	s.addr, s.fp, s.smtp, s.imap = m[2], m[3], m[4], m[5]
 	go func() {
 		for sc.Scan() {
 		}

@@ -43,7 +43,7 @@ B=$work/bin
 "$B/exserver" run --data "$work/EXCH01" --listen 127.0.0.1:0 > "$work/ready" 2> "$work/server.log" &
 srv_pid=$!
 for _ in $(seq 100); do grep -q ready "$work/ready" 2>/dev/null && break; sleep 0.1; done
-read -r _ _ url fp < "$work/ready"
+read -r _ _ url fp _ < "$work/ready"
 key=$(sed -n 's/.*"key": "\(.*\)".*/\1/p' "$work/EXCH01/server.json")
 
 size=16384

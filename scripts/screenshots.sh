@@ -55,7 +55,7 @@ start() {
   bin/exserver run --data "$work/$name" --listen 127.0.0.1:0 >"$log" 2>"$work/$name.err" &
   pids+=($!)
   for _ in $(seq 1 100); do
-    if read -r word _ url fp < <(grep '^ready ' "$log" 2>/dev/null); then
+    if read -r word _ url fp _ < <(grep '^ready ' "$log" 2>/dev/null); then
       addr=${url#https://}
       return 0
     fi

@@ -20,6 +20,7 @@ func cmdInit(args []string) error {
 	fs.StringVar(&o.Key, "key", "", "the organization's access key: at least 128 bits, e.g. 22 random base64 characters (made when creating an organization without one)")
 	fs.StringVar(&o.Join, "join", "", "HOST:PORT of a running server of the organization to join")
 	fs.StringVar(&o.JoinFingerprint, "join-fingerprint", "", "pinned certificate fingerprint of the server to join (shown and trusted on first use when empty)")
+	fs.StringVar(&o.Domain, "domain", "", "the organization's mail domain (default: its name in lower case + .local)")
 	fs.BoolVar(&o.CircularLogging, "circular-logging", false, "delete logs once checkpointed (no incremental or differential backups)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -42,6 +43,11 @@ func cmdInit(args []string) error {
 		return err
 	}
 	fmt.Printf("initialized %s in site %s of organization %s\n", cfg.Name, cfg.Site, cfg.Organization)
+	domain := o.Domain
+	if domain == "" {
+		domain = server.DefaultDomain(cfg.Organization)
+	}
+	fmt.Printf("mail domain: %s\n", domain)
 	if o.Key == "" {
 		fmt.Printf("access key: %s\n", cfg.Key)
 	}

@@ -45,8 +45,14 @@ func cmdLoad(args []string) error {
 	public := fs.Int("public", 0, "posts to make in public folders")
 	senders := fs.Int("senders", 16, "concurrent senders")
 	printAcks := fs.Bool("print-acks", false, "print a line for each message the server acknowledged")
+	via := fs.String("via", "smtp", "how messages are delivered: smtp (as mail clients do) or api (the HTTPS API's Deliver)")
+	smtpAddr := fs.String("smtp", "", "HOST:PORT of the server's SMTP (default: from --data's run.json)")
+	domain := fs.String("domain", "", "the organization's mail domain (default: from --data's run.json)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *via != "smtp" && *via != "api" {
+		return fmt.Errorf("--via is smtp or api, not %q", *via)
 	}
 	if *mailboxes < 1 || *messages < 0 || *size < 0 || *public < 0 || *senders < 1 {
 		return errors.New("--mailboxes and --senders must be at least 1; counts and sizes not negative")
@@ -76,6 +82,12 @@ func cmdLoad(args []string) error {
 			return fmt.Errorf("creating mailbox %s: %w", alias, err)
 		}
 	}
+	var sm *smtpSender
+	if *via == "smtp" && *messages > 0 {
+		if sm, err = t.smtpSender(*smtpAddr, *domain); err != nil {
+			return err
+		}
+	}
 	var run [4]byte
 	rand.Read(run[:])
 	runID := hex.EncodeToString(run[:])
@@ -90,6 +102,12 @@ func cmdLoad(args []string) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var conn *smtpConn
+			defer func() {
+				if conn != nil {
+					conn.close()
+				}
+			}()
 			for {
 				n := next.Add(1)
 				if n > int64(*messages+*public) {
@@ -100,8 +118,13 @@ func cmdLoad(args []string) error {
 				if n <= int64(*messages) {
 					alias := fmt.Sprintf("user%04d", (n-1)%int64(*mailboxes)+1)
 					what = fmt.Sprintf("%s load %s #%d", alias, runID, n)
-					err = c.Deliver(ctx, exchange.Message{Mailbox: alias, From: "loadgen@" + st.Name,
-						To: []string{alias}, Subject: fmt.Sprintf("load %s #%d", runID, n), Body: body(*size, int(n))})
+					m := exchange.Message{Mailbox: alias, From: "loadgen@" + st.Name,
+						To: []string{alias}, Subject: fmt.Sprintf("load %s #%d", runID, n), Body: body(*size, int(n)), Date: time.Now().UTC()}
+					if sm != nil {
+						conn, err = sm.send(conn, m)
+					} else {
+						err = c.Deliver(ctx, m)
+					}
 					if err == nil {
 						done.Add(1)
 					}
@@ -130,7 +153,7 @@ func cmdLoad(args []string) error {
 	wg.Wait()
 	el := time.Since(start).Seconds()
 	total := done.Load() + posts.Load()
-	fmt.Fprintf(os.Stdout, "delivered %d messages and %d posts of %d bytes to %s in %.2f s: %.0f per second\n",
-		done.Load(), posts.Load(), *size, st.Name, el, float64(total)/max(el, 1e-9))
+	fmt.Fprintf(os.Stdout, "delivered %d messages and %d posts of %d bytes to %s in %.2f s: %.0f per second (mail over %s)\n",
+		done.Load(), posts.Load(), *size, st.Name, el, float64(total)/max(el, 1e-9), *via)
 	return firstErr
 }

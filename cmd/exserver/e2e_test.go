@@ -49,13 +49,15 @@ func exs(t *testing.T, args ...string) string {
 	return string(out)
 }
 
-var readyRE = regexp.MustCompile(`^ready (\S+) https://(\S+) (sha256:[0-9a-f]{64})$`)
+var readyRE = regexp.MustCompile(`^ready (\S+) https://(\S+) (sha256:[0-9a-f]{64})(?: smtp=(\S+))?(?: imaps=(\S+))?$`)
 
 type proc struct {
 	cmd  *exec.Cmd
 	addr string
 	fp   string
 	data string
+	smtp string // from the ready line
+	imap string
 }
 
 // runServer starts `exserver run` and waits for its ready line.
@@ -86,7 +88,7 @@ func runServer(t *testing.T, data, listen string) *proc {
 		if m == nil {
 			t.Fatalf("exserver run printed %q, want a ready line", l)
 		}
-		p.addr, p.fp = m[2], m[3]
+		p.addr, p.fp, p.smtp, p.imap = m[2], m[3], m[4], m[5]
 	case <-time.After(30 * time.Second):
 		t.Fatal("exserver run did not become ready")
 	}

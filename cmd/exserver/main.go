@@ -1,5 +1,5 @@
 // Command exserver runs an Exchange-style server of an organization and
-// offers its admin commands: init, run, load, digest.
+// offers its admin commands: init, run, mailbox, load, digest.
 package main
 
 import (
@@ -8,9 +8,10 @@ import (
 )
 
 const usage = `usage:
-  exserver init   --data DIR --org ORG --site SITE --name NAME [--key KEY] [--join HOST:PORT [--join-fingerprint sha256:…]] [--circular-logging]
-  exserver run    --data DIR [--listen HOST:PORT]
-  exserver load   (--data DIR | --addr A --key K --fingerprint F) --mailboxes N --messages M [--size BYTES] [--public P] [--senders S]
+  exserver init    --data DIR --org ORG --site SITE --name NAME [--domain DOMAIN] [--key KEY] [--join HOST:PORT [--join-fingerprint sha256:…]] [--circular-logging]
+  exserver run     --data DIR [--listen HOST:PORT] [--smtp HOST:PORT|off] [--imap HOST:PORT|off]
+  exserver mailbox (--data DIR | --addr A --key K --fingerprint F) [--alias ALIAS [--name "Display Name"] [--password PW]]
+  exserver load    (--data DIR | --addr A --key K --fingerprint F) --mailboxes N --messages M [--size BYTES] [--public P] [--senders S] [--via smtp|api]
   exserver digest (--data DIR | --addr A --key K --fingerprint F)
 `
 
@@ -27,6 +28,8 @@ func main() {
 		err = cmdRun(os.Args[2:])
 	case "load":
 		err = cmdLoad(os.Args[2:])
+	case "mailbox":
+		err = cmdMailbox(os.Args[2:])
 	case "digest":
 		err = cmdDigest(os.Args[2:])
 	case "-h", "--help", "help":

@@ -87,6 +87,7 @@ func newHandler(n exchange.Node, key string, log *slog.Logger, lim Limits) *apiH
 	h.handle("POST /v1/restore/{session}/complete", h.restoreComplete)
 	h.handle("POST /v1/services/{store}/cancel-restore", h.cancelRestore)
 	h.handle("POST /v1/mailboxes", h.createMailbox)
+	h.handle("POST /v1/mailboxes/{alias}/password", h.setPassword) // api_mail.go
 	h.handle("POST /v1/messages", h.deliver)
 	h.handle("POST /v1/posts", h.post)
 	h.handle("GET /v1/digest", h.digest)

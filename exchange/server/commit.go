@@ -239,6 +239,9 @@ func (s *store) logBatch(batch []*request) error {
 	if err != nil {
 		return exchange.Errorf(exchange.CodeInternal, "%s: writing the transaction log: %w", s.what(), err)
 	}
+	for i, o := range ops {
+		o.lsn = first + uint64(i)
+	}
 	s.logged.Store(last)
 	s.applyq <- applyItem{ops: ops, first: first}
 	return nil

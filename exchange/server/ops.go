@@ -12,9 +12,9 @@ import (
 )
 
 // op is one logged change. It is encoded as JSON into a log record, and
-// applying it is deterministic and idempotent given its LSN: message and post
-// keys are their LSNs, so replaying an op that is already applied rewrites
-// the same key with the same value.
+// applying it is deterministic given the database and its LSN. Each
+// database applies a record exactly once, in LSN order, in the transaction
+// that records it in meta/applied; replay skips what is at or below it.
 type op struct {
 	Kind string `json:"k"`
 	DB   string `json:"db"` // the file it applies to: dir.edb, priv.edb, pub.edb
@@ -24,6 +24,10 @@ type op struct {
 	Recipient *exchange.Recipient  `json:"rcp,omitempty"`
 	Message   *exchange.Message    `json:"msg,omitempty"`
 	Post      *exchange.Post       `json:"post,omitempty"`
+	Mail      *mailOp              `json:"mail,omitempty"` // the schema 2 kinds (mailstore.go)
+
+	lsn uint64      // set by the committer once logged
+	res *mailResult // set by the applier: what a mail record answered
 }
 
 const (
@@ -48,7 +52,7 @@ var defaultFolders = []string{"Inbox", "Outbox", "Sent Items", "Deleted Items", 
 // Bucket names. The tree of each .edb is drawn in the package doc:
 //
 //	dir.edb   meta{applied, schema}  org{name}  sites/<site>/<server> = ServerInfo  recipients/<alias> = Recipient
-//	priv.edb  meta{applied, schema}  mailboxes/<alias>/{info = Recipient, folders/<folder>/<lsn> = Message}
+//	priv.edb  meta{applied, schema}  mailboxes/<alias>/{info, seq, names/<path>, folders/<id>/{info, msgs, raw}} (mailstore.go)
 //	pub.edb   meta{applied, schema}  folders/<path>/<lsn> = Post
 var (
 	bMeta       = []byte("meta")
@@ -137,36 +141,17 @@ func (o *op) apply(tx *bolt.Tx, lsn uint64) error {
 		if o.Recipient == nil {
 			return fmt.Errorf("mailbox op without recipient")
 		}
-		mb, err := mailboxBucket(tx, o.Recipient.Alias)
-		if err != nil {
-			return err
-		}
-		v, _ := json.Marshal(o.Recipient)
-		if err := mb.Put(kInfo, v); err != nil {
-			return err
-		}
-		fs := mb.Bucket(bFolders)
-		for _, f := range defaultFolders {
-			if _, err := fs.CreateBucketIfNotExists([]byte(f)); err != nil {
-				return err
-			}
-		}
-		return nil
+		return applyMailbox2(tx, o.Recipient)
 	case opDeliver:
-		m := o.Message
-		if m == nil {
+		if o.Message == nil {
 			return fmt.Errorf("deliver op without message")
 		}
-		mb, err := mailboxBucket(tx, m.Mailbox)
-		if err != nil {
-			return err
-		}
-		f, err := mb.Bucket(bFolders).CreateBucketIfNotExists([]byte(m.Folder))
-		if err != nil {
-			return err
-		}
-		v, _ := json.Marshal(m)
-		return f.Put(u64(lsn), v)
+		return applyDeliver1(tx, lsn, o.Message)
+	case opMailDeliver, opMailAppend, opMailFlags, opMailExpunge, opMailCopy,
+		opFolderCreate, opFolderRename, opFolderDelete, opRevalidate:
+		return o.applyMail(tx)
+	case opPassword, opDomains:
+		return o.applyDir(tx)
 	case opPost:
 		p := o.Post
 		if p == nil {
@@ -184,21 +169,6 @@ func (o *op) apply(tx *bolt.Tx, lsn uint64) error {
 		return f.Put(u64(lsn), v)
 	}
 	return fmt.Errorf("unknown log record kind %q", o.Kind)
-}
-
-func mailboxBucket(tx *bolt.Tx, alias string) (*bolt.Bucket, error) {
-	mbs, err := tx.CreateBucketIfNotExists(bMailboxes)
-	if err != nil {
-		return nil, err
-	}
-	mb, err := mbs.CreateBucketIfNotExists([]byte(alias))
-	if err != nil {
-		return nil, err
-	}
-	if _, err := mb.CreateBucketIfNotExists(bFolders); err != nil {
-		return nil, err
-	}
-	return mb, nil
 }
 
 // normalizeMessage fills defaults and checks the fields a request must have, so

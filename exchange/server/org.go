@@ -225,7 +225,11 @@ func (s *Server) Deliver(ctx context.Context, m exchange.Message) error {
 	if !exists {
 		return exchange.Errorf(exchange.CodeNotFound, "there is no mailbox %q on %s", m.Mailbox, s.cfg.Name)
 	}
-	return s.is.commit(&op{Kind: opDeliver, DB: privEDB, Message: &m})
+	if err := s.is.commit(&op{Kind: opDeliver, DB: privEDB, Message: &m}); err != nil {
+		return err
+	}
+	s.notifyDelivered(m.Mailbox, m.Folder)
+	return nil
 }
 
 // Post implements Node.

@@ -110,6 +110,10 @@ func (s *store) recoverStaged(mk *marker) (exchange.RestoreResult, error) {
 			}
 		}
 	}
+	if err := markRevalidate(dbs[privEDB], mk.Logs != "keep"); err != nil {
+		closeAll()
+		return res, exchange.Errorf(exchange.CodeInternal, "%s: hard recovery: %w; the live files are untouched", s.what(), err)
+	}
 	closeAll()
 
 	// The kept databases (the store not chosen of Private/Public) stay as

@@ -54,14 +54,15 @@ func TestSchemaRecordedInNewFiles(t *testing.T) {
 	s := newTestServer(t, "Contoso", "Redmond", "EXCH01", false)
 	s.Close()
 	for _, p := range []string{"dsadata/dir.edb", "mdbdata/priv.edb", "mdbdata/pub.edb"} {
-		if v, ok := schemaIn(t, filepath.Join(s.dir, p)); !ok || v != schemaVersion {
-			t.Errorf("%s: schema version %d (recorded %v), want %d", p, v, ok, schemaVersion)
+		if v, ok := schemaIn(t, filepath.Join(s.dir, p)); !ok || v != schemaOfFile(filepath.Base(p)) {
+			t.Errorf("%s: schema version %d (recorded %v), want %d", p, v, ok, schemaOfFile(filepath.Base(p)))
 		}
 	}
 }
 
 // A file written before versions were recorded is of version 1: it is
-// read as it always was, and is given its version when opened for writing.
+// read as it always was, and opened for writing it is migrated to the
+// current version with its digest unchanged.
 func TestSchemaFileWithoutVersionIsVersion1(t *testing.T) {
 	s := newTestServer(t, "Contoso", "Redmond", "EXCH01", false)
 	deliver(t, s, "jsmith", 5, "old")
@@ -95,8 +96,8 @@ func TestSchemaFileWithoutVersionIsVersion1(t *testing.T) {
 		t.Fatalf("messages: %d, %v", len(msgs), err)
 	}
 	s.Close()
-	if v, ok := schemaIn(t, priv); !ok || v != 1 {
-		t.Errorf("after a start: schema %d (recorded %v), want 1 recorded", v, ok)
+	if v, ok := schemaIn(t, priv); !ok || v != 2 {
+		t.Errorf("after a start: schema %d (recorded %v), want 2 recorded", v, ok)
 	}
 }
 
@@ -120,7 +121,7 @@ func TestSchemaNewerVersionRefused(t *testing.T) {
 		t.Fatal("a server started on a dir.edb of a newer schema")
 	}
 	msg := err.Error()
-	for _, want := range []string{"Microsoft Directory", "dir.edb", "schema version 2", "newer"} {
+	for _, want := range []string{"Microsoft Directory", "dir.edb", "schema version 3", "newer"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q does not say %q", msg, want)
 		}
@@ -129,7 +130,7 @@ func TestSchemaNewerVersionRefused(t *testing.T) {
 		t.Errorf("Directory is %s, want stopped", st.DS)
 	}
 	// Stopped, it is refused to readers too.
-	if _, err := s.Digest(bg); err == nil || !strings.Contains(err.Error(), "dir.edb") || !strings.Contains(err.Error(), "schema version 2") {
+	if _, err := s.Digest(bg); err == nil || !strings.Contains(err.Error(), "dir.edb") || !strings.Contains(err.Error(), "schema version 3") {
 		t.Errorf("digest of a newer dir.edb: %v", err)
 	}
 	if v, _ := schemaIn(t, filepath.Join(dir, "dsadata", "dir.edb")); v != newer {

@@ -41,9 +41,23 @@ func (s *Server) Serve(ctx context.Context, addr string, ready func(name, url, f
 	closed := newRefusalLog(s.log, lim.LogInterval, "api: closed connections")
 	hs := newHTTPServer(bound, s.cert, newHandler(s, s.cfg.Key, s.log, lim), lim, closed)
 	limited := newConnLimiter(ln, lim, closed)
-	ri, _ := json.MarshalIndent(RunInfo{Address: bound, Fingerprint: s.fingerprint, PID: os.Getpid()}, "", "  ")
+	ml, err := s.listenMail(bound)
+	if err != nil {
+		ln.Close()
+		s.Close()
+		return err
+	}
+	run := RunInfo{Address: bound, Fingerprint: s.fingerprint, PID: os.Getpid(), SMTP: ml.smtpAddr, IMAP: ml.imapAddr}
+	if d, err := s.Domains(); err == nil {
+		run.Domain = d[0]
+	}
+	s.mu.Lock()
+	s.running = &run
+	s.mu.Unlock()
+	ri, _ := json.MarshalIndent(run, "", "  ")
 	if err := writeFileAtomic(filepath.Join(s.dir, runFile), ri); err != nil {
 		ln.Close()
+		ml.close()
 		s.Close()
 		return err
 	}
@@ -69,7 +83,20 @@ func (s *Server) Serve(ctx context.Context, addr string, ready func(name, url, f
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
-	return errors.Join(err, s.Close())
+	// Mail sessions end before the store stops: a message not yet
+	// acknowledged is not delivered, and its client retries.
+	return errors.Join(err, ml.close(), s.Close())
+}
+
+// ReadyLine is the line `exserver run` prints once the server serves:
+// ready NAME https://HOST:PORT sha256:FP [smtp=HOST:PORT] [imaps=HOST:PORT].
+func (s *Server) ReadyLine() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running == nil {
+		return ""
+	}
+	return readyLine(s.cfg.Name, "https://"+s.running.Address, s.fingerprint, &mailListeners{smtpAddr: s.running.SMTP, imapAddr: s.running.IMAP})
 }
 
 func isFixedPort(addr string) bool {

@@ -34,6 +34,9 @@ type RunInfo struct {
 	Address     string `json:"address"`
 	Fingerprint string `json:"fingerprint"`
 	PID         int    `json:"pid"`
+	SMTP        string `json:"smtp,omitempty"`   // HOST:PORT of SMTP (STARTTLS)
+	IMAP        string `json:"imaps,omitempty"`  // HOST:PORT of IMAP over TLS
+	Domain      string `json:"domain,omitempty"` // the first mail domain: mailboxes are ALIAS@Domain
 }
 
 const (
@@ -57,6 +60,10 @@ type Server struct {
 	address string
 	topo    exchange.Topology // last topology read, answered while the DS is stopped
 	peers   map[string]*client.Client
+
+	mailw    watchers    // mail.Backend Watch callbacks (mailbackend.go)
+	mailOpts MailOptions // the mail listeners Serve opens (listeners.go)
+	running  *RunInfo    // while serving
 }
 
 var _ exchange.Node = (*Server)(nil)
@@ -71,6 +78,7 @@ type InitOptions struct {
 	Join            string // host:port of a running server of the organization
 	JoinFingerprint string // pinned fingerprint of that server; fetched when empty
 	CircularLogging bool
+	Domain          string // the organization's mail domain; DefaultDomain of its name when empty
 }
 
 // Init creates a server's data folder: its settings, certificate, and the
@@ -88,6 +96,11 @@ func Init(ctx context.Context, o InitOptions) (Config, error) {
 	}
 	if err := validName("site", o.Site); err != nil {
 		return Config{}, err
+	}
+	if o.Domain != "" {
+		if err := validDomain(o.Domain); err != nil {
+			return Config{}, err
+		}
 	}
 	if _, err := os.Stat(filepath.Join(o.Dir, configFile)); err == nil {
 		return Config{}, fmt.Errorf("%s already holds a server", o.Dir)
@@ -150,6 +163,12 @@ func Init(ctx context.Context, o InitOptions) (Config, error) {
 		return Config{}, err
 	}
 	if err := s.ds.commit(&op{Kind: opSetOrg, DB: dirEDB, Org: cfg.Organization}); err != nil {
+		return Config{}, err
+	}
+	if o.Domain == "" {
+		o.Domain = DefaultDomain(cfg.Organization)
+	}
+	if err := s.SetDomains([]string{o.Domain}); err != nil {
 		return Config{}, err
 	}
 	for _, site := range topo.Sites {

@@ -115,7 +115,7 @@ func boltOpen(path string, readOnly bool) (*bolt.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkSchema(db, readOnly); err != nil {
+	if err := checkSchema(db, filepath.Base(path), readOnly); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -238,6 +238,12 @@ func (s *store) openLocked() error {
 	}
 	if last < lg.LastLSN() {
 		last = lg.LastLSN()
+	}
+	if db := dbs[privEDB]; db != nil {
+		if err := revalidateIfMarked(db); err != nil {
+			closeAll()
+			return exchange.Errorf(exchange.CodeInternal, "%s cannot start: %s: %w", s.what(), privEDB, err)
+		}
 	}
 	for name, db := range dbs {
 		var a uint64

@@ -1,0 +1,54 @@
+package app
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/emersion/go-smtp"
+
+	"exbackup/exchange"
+	"exbackup/exchange/mail"
+	"exbackup/exchange/server"
+)
+
+// DemoPassword is the password of every mailbox of the demo organization,
+// for SMTP and IMAP clients (the README names it).
+const DemoPassword = "demo-pass"
+
+// demoSMTP delivers a message as a mail client would: over the server's
+// SMTP with STARTTLS, its certificate pinned by fingerprint. The message
+// lands in the Inbox, as SMTP mail does.
+func demoSMTP(srv *server.Server, m exchange.Message) error {
+	ri, ok := srv.Running()
+	if !ok || ri.SMTP == "" || ri.Domain == "" {
+		return errors.New("the demo server serves no SMTP")
+	}
+	fp := srv.Fingerprint()
+	tc := &tls.Config{InsecureSkipVerify: true, VerifyConnection: func(cs tls.ConnectionState) error {
+		sum := sha256.Sum256(cs.PeerCertificates[0].Raw)
+		if "sha256:"+hex.EncodeToString(sum[:]) != fp {
+			return fmt.Errorf("the certificate of %s is not the demo server's", ri.SMTP)
+		}
+		return nil
+	}}
+	c, err := smtp.DialStartTLS(ri.SMTP, tc)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	to := m.Mailbox + "@" + ri.Domain
+	from := "demo@" + ri.Domain
+	atts := make([]mail.Attachment, len(m.Attachments))
+	for i, a := range m.Attachments {
+		atts[i] = mail.Attachment{Name: a.Name, Data: a.Data}
+	}
+	data := mail.Compose(mail.Draft{From: m.From + " <" + from + ">", To: []string{to}, Subject: m.Subject, Date: m.Date, Body: m.Body, Attachments: atts})
+	if err := c.SendMail(from, []string{to}, bytes.NewReader(data)); err != nil {
+		return err
+	}
+	return c.Quit()
+}
