@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"exbackup/exchange"
+	"exbackup/internal/crc32c"
 )
 
 // Files cross the API as a framed stream, so that a database of any size
@@ -23,7 +24,7 @@ import (
 // hashed once on their way rather than three times): a
 // stream cut short anywhere, even on a frame boundary, is an error and never
 // a clean short file. Both ends build the CRC of the whole payload from the
-// frames' own CRCs (crcCombine), so each byte is checksummed once.
+// frames' own CRCs (crc32c.Combine), so each byte is checksummed once.
 
 // sumSize is the size of the whole-stream checksum in the trailer.
 const sumSize = 4
@@ -207,7 +208,7 @@ func (fw *FrameWriter) readChunks(cr ChunkReader) (int64, error) {
 				fw.err = werr
 				return read, werr
 			}
-			fw.sum = crcCombine(fw.sum, pcrc, uint64(len(piece)))
+			fw.sum = crc32c.Combine(fw.sum, pcrc, uint64(len(piece)))
 			fw.total += uint64(len(piece))
 			read += int64(len(piece))
 			p = p[len(piece):]
@@ -240,7 +241,7 @@ func (fw *FrameWriter) emit() error {
 	binary.BigEndian.PutUint32(fw.buf[0:4], uint32(fw.n))
 	crc := crc32.Checksum(payload, frameCRCTable)
 	binary.BigEndian.PutUint32(fw.buf[4+fw.n:], crc)
-	fw.sum = crcCombine(fw.sum, crc, uint64(fw.n))
+	fw.sum = crc32c.Combine(fw.sum, crc, uint64(fw.n))
 	fw.total += uint64(fw.n)
 	_, err := fw.w.Write(fw.buf[:4+fw.n+4])
 	fw.n = 0
@@ -419,7 +420,7 @@ func (fr *FrameReader) next(p []byte) (int, error) {
 	if binary.BigEndian.Uint32(crc[:]) != sum {
 		return 0, fr.fail(fr.chunk, "checksum mismatch", nil)
 	}
-	fr.sum = crcCombine(fr.sum, sum, uint64(n))
+	fr.sum = crc32c.Combine(fr.sum, sum, uint64(n))
 	fr.total += int64(n)
 	if len(p) >= n {
 		return n, nil

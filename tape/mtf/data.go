@@ -6,6 +6,8 @@ import (
 	"hash/crc32"
 	"io"
 	"sync"
+
+	"exbackup/internal/crc32c"
 )
 
 // DataOptions tune a DataReader.
@@ -315,7 +317,7 @@ func (d *DataReader) ReadChunk() ([]byte, uint32, error) {
 	d.xor = c.xor
 	d.sawEnd = d.left == int64(len(c.buf))
 	crc := crc32.Checksum(c.buf, castagnoli)
-	d.crc = crcCombine(d.crc, crc, uint64(len(c.buf)))
+	d.crc = crc32c.Combine(d.crc, crc, uint64(len(c.buf)))
 	d.left -= int64(len(c.buf))
 	return c.buf, crc, nil
 }

@@ -1,11 +1,11 @@
-package wire
-
-// The whole-stream CRC-32C of a framed stream is built from the frames'
-// own CRCs instead of a second pass over the payload: for CRCs with the
-// usual pre- and post-inversion, CRC(A‖B) = CRC(A)·x^(8·len(B)) mod P ⊕
+// Package crc32c combines CRC-32C (Castagnoli) checksums, so that the CRC of
+// a whole stream is built from its pieces' own CRCs instead of a second pass
+// over the bytes: the API's framed streams and the tape reader's chunks both
+// use it. For CRCs with the usual pre- and post-inversion, CRC(A‖B) = CRC(A)·x^(8·len(B)) mod P ⊕
 // CRC(B), where the product is taken in GF(2)[x] modulo the CRC's
 // polynomial P. Polynomials are held bit-reflected, as the CRC itself is:
 // the top bit is x⁰.
+package crc32c
 
 // castagnoliReflected is the Castagnoli polynomial, bit-reflected.
 const castagnoliReflected = 0x82f63b78
@@ -48,8 +48,8 @@ func xPow8n(n uint64) uint32 {
 	return p
 }
 
-// crcCombine returns the CRC-32C of A‖B from crcA = CRC(A), crcB = CRC(B)
+// Combine returns the CRC-32C of A‖B from crcA = CRC(A), crcB = CRC(B)
 // and the length of B.
-func crcCombine(crcA, crcB uint32, lenB uint64) uint32 {
+func Combine(crcA, crcB uint32, lenB uint64) uint32 {
 	return mulModP(xPow8n(lenB), crcA) ^ crcB
 }

@@ -1,4 +1,4 @@
-package wire
+package crc32c
 
 import (
 	"hash/crc32"
@@ -6,7 +6,9 @@ import (
 	"testing"
 )
 
-func TestCRCCombine(t *testing.T) {
+var table = crc32.MakeTable(crc32.Castagnoli)
+
+func TestCombine(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	data := make([]byte, 3<<20)
 	for i := range data {
@@ -14,8 +16,8 @@ func TestCRCCombine(t *testing.T) {
 	}
 	for _, split := range [][2]int{{0, 0}, {0, 5}, {5, 0}, {1, 1}, {1000, 1 << 20}, {1 << 20, 1 << 20}, {3, 2<<20 + 12345}} {
 		a, b := data[:split[0]], data[split[0]:split[0]+split[1]]
-		want := crc32.Checksum(data[:split[0]+split[1]], frameCRCTable)
-		got := crcCombine(crc32.Checksum(a, frameCRCTable), crc32.Checksum(b, frameCRCTable), uint64(len(b)))
+		want := crc32.Checksum(data[:split[0]+split[1]], table)
+		got := Combine(crc32.Checksum(a, table), crc32.Checksum(b, table), uint64(len(b)))
 		if got != want {
 			t.Errorf("lengths %d+%d: combined %08x, want %08x", len(a), len(b), got, want)
 		}
@@ -24,15 +26,15 @@ func TestCRCCombine(t *testing.T) {
 	var sum uint32
 	for off := 0; off < len(data); off += 777_777 {
 		frame := data[off:min(off+777_777, len(data))]
-		sum = crcCombine(sum, crc32.Checksum(frame, frameCRCTable), uint64(len(frame)))
+		sum = Combine(sum, crc32.Checksum(frame, table), uint64(len(frame)))
 	}
-	if want := crc32.Checksum(data, frameCRCTable); sum != want {
+	if want := crc32.Checksum(data, table); sum != want {
 		t.Errorf("chained: %08x, want %08x", sum, want)
 	}
 }
 
-func BenchmarkCRCCombine(b *testing.B) {
+func BenchmarkCombine(b *testing.B) {
 	for i := 0; i < b.N; i++ {
-		crcCombine(uint32(i), 0x12345678, MaxChunk)
+		Combine(uint32(i), 0x12345678, 1<<20)
 	}
 }
