@@ -171,7 +171,7 @@ func (e *Engine) preflight(ctx context.Context, req BackupRequest) error {
 			if ctx.Err() != nil {
 				return fmt.Errorf("backup aborted before %s: %w", ref, ctx.Err())
 			}
-			return fmt.Errorf("cannot back up the %s on %s: %w", storeTitle(ref.Store), ref.Server, err)
+			return fmt.Errorf("cannot back up the %s on %s: %w", ref.Store.Title(), ref.Server, err)
 		}
 		org.Status[ref.Server] = st
 	}
@@ -271,23 +271,13 @@ func (o Org) CheckBackup(req BackupRequest) error {
 			continue
 		}
 		if state := st.Service(s.Store); state != "" && state != exchange.Running {
-			return fmt.Errorf("The %s of %s is %s: an online backup needs it running.", storeTitle(s.Store), s.Server, strings.ReplaceAll(string(state), "-", " "))
+			return fmt.Errorf("The %s of %s is %s: an online backup needs it running.", s.Store.Title(), s.Server, strings.ReplaceAll(string(state), "-", " "))
 		}
 		if (typ == exchange.Incremental || typ == exchange.Differential) && st.CircularLogging {
 			return fmt.Errorf("%s uses circular logging: it keeps no logs for %s backup. Choose Normal or Copy.", s.Server, typeArticle(typ))
 		}
 	}
 	return nil
-}
-
-func storeTitle(id exchange.StoreID) string {
-	switch id {
-	case exchange.StoreDS:
-		return "Directory"
-	case exchange.StoreIS:
-		return "Information Store"
-	}
-	return string(id)
 }
 
 // backupTapeName is the tape a backup writes: the one named, or when

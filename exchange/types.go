@@ -1,5 +1,7 @@
 package exchange
 
+import "strings"
+
 import "time"
 
 // StoreID names one of a server's two backup units.
@@ -22,6 +24,12 @@ func (s StoreID) ServiceName() string {
 		return "Microsoft Information Store"
 	}
 	return string(s)
+}
+
+// Title is the store's short name, as the console's tree and messages say
+// it: "Directory", "Information Store".
+func (s StoreID) Title() string {
+	return strings.TrimPrefix(s.ServiceName(), "Microsoft ")
 }
 
 // Valid reports whether s is one of the two stores.

@@ -65,17 +65,6 @@ func rate(bps float64) string {
 	return fmt.Sprintf("%.1f MB/min", bps*60/(1<<20))
 }
 
-// storeLabel is the tree's name for a store.
-func storeLabel(id exchange.StoreID) string {
-	switch id {
-	case exchange.StoreDS:
-		return "Directory"
-	case exchange.StoreIS:
-		return "Information Store"
-	}
-	return string(id)
-}
-
 // device is NT Backup's "drive" of a store: \\EXCH01 Microsoft Information Store.
 func device(server string, id exchange.StoreID) string {
 	return `\\` + strings.TrimLeft(server, `\`) + " " + id.ServiceName()

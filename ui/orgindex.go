@@ -113,7 +113,7 @@ func buildIndex(org engine.Org) *orgIndex {
 			ix.add(su, vn)
 			ix.servers++
 			for _, id := range []exchange.StoreID{exchange.StoreDS, exchange.StoreIS} {
-				stn := &orgNode{uid: uidStore(srv.Name, id), kind: kindStore, label: storeLabel(id), server: srv.Name, store: id, leaves: 1}
+				stn := &orgNode{uid: uidStore(srv.Name, id), kind: kindStore, label: id.Title(), server: srv.Name, store: id, leaves: 1}
 				switch {
 				case unreachable:
 					stn.detail, stn.severity = "not reachable", 2

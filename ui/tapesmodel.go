@@ -146,7 +146,7 @@ func newSetRow(s catalog.Set, tapePresent bool) setRow {
 func setStores(s catalog.Set) string {
 	names := make([]string, len(s.Stores))
 	for i, st := range s.Stores {
-		names[i] = storeLabel(exchange.StoreID(st))
+		names[i] = exchange.StoreID(st).Title()
 	}
 	return strings.Join(names, ", ")
 }
