@@ -1,0 +1,44 @@
+package engine
+
+import (
+	"exbackup/exchange"
+)
+
+// Item-level recovery: a set of an Information Store (with, for an
+// incremental or differential, the rest of its chain) is read from tape
+// into a folder under the console's home, recovered there and opened
+// read-only, without touching any live server. Its mailboxes, folders,
+// messages and public folders are then browsed, exported as .eml or mbox,
+// or put back into a live store online (Server.ImportItems).
+
+// ItemStore is a recovered store opened read-only. Package
+// exchange/server's OfflineStore is the production one; app passes it in
+// through Engine.SetRecoverer so that the engine (and ui) stay free of
+// the server package.
+type ItemStore interface {
+	Mailboxes() ([]exchange.MailboxSummary, error)
+	Folders(alias string) ([]exchange.FolderSummary, error)
+	Messages(alias, folder string) ([]exchange.ItemSummary, error)
+	// Message answers a message's exact stored bytes.
+	Message(alias, folder string, uid uint64) ([]byte, exchange.ItemSummary, error)
+	PublicFolders() ([]exchange.FolderSummary, error)
+	Posts(folder string) ([]exchange.ItemSummary, error)
+	// Post answers a post as the server holds it, and rendered as an
+	// RFC 5322 message for export and viewing.
+	Post(folder string, id uint64) (exchange.Post, []byte, exchange.ItemSummary, error)
+	Close() error
+}
+
+// Recoverer makes ItemStores.
+type Recoverer interface {
+	// Recover runs hard recovery in dir, which holds the files of a
+	// chain's sets as read from tape (the full set's databases, every
+	// set's log generations, under their names on tape), replaying from
+	// the first set's base through the last log; then it opens the
+	// result read-only. sets are the chain's restore environments, full
+	// set first.
+	Recover(dir string, sets []exchange.RestoreEnv) (ItemStore, error)
+	// Reopen opens a folder Recover finished before (read-only), or fails
+	// when it did not finish.
+	Reopen(dir string) (ItemStore, error)
+}
