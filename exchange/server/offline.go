@@ -61,16 +61,16 @@ type OfflineStore struct {
 // schema 1 are migrated as the server migrates them. Success is recorded
 // in dir (recovered.json), which ReopenOffline needs.
 func RecoverOffline(dir string, sets []exchange.RestoreEnv) (*OfflineStore, error) {
-	if err := checkOfflineChain(dir, sets); err != nil {
-		return nil, err
-	}
 	// A folder recovered before is recovered again: it is unfinished until
-	// the marker is back.
+	// the marker is back, whatever stops this recovery.
 	if err := os.Remove(filepath.Join(dir, offlineMarker)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("recovering the backup in %s: %w", dir, err)
 	}
 	if err := syncDir(dir); err != nil {
 		return nil, fmt.Errorf("recovering the backup in %s: %w", dir, err)
+	}
+	if err := checkOfflineChain(dir, sets); err != nil {
+		return nil, err
 	}
 	last := sets[len(sets)-1]
 	high := uint64(0)
