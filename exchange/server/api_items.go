@@ -58,7 +58,7 @@ func checkImport(req exchange.ImportRequest) error {
 			if err := wire.CheckText("flag", f, true, wire.MaxName); err != nil {
 				return err
 			}
-			if strings.ContainsAny(f, " ()\"\\{}%*]\r\n") && !strings.HasPrefix(f, `\`) {
+			if strings.ContainsAny(strings.TrimPrefix(f, `\`), " ()\"\\{}%*]") {
 				return exchange.Errorf(exchange.CodeBadRequest, "message %d of the batch: flag %q is not an IMAP flag", i+1, f)
 			}
 		}

@@ -81,7 +81,7 @@ func noNext(view string) string {
 
 // stageChain copies the files of sets into one folder, as the console
 // stages a chain read from tape: later sets' files over earlier ones'.
-func stageChain(t *testing.T, sets ...backupSet) (string, []exchange.RestoreEnv) {
+func stageChain(t testing.TB, sets ...backupSet) (string, []exchange.RestoreEnv) {
 	t.Helper()
 	dir := t.TempDir()
 	var envs []exchange.RestoreEnv
