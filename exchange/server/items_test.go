@@ -499,6 +499,25 @@ func TestImportItemsRecreatesAMailbox(t *testing.T) {
 	if err != nil || len(f.List) != 1 {
 		t.Fatalf("carol's Inbox: %+v %v", f, err)
 	}
+	// Clients may have cached the old mailbox's folders: the new ones
+	// have UIDVALIDITY values of their own.
+	fs, _ := s.Mail().Folders(bg, "carol")
+	if len(fs) != len(defaultFolders) {
+		t.Fatalf("carol's folders: %+v", fs)
+	}
+	for _, fi := range fs {
+		if fi.UIDValidity <= 1 {
+			t.Fatalf("recreated folder %s has UIDVALIDITY %d", fi.Name, fi.UIDValidity)
+		}
+	}
+	// A batch that only recreates a mailbox is a batch too.
+	res, err = s.ImportItems(bg, exchange.ImportRequest{Create: []exchange.Recipient{{Alias: "dave"}}})
+	if err != nil || !slices.Equal(res.MailboxesCreated, []string{"dave"}) {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if _, err := s.Mail().Folder(bg, "dave", "Inbox"); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Posts go back into their public folder unless an equal one is there;
