@@ -551,7 +551,9 @@ func TestImportItemsPostsAndRefusals(t *testing.T) {
 		{exchange.ImportRequest{Messages: []exchange.ImportMessage{{Mailbox: "a b", Folder: "Inbox", Data: []byte("x")}}}, "may not contain spaces"},
 		{exchange.ImportRequest{Messages: []exchange.ImportMessage{{Mailbox: "alice", Folder: "/x/", Data: []byte("x")}}}, "folder name \"/x/\" is not valid"},
 		{exchange.ImportRequest{Messages: []exchange.ImportMessage{{Mailbox: "alice", Folder: "Inbox"}}}, "is empty"},
-		{exchange.ImportRequest{Messages: []exchange.ImportMessage{{Mailbox: "alice", Folder: "Inbox", Data: make([]byte, exchange.MaxImportBytes+1)}}}, "more than the 16 MiB"},
+		{exchange.ImportRequest{Messages: []exchange.ImportMessage{{Mailbox: "alice", Folder: "Inbox", Data: make([]byte, exchange.MaxImportBytes/2+1)},
+			{Mailbox: "alice", Folder: "Inbox", Data: make([]byte, exchange.MaxImportBytes/2+1)}}}, "more than the 16 MiB a server takes at once"},
+		{exchange.ImportRequest{Messages: []exchange.ImportMessage{{Mailbox: "alice", Folder: "Inbox", Data: make([]byte, exchange.MaxImportMessage+1)}}}, "larger than the 32 MiB a store takes"},
 	} {
 		if _, err := s.ImportItems(bg, c.req); !errors.Is(err, exchange.ErrBadRequest) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("want %q, got %v", c.want, err)
@@ -582,8 +584,18 @@ func TestImportItemsOverTheAPI(t *testing.T) {
 	if _, err := c.ImportItems(bg, exchange.ImportRequest{Messages: []exchange.ImportMessage{{Mailbox: "nobody", Folder: "Inbox", Data: []byte("x")}}}); !errors.Is(err, exchange.ErrNotFound) || !strings.Contains(err.Error(), "nobody") {
 		t.Fatalf("unknown mailbox over the API: %v", err)
 	}
+	// A message larger than a batch may be, alone: every message the
+	// store takes in can go back.
+	large := append(mailWithAttachment("large", "scan.tiff"), []byte(strings.Repeat("0123456789abcdef\r\n", 24<<20/18))...)
+	res, err = c.ImportItems(bg, exchange.ImportRequest{Messages: []exchange.ImportMessage{{Mailbox: "alice", Folder: "Inbox", Data: large}}})
+	if err != nil || res.Imported != 1 {
+		t.Fatalf("a %d MiB message alone: %+v %v", len(large)>>20, res, err)
+	}
+	if got, _ := s.Mail().Folder(bg, "alice", "Inbox"); len(got.List) != 1 || got.List[0].Size != int64(len(large)) {
+		t.Fatalf("the large message: %+v", got.List)
+	}
 	// A body past the route's limit, sent raw.
-	big := strings.NewReader(`{"messages":[{"mailbox":"alice","folder":"Inbox","data":"` + strings.Repeat("A", 33<<20) + `"}]}`)
+	big := strings.NewReader(`{"messages":[{"mailbox":"alice","folder":"Inbox","data":"` + strings.Repeat("A", 49<<20) + `"}]}`)
 	status, body := postRaw(t, s, api, "/v1/items", big)
 	if status != 413 || !strings.Contains(body, "send fewer messages per batch") {
 		t.Fatalf("oversized body: %d %s", status, body)
