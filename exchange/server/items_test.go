@@ -165,6 +165,9 @@ func TestRecoverOfflineMatchesTheStoreAtBackup(t *testing.T) {
 	if _, err := o.Messages("carol", "Inbox"); !errors.Is(err, exchange.ErrNotFound) || !strings.Contains(err.Error(), "mailbox carol") {
 		t.Fatalf("a mailbox made after the backup: %v", err)
 	}
+	if _, _, err := o.Message("alice", "Inbox", 1<<32+last.ID); !errors.Is(err, exchange.ErrNotFound) {
+		t.Fatalf("an ID past any UID: %v", err)
+	}
 	if _, err := o.Messages("alice", "Nowhere"); !errors.Is(err, exchange.ErrNotFound) || !strings.Contains(err.Error(), "folder Nowhere") {
 		t.Fatalf("a folder not there: %v", err)
 	}

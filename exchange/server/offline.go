@@ -333,8 +333,11 @@ func (o *OfflineStore) Message(alias, folder string, uid uint64) ([]byte, exchan
 		it  exchange.ItemSummary
 	)
 	err := o.folder(alias, folder, func(f *folderRef) error {
-		r, ok := f.message(uint32(uid))
-		if !ok || uid > 1<<32-1 {
+		r, ok := msgRecord{}, false
+		if uid <= 1<<32-1 {
+			r, ok = f.message(uint32(uid))
+		}
+		if !ok {
 			return exchange.Errorf(exchange.CodeNotFound, "folder %s of mailbox %s has no message %d in the backup", folder, alias, uid)
 		}
 		raw = slices.Clone(f.b.Bucket(bRaw).Get(u32(uint32(uid))))
