@@ -81,6 +81,8 @@ func unavailable(err error) error {
 // commitApplied logs a record and waits until it is applied, so that its
 // result is known and reads see it.
 func (s *store) commitApplied(o *op) (*mailResult, error) {
+	s.waiting.Add(1)
+	defer s.waiting.Add(-1)
 	if err := s.commit(o); err != nil {
 		return nil, unavailable(err)
 	}
