@@ -63,7 +63,7 @@ func benchServer(b *testing.B) *Server {
 }
 
 // benchClient serves s on loopback and returns a client of it.
-func benchClient(b *testing.B, s *Server) *client.Client {
+func benchClient(b testing.TB, s *Server) *client.Client {
 	ctx, cancel := context.WithCancel(bg)
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
