@@ -61,17 +61,30 @@ func postUID(k []byte) (mail.UID, bool) {
 // renderPost is a post as a mail client reads it. Its author is a name,
 // not an address: the address is the organization's public folders.
 func (b MailBackend) renderPost(lsn uint64, p exchange.Post) []byte {
+	domain := ""
+	if ds, err := b.s.Domains(); err == nil && len(ds) > 0 {
+		domain = ds[0]
+	}
+	return composePost(lsn, p, domain)
+}
+
+// composePost renders a post stored at lsn; an author that is only a name
+// gets the address public-folders@domain (exserver.invalid when domain is
+// ""). The item-level browse of a recovered set renders posts with it too.
+func composePost(lsn uint64, p exchange.Post, domain string) []byte {
 	from := p.From
 	if _, err := netmail.ParseAddress(from); err != nil {
-		domain := "exserver.invalid"
-		if ds, err := b.s.Domains(); err == nil && len(ds) > 0 {
-			domain = ds[0]
+		if domain == "" {
+			domain = "exserver.invalid"
 		}
 		from = (&netmail.Address{Name: p.From, Address: "public-folders@" + domain}).String()
 	}
 	return mail.Compose(mail.Draft{From: from, Subject: p.Subject, Date: p.Date, Body: p.Body,
-		MessageID: fmt.Sprintf("%d.public@exserver.invalid", lsn)})
+		MessageID: postMessageID(lsn)})
 }
+
+// postMessageID is the Message-ID of a post, without angle brackets.
+func postMessageID(lsn uint64) string { return fmt.Sprintf("%d.public@exserver.invalid", lsn) }
 
 func (b MailBackend) PublicFolders(ctx context.Context) ([]mail.FolderInfo, error) {
 	validity, err := b.s.is.publicValidity()

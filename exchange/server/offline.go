@@ -381,17 +381,16 @@ func (o *OfflineStore) PublicFolders() ([]exchange.FolderSummary, error) {
 	return out, err
 }
 
-// renderPost is a post as an RFC 5322 message, the same bytes every time:
-// its Message-ID is made of the LSN that stored it.
-func renderPost(lsn uint64, p exchange.Post) []byte {
-	return mail.Compose(mail.Draft{From: p.From, To: []string{p.Folder}, Subject: p.Subject, Date: p.Date, Body: p.Body,
-		MessageID: fmt.Sprintf("%d.public@exserver.invalid", lsn)})
-}
+// renderPost is a post as an RFC 5322 message, as IMAP shows it
+// (composePost) but for the domain, which an Information Store's set does
+// not hold: an author that is only a name gets an address at
+// exserver.invalid.
+func renderPost(lsn uint64, p exchange.Post) []byte { return composePost(lsn, p, "") }
 
 func postItem(lsn uint64, p exchange.Post) (exchange.ItemSummary, []byte) {
 	raw := renderPost(lsn, p)
 	sum := sha256.Sum256(raw)
-	return exchange.ItemSummary{ID: lsn, MessageID: fmt.Sprintf("%d.public@exserver.invalid", lsn), Date: p.Date, Received: p.Date,
+	return exchange.ItemSummary{ID: lsn, MessageID: postMessageID(lsn), Date: p.Date, Received: p.Date,
 		From: p.From, Subject: p.Subject, Size: int64(len(raw)), SHA256: hex.EncodeToString(sum[:])}, raw
 }
 
