@@ -164,6 +164,9 @@ func (s *Server) ImportItems(ctx context.Context, req exchange.ImportRequest) (e
 		res.Imported += a.imported
 		res.Duplicates += a.duplicates
 		res.FoldersCreated = append(res.FoldersCreated, a.folders...)
+		if a.imported > 0 {
+			s.mailw.notify("", p.Folder) // IMAP sessions on the public folder, as for a post
+		}
 	}
 	return res, nil
 }

@@ -533,12 +533,24 @@ func TestImportItemsPostsAndRefusals(t *testing.T) {
 	}
 	p2 := p
 	p2.Subject = "Second"
+	var mu sync.Mutex
+	var changes []mail.Change
+	stop := s.Mail().Watch(func(c mail.Change) { mu.Lock(); changes = append(changes, c); mu.Unlock() })
 	res, err := s.ImportItems(bg, exchange.ImportRequest{Posts: []exchange.Post{p, p2, {Folder: "Old/Gone", From: "bob", Subject: "x", Date: p.Date}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Imported != 2 || res.Duplicates != 1 || !slices.Equal(res.FoldersCreated, []string{"Public Folders/Old/Gone"}) {
 		t.Fatalf("posts: %+v", res)
+	}
+	stop()
+	mu.Lock()
+	if !slices.Contains(changes, mail.Change{Folder: "General"}) || !slices.Contains(changes, mail.Change{Folder: "Old/Gone"}) {
+		t.Fatalf("watchers were told %v", changes)
+	}
+	mu.Unlock()
+	if f, err := s.Mail().PublicFolder(bg, "General"); err != nil || len(f.List) != 2 {
+		t.Fatalf("General over IMAP: %+v %v", f, err)
 	}
 	d := digest(t, s)
 	s.Close()
