@@ -201,6 +201,10 @@ func TestMigration3(t *testing.T) {
 	if e, _ := c.Entries(s.ID); len(e) != 1 || e[0].Member != 3 {
 		t.Errorf("a new set's entry: %+v", e)
 	}
+	gone := Set{State: StateAborted, Damage: `tape "Family 1", set 1 needs member 2 of media family 00000FA1`}
+	if got := gone.StateText(); got != `incomplete: tape "Family 1", set 1 needs member 2 of media family 00000FA1` {
+		t.Errorf("a set whose member is missing: %q", got)
+	}
 }
 
 func TestOpenRefusesNewerSchema(t *testing.T) {

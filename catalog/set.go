@@ -34,6 +34,10 @@ const (
 func (s Set) StateText() string {
 	switch s.State {
 	case StateAborted:
+		if strings.Contains(s.Damage, "needs member") {
+			// Finished on a member of its family the catalog lacks.
+			return "incomplete: " + s.Damage
+		}
 		return "aborted (never finished)"
 	case StateDamaged:
 		switch {
