@@ -198,6 +198,7 @@ func (tr *Tree) join(member string, s *mtf.Set) {
 		n := tr.add(parent, e.Name, KindFile)
 		c := e.Block.Content()
 		n.entry, n.Size, n.Modified, n.Offset, n.FLA, n.Corrupt, n.member = e, c.Size, e.File.Modified, e.Block.Offset, e.FLA, e.Corrupt, member
+		n.Volume = volume(e.Volume).Volume // this member's VOLB, as the tree numbers it
 		n.Streams = append(n.Streams, c.Skipped...)
 		tr.files = append(tr.files, n)
 	}
