@@ -108,7 +108,7 @@ func (c *Console) newMemberDialog(need engine.MemberNeed, answer func(string, er
 	content := container.NewVBox(
 		container.New(&wrapLayout{width: restoreWidth}, prompt),
 		form(fieldLabel("Tape file:"), container.NewBorder(nil, nil, nil, browse, d.path)),
-		container.New(&wrapLayout{width: restoreWidth}, note("Cancel stops the job; nothing of the set is restored.")),
+		container.New(&wrapLayout{width: restoreWidth}, note("Cancel reads nothing past this tape: a restore then stops before it writes anything.")),
 		container.New(&wrapLayout{width: restoreWidth}, d.errLine.Label),
 	)
 	d.m = c.newModal("Insert Next Tape", content, d.keys, cancel, d.ok)
