@@ -23,7 +23,7 @@ func TestUsage(t *testing.T) {
   exbackup restore --cancel DS|IS \\NAME      drop a staged restore
   exbackup service start|stop DS|IS \\NAME    start runs a staged restore's recovery
   exbackup verify  --tape NAME [--set N] [--passphrase-file FILE | --identity FILE]
-  exbackup catalog --tape NAME|FILE.bkf
+  exbackup catalog --tape NAME|FILE.bkf [--member FILE.bkf]…
   exbackup erase   --tape NAME
   exbackup keys init [--passphrase-file FILE]  create the console's key (asks twice on a terminal)
   exbackup keys show                          the console's public key (age1…)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"exbackup/exchange"
+	"exbackup/tape"
 )
 
 const browseUsage = "exbackup browse  --tape NAME|FILE.bkf --set N [--member FILE.bkf]… [PATH]"
@@ -61,6 +62,9 @@ func (c *cli) browse(ctx context.Context, args []string) error {
 		fmt.Fprintln(c.stdout, ch.String())
 	}
 	for _, p := range tr.Problems {
+		if me := (*tape.MemberError)(nil); errors.As(p, &me) {
+			p = fmt.Errorf("%w; the listing holds what this tape has of the set", memberHint(me))
+		}
 		fmt.Fprintf(c.stderr, "warning: %s\n", oneLine(p))
 	}
 	if !tr.Complete && len(tr.Problems) == 0 {

@@ -8,11 +8,13 @@ import (
 	"exbackup/engine"
 )
 
-const catalogUsage = "exbackup catalog --tape NAME|FILE.bkf"
+const catalogUsage = "exbackup catalog --tape NAME|FILE.bkf [--member FILE.bkf]…"
 
 func (c *cli) catalog(ctx context.Context, args []string) error {
 	fs := newFlags("catalog")
 	tapeName := fs.String("tape", "", "tape name or .bkf file")
+	var mem members
+	fs.Var(&mem, "member", "another .bkf file of the tape's media family, cataloged with it")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -21,7 +23,7 @@ func (c *cli) catalog(ctx context.Context, args []string) error {
 		return errors.New("usage: " + catalogUsage)
 	}
 	p := engine.NewProgress("Catalog")
-	if err := c.eng.CatalogTape(ctx, *tapeName, p); err != nil {
+	if err := c.eng.CatalogFamily(ctx, *tapeName, mem, p); err != nil {
 		return err
 	}
 	for _, l := range p.Lines() {

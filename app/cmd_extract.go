@@ -74,6 +74,9 @@ func (c *cli) extract(ctx context.Context, args []string) error {
 	stopBar := c.progressLine(p)
 	res, err := c.eng.ExtractFiles(ctx, req, p)
 	stopBar()
+	if me := (*tape.MemberError)(nil); errors.As(err, &me) {
+		return memberHint(me)
+	}
 	for _, r := range res.Renamed {
 		fmt.Fprintf(c.stdout, "%s -> %s (%s)\n", r.Path, r.Disk, r.Reason)
 	}
@@ -91,4 +94,10 @@ func (c *cli) extract(ctx context.Context, args []string) error {
 		err = fmt.Errorf("tape %q, set %d: the extraction is incomplete", *tapeName, *set)
 	}
 	return err
+}
+
+// memberHint is a missing member of a media family as the command line
+// asks for it: by sequence and family, and the flag that gives it.
+func memberHint(me *tape.MemberError) error {
+	return fmt.Errorf("%w: give it with --member FILE.bkf", me)
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
+	"exbackup/catalog"
 	"exbackup/engine"
 )
 
@@ -36,7 +38,11 @@ func (c *cli) tapes(_ context.Context, args []string) error {
 		if i > 0 {
 			fmt.Fprintln(c.stdout)
 		}
-		fmt.Fprintf(c.stdout, "%q  family %08X  %s  created %s  %s\n", t.Name, t.FamilyID, engine.Plural(len(sets), "set", "sets"),
+		family := fmt.Sprintf("family %08X", t.FamilyID)
+		if t.Sequence > 1 || slices.ContainsFunc(sets, catalog.Set.Spans) {
+			family += fmt.Sprintf(" member %d", t.Sequence)
+		}
+		fmt.Fprintf(c.stdout, "%q  %s  %s  created %s  %s\n", t.Name, family, engine.Plural(len(sets), "set", "sets"),
 			t.Created.Local().Format("1/2/2006 3:04 PM"), state)
 		fmt.Fprintf(c.stdout, "  %s\n", t.Location)
 		tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
@@ -53,6 +59,9 @@ func (c *cli) tapes(_ context.Context, args []string) error {
 			state := s.StateText()
 			if s.Encrypted {
 				state += ", encrypted"
+			}
+			if mt := s.MemberText(); mt != "" {
+				state += ", " + mt
 			}
 			fmt.Fprintf(tw, "  set %d\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Number, orDash(s.Type), s.Created.Local().Format("1/2/2006 3:04 PM"),
 				orDash(what), state, orDash(s.Owner), first)

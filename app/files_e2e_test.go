@@ -210,16 +210,20 @@ func TestForeignTapeDamagedFile(t *testing.T) {
 }
 
 // A set that goes on on a second member: extracted whole with --member;
-// without it, the missing member is named by family and sequence.
+// without it, the missing member is named by family and sequence, with the
+// flag that gives it, and nothing is extracted.
 func TestForeignTapeSpanningFamily(t *testing.T) {
 	h := newHome(t)
 	first, second, big := writeFamily(t)
 	dest := t.TempDir()
-	h.fails([]string{"restore", "--tape", first, "--set", "1", "--to", dest}, "member 2 of media family 00000FA1")
-	if got := readFile(t, filepath.Join(dest, "E", "Big", "head.txt")); got != "before the split\n" {
-		t.Errorf("head.txt = %q", got)
+	h.fails([]string{"restore", "--tape", first, "--set", "1", "--to", dest}, `tape "Family 1", set 1 needs member 2 of media family 00000FA1: give it with --member FILE.bkf`)
+	if left, _ := os.ReadDir(dest); len(left) != 0 {
+		t.Errorf("a refused extraction left %d entries in the folder", len(left))
 	}
-	h.fails([]string{"restore", "--tape", first, "--set", "1", "--to", t.TempDir(), "--member", first}, "member 2 of media family 00000FA1")
+	h.fails([]string{"restore", "--tape", first, "--set", "1", "--to", t.TempDir(), "--member", first}, "needs member 2 of media family 00000FA1", "none of the 1 file given")
+	if out := h.ok("browse", "--tape", first, "--set", "1", "E:/Big"); !strings.Contains(out, "head.txt") || !strings.Contains(out, "warning: tape \"Family 1\", set 1 needs member 2 of media family 00000FA1: give it with --member FILE.bkf") {
+		t.Errorf("browse of the first member alone:\n%s", out)
+	}
 	whole := t.TempDir()
 	h.ok("restore", "--tape", first, "--set", "1", "--to", whole, "--member", second)
 	if got := readFile(t, filepath.Join(whole, "E", "Big", "big.bin")); got != string(big) {
@@ -228,9 +232,40 @@ func TestForeignTapeSpanningFamily(t *testing.T) {
 	if got := readFile(t, filepath.Join(whole, "E", "Big", "tail.txt")); got != "after the split\n" {
 		t.Errorf("tail.txt = %q", got)
 	}
-	if out := h.ok("browse", "--tape", first, "--set", "1", "--member", second, "E:/Big"); !strings.Contains(out, "tail.txt") {
+	if out := h.ok("browse", "--tape", first, "--set", "1", "--member", second, "E:/Big"); !strings.Contains(out, "tail.txt  (on member 2)") {
 		t.Errorf("browse across the members:\n%s", out)
 	}
+}
+
+// A media family cataloged with its members: the catalog records which
+// member holds what, and a later restore or browse finds the members from
+// it while their files are where they were.
+func TestForeignFamilyCataloged(t *testing.T) {
+	h := newHome(t)
+	first, second, big := writeFamily(t)
+	out := h.ok("catalog", "--tape", first, "--member", second)
+	if !strings.Contains(out, "Set 1 goes on on member 2 of media family 00000FA1: "+second) || !strings.Contains(out, "Set 1: Normal, 3/4/2003") {
+		t.Errorf("catalog of the family:\n%s", out)
+	}
+	out = h.ok("tapes")
+	for _, want := range []string{`"Family 1"  family 00000FA1 member 1  1 set`, "complete, on members 1\u20132", `"Family 2"  family 00000FA1 member 2  1 set`, "continued from member 1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("tapes lacks %q:\n%s", want, out)
+		}
+	}
+	whole := t.TempDir()
+	h.ok("restore", "--tape", "Family 1", "--set", "1", "--to", whole)
+	if got := readFile(t, filepath.Join(whole, "E", "Big", "big.bin")); got != string(big) {
+		t.Errorf("big.bin found through the catalog differs (%d bytes)", len(got))
+	}
+	if out := h.ok("browse", "--tape", "Family 1", "--set", "1", "E:/Big"); !strings.Contains(out, "tail.txt  (on member 2)") || strings.Contains(out, "warning") {
+		t.Errorf("browse through the catalog:\n%s", out)
+	}
+	// The second member moved away: it is asked for again.
+	if err := os.Rename(second, second+".away"); err != nil {
+		t.Fatal(err)
+	}
+	h.fails([]string{"restore", "--tape", "Family 1", "--set", "1", "--to", t.TempDir()}, "needs member 2 of media family 00000FA1: give it with --member FILE.bkf")
 }
 
 var familyWhen = time.Date(2003, 3, 4, 5, 6, 7, 0, time.UTC)

@@ -12,7 +12,7 @@
 // zero fields are left out.
 //
 //	meta
-//	  version                        → uint64: the schema version (2)
+//	  version                        → uint64: the schema version (3)
 //	tapes                            (sequence: the last tape id)
 //	  <tape id>                      → Tape
 //	sets                             (sequence: the last set id)
@@ -59,6 +59,16 @@
 // were when its records last matched the file, so that the engine can tell
 // at open which tapes changed behind the catalog and catalog them again.
 // A damaged Set says what is wrong in Damage.
+//
+// Media families (schema 3): each .bkf file of a family is a Tape of its
+// own, with the family id, its sequence and its path. A Set records the
+// member it starts on (Member, its tape's sequence, which migration 3 gave
+// the sets cataloged before) and, when it goes on past the end of its tape,
+// the member it ends on (LastMember); its entries then come from all the
+// members, each Entry naming the member its file starts on when that is
+// not the set's first. The rest of such a set on a later member is
+// recorded there too, marked Continued. An extract finds the members from
+// the tapes of the family whose files are still at their place.
 //
 // A Set made with encryption has Encrypted set (a field added without a
 // migration: a Set written before it reads as not encrypted, and cataloging

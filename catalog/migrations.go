@@ -21,6 +21,7 @@ type migration struct {
 var migrations = []migration{
 	{1, "create the tapes, sets and entries buckets", createBuckets},
 	{2, "index sets by server and store", indexByStore},
+	{3, "record the member of its media family each set starts on", recordSetMembers},
 }
 
 // latestVersion is the schema this exbackup writes.
@@ -47,6 +48,44 @@ func indexByStore(tx *bolt.Tx) error {
 		}
 		return putStoreRows(idx, s)
 	})
+}
+
+// recordSetMembers gives each set the member of its tape's media family it
+// starts on. Sets cataloged before it lay on their one tape: that tape's
+// sequence.
+func recordSetMembers(tx *bolt.Tx) error {
+	sets := tx.Bucket(bucketSets)
+	type update struct {
+		k []byte
+		s Set
+	}
+	var ups []update
+	err := sets.ForEach(func(k, v []byte) error {
+		var s Set
+		if err := decodeSet(k, v, &s); err != nil {
+			return err
+		}
+		if s.Member != 0 {
+			return nil
+		}
+		t, err := getTape(tx, s.TapeID)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.label(), err)
+		}
+		s.Member = memberOf(t)
+		ups = append(ups, update{append([]byte(nil), k...), s})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// Written after the walk: putting under a bolt cursor skips keys.
+	for _, u := range ups {
+		if err := putJSON(sets, u.k, u.s); err != nil {
+			return fmt.Errorf("%s: %w", u.s.label(), err)
+		}
+	}
+	return nil
 }
 
 // migrate applies the migrations the catalog lacks, each in its own

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,7 +105,7 @@ func TestMigration2(t *testing.T) {
 	})
 
 	c := openTestAt(t, path)
-	if v, _ := c.SchemaVersion(); v != 2 {
+	if v, _ := c.SchemaVersion(); v != latestVersion() {
 		t.Fatalf("version %d after migrating", v)
 	}
 	var rows int
@@ -126,7 +127,7 @@ func TestMigration2(t *testing.T) {
 		t.Errorf("ChainFor(exch01, DS) = %+v, %v", chain, err)
 	}
 	e, err := c.Entries(1)
-	if err != nil || len(e) != 1 || e[0] != (Entry{`\\EXCH01\Microsoft Information Store`, "priv.edb", 4096, 12, "sha256:ab"}) {
+	if err != nil || len(e) != 1 || e[0] != (Entry{Volume: `\\EXCH01\Microsoft Information Store`, Path: "priv.edb", Size: 4096, FLA: 12, Hash: "sha256:ab"}) {
 		t.Errorf("Entries(1) = %+v, %v", e, err)
 	}
 	tp, err := c.TapeByName("monday")
@@ -135,6 +136,74 @@ func TestMigration2(t *testing.T) {
 	}
 	if s := addSet(t, c, newSet(1, 6, "EXCH01", "IS", TypeIncremental, t0), nil); s.ID != 6 {
 		t.Errorf("a new set after migrating got id %d, want 6", s.ID)
+	}
+}
+
+// Schema 2 did not say which member of its media family a set starts on:
+// version 3 gives each set its tape's sequence (1 for a tape whose header
+// says 0), and leaves the rest of the record as it was.
+func TestMigration3(t *testing.T) {
+	path := buildByHand(t, func(tx *bolt.Tx) error {
+		b := map[string]*bolt.Bucket{}
+		for _, name := range []string{"meta", "tapes", "sets", "entries", "sets-by-tape", "sets-by-store"} {
+			var err error
+			if b[name], err = tx.CreateBucket([]byte(name)); err != nil {
+				return err
+			}
+		}
+		b["meta"].Put([]byte("version"), be(2))
+		b["tapes"].SetSequence(3)
+		b["tapes"].Put(be(1), []byte(`{"ID":1,"FamilyID":4001,"Sequence":1,"Name":"Family 1","Created":"2003-03-04T05:06:07Z","Location":"/old/family-1.bkf"}`))
+		b["tapes"].Put(be(2), []byte(`{"ID":2,"FamilyID":4001,"Sequence":2,"Name":"Family 2","Created":"2003-03-04T05:06:07Z","Location":"/old/family-2.bkf"}`))
+		b["tapes"].Put(be(3), []byte(`{"ID":3,"FamilyID":77,"Name":"No sequence","Created":"2003-03-04T05:06:07Z","Location":"/old/zero.bkf"}`))
+		sets := []string{
+			1: `{"ID":1,"TapeID":1,"Number":1,"Name":"Spanning","Created":"2003-03-04T05:06:07Z","Stores":["E:"],"Files":2,"Bytes":20017,"State":"aborted","Damage":"goes on","Foreign":true}`,
+			2: `{"ID":2,"TapeID":2,"Number":1,"Name":"Spanning","Created":"2003-03-04T05:06:07Z","Stores":["E:"],"Files":2,"State":"complete","Foreign":true}`,
+			3: `{"ID":3,"TapeID":3,"Number":1,"Created":"2003-03-04T05:06:07Z","Stores":["C:"],"State":"complete","Foreign":true}`,
+		}
+		b["sets"].SetSequence(3)
+		for id, tapeID := range []uint64{1: 1, 2: 2, 3: 3} {
+			if id == 0 {
+				continue
+			}
+			b["sets"].Put(be(uint64(id)), []byte(sets[id]))
+			b["sets-by-tape"].Put(append(append(be(tapeID), be(1)...), be(uint64(id))...), nil)
+			eb, err := b["entries"].CreateBucket(be(uint64(id)))
+			if err != nil {
+				return err
+			}
+			eb.SetSequence(1)
+			eb.Put(be(1), []byte(`{"Volume":"E:","Path":"Big/head.txt","Size":17,"FLA":4}`))
+		}
+		return nil
+	})
+	c := openTestAt(t, path)
+	if v, _ := c.SchemaVersion(); v != 3 {
+		t.Fatalf("version %d after migrating", v)
+	}
+	for id, want := range map[uint64]uint16{1: 1, 2: 2, 3: 1} {
+		s, err := c.Set(id)
+		if err != nil || s.Member != want || s.LastMember != 0 || s.Continued {
+			t.Errorf("set id %d: member %d (last %d, continued %v), %v; want member %d", id, s.Member, s.LastMember, s.Continued, err, want)
+		}
+	}
+	if s, _ := c.Set(1); s.Damage != "goes on" || s.Files != 2 || s.Bytes != 20017 || s.State != StateAborted || !s.Foreign {
+		t.Errorf("set 1 lost fields: %+v", s)
+	}
+	if e, err := c.Entries(2); err != nil || len(e) != 1 || e[0] != (Entry{Volume: "E:", Path: "Big/head.txt", Size: 17, FLA: 4}) {
+		t.Errorf("Entries(2) = %+v, %v", e, err)
+	}
+	// A set added since records its member, and one that spans says so.
+	s := addSet(t, c, Set{TapeID: 2, Number: 2, Created: t0, State: StateComplete, Foreign: true, LastMember: 3}, []Entry{{Path: "a", Member: 3}})
+	if got, _ := c.Set(s.ID); got.Member != 2 || got.LastMember != 3 || got.MemberText() != "on members 2\u20133" {
+		t.Errorf("a new spanning set: member %d, last %d, %q", got.Member, got.LastMember, got.MemberText())
+	}
+	if e, _ := c.Entries(s.ID); len(e) != 1 || e[0].Member != 3 {
+		t.Errorf("a new set's entry: %+v", e)
+	}
+	gone := Set{State: StateAborted, Damage: `tape "Family 1", set 1 needs member 2 of media family 00000FA1`}
+	if got := gone.StateText(); got != `incomplete: tape "Family 1", set 1 needs member 2 of media family 00000FA1` {
+		t.Errorf("a set whose member is missing: %q", got)
 	}
 }
 
@@ -153,7 +222,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 		c.Close()
 		t.Fatal("a newer catalog was opened")
 	}
-	if !errors.Is(err, ErrNewerSchema) || !strings.Contains(err.Error(), "catalog.db was written by a newer exbackup (schema 3") {
+	if !errors.Is(err, ErrNewerSchema) || !strings.Contains(err.Error(), fmt.Sprintf("catalog.db was written by a newer exbackup (schema %d", newer)) {
 		t.Errorf("error %q", err)
 	}
 	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {

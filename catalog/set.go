@@ -34,6 +34,10 @@ const (
 func (s Set) StateText() string {
 	switch s.State {
 	case StateAborted:
+		if strings.Contains(s.Damage, "needs member") {
+			// Finished on a member of its family the catalog lacks.
+			return "incomplete: " + s.Damage
+		}
 		return "aborted (never finished)"
 	case StateDamaged:
 		switch {
@@ -95,6 +99,32 @@ type Set struct {
 	// Encrypted sets keep their files' data sealed for the console's
 	// recipients: reading it needs the console's key or a recovery key.
 	Encrypted bool `json:",omitzero"`
+
+	// Member is the member of the tape's media family the set starts on
+	// (its sequence, 1 for the first; schema 3): the tape's own sequence,
+	// unless Continued. LastMember is the member it ends on when it goes
+	// on past the end of its tape (0 when it does not).
+	Member     uint16 `json:",omitzero"`
+	LastMember uint16 `json:",omitzero"`
+	// Continued is set on the part of a set that began on an earlier
+	// member of the family: this tape holds its rest.
+	Continued bool `json:",omitzero"`
+}
+
+// Spans reports whether the set lies on more than one member of its media
+// family.
+func (s Set) Spans() bool { return s.Continued || s.LastMember > s.Member }
+
+// MemberText says where a set that spans members lies: "on members 1–2",
+// "continued from member 1"; "" for a set on one tape.
+func (s Set) MemberText() string {
+	switch {
+	case s.Continued:
+		return fmt.Sprintf("continued from member %d", s.Member)
+	case s.LastMember > s.Member:
+		return fmt.Sprintf("on members %d\u2013%d", s.Member, s.LastMember)
+	}
+	return ""
 }
 
 // Entry is one file of a set.
@@ -104,6 +134,10 @@ type Entry struct {
 	Size   int64  `json:",omitzero"`
 	FLA    uint64 `json:",omitzero"` // format logical address of the file's block
 	Hash   string `json:",omitzero"` // as recorded on tape, e.g. "sha256:…"
+	// Member is the member of the media family the file's block starts
+	// on, when that is not the one the set starts on (Set.Member); 0
+	// otherwise.
+	Member uint16 `json:",omitzero"`
 }
 
 // SetWithEntries is a set with its files, as read from a tape.
@@ -128,6 +162,9 @@ func (s Set) label() string {
 func (s Set) validate() error {
 	if s.Number < 1 {
 		return fmt.Errorf("%s: set numbers start at 1", s.label())
+	}
+	if s.LastMember != 0 && s.LastMember < s.Member {
+		return fmt.Errorf("%s: ends on member %d of its family, before member %d it starts on", s.label(), s.LastMember, s.Member)
 	}
 	switch s.State {
 	case StateComplete, StateAborted, StateDamaged:
@@ -188,6 +225,13 @@ func (c *Catalog) AddSet(s Set, entries []Entry) (Set, error) {
 
 // addSetTx writes a new set, its index rows and its entries, and sets s.ID.
 func addSetTx(tx *bolt.Tx, s *Set, entries []Entry) error {
+	if s.Member == 0 {
+		t, err := getTape(tx, s.TapeID)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.label(), err)
+		}
+		s.Member = memberOf(t)
+	}
 	sets := tx.Bucket(bucketSets)
 	id, err := sets.NextSequence()
 	if err != nil {
@@ -407,3 +451,7 @@ func deleteStoreRows(idx *bolt.Bucket, s Set) error {
 	}
 	return nil
 }
+
+// memberOf is the member of its family a tape is: its sequence, 1 for a
+// tape whose header says 0.
+func memberOf(t Tape) uint16 { return max(t.Sequence, 1) }

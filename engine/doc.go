@@ -18,4 +18,10 @@
 // any tape is written. A Replace writes its new tape beside the old one
 // (Library.Stage) and swaps it in, then its catalog records, only once all
 // its sets are whole (Backup, commitReplace).
+//
+// A set that goes on past the end of its tape needs the next members of
+// its media family (members.go): the files a request names, the cataloged
+// tapes of the family still at their place, or the AskMember a job's
+// context carries (WithMemberAsker). CatalogFamily records which member
+// holds what.
 package engine

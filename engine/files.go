@@ -27,25 +27,11 @@ type ExtractRequest struct {
 	// files, as "name%3Astream".
 	AlternateStreams bool
 	// Members are the other .bkf files of the tape's media family, in any
-	// order, for a set that goes on past the end of its medium.
+	// order, for a set that goes on past the end of its medium. Members
+	// the catalog knows of, at their place, need not be given; a member
+	// still missing stops the extraction before anything is written (an
+	// asker in the context is asked first, see WithMemberAsker).
 	Members []string
-}
-
-// memberFinder answers a set's request for the next member of its family
-// from the files given: the one whose TAPE block has that family id and
-// sequence number.
-func memberFinder(paths []string) tape.NextMember {
-	if len(paths) == 0 {
-		return nil
-	}
-	return func(family uint32, seq int) (string, error) {
-		for _, p := range paths {
-			if t, err := tape.Open(p); err == nil && t.Info().FamilyID == family && t.Info().Sequence == seq {
-				return p, nil
-			}
-		}
-		return "", fmt.Errorf("none of the %d files given is member %d of media family %08X", len(paths), seq, family)
-	}
 }
 
 // openAnyTape opens a tape by library name or by the path of a .bkf file.
@@ -80,8 +66,18 @@ func (e *Engine) checkSetAccess(t *tape.Tape, set int) error {
 // children (one line each with Child.String), Lookup finds one node, and a
 // tree widget walks Node.Children. The media based catalog is used when the
 // tape has one; members are the other files of the media family, read
-// when the set goes on past the end of its medium.
+// when the set goes on past the end of its medium (see BrowseSetContext).
 func (e *Engine) BrowseSet(nameOrPath string, set int, members ...string) (*tape.Tree, error) {
+	return e.BrowseSetContext(context.Background(), nameOrPath, set, members...)
+}
+
+// BrowseSetContext is BrowseSet whose set, when it goes on past the end of
+// its medium, finds the next members among those given, the cataloged
+// tapes of its family, or from the asker ctx carries (WithMemberAsker).
+// A member still missing is a *tape.MemberError among the tree's
+// Problems; a member the asker was refused (tape.ErrMemberNotGiven) is
+// the error.
+func (e *Engine) BrowseSetContext(ctx context.Context, nameOrPath string, set int, members ...string) (*tape.Tree, error) {
 	t, err := e.openAnyTape(nameOrPath)
 	if err != nil {
 		return nil, err
@@ -89,10 +85,14 @@ func (e *Engine) BrowseSet(nameOrPath string, set int, members ...string) (*tape
 	if err := e.checkSetAccess(t, set); err != nil {
 		return nil, err
 	}
-	if len(members) > 0 {
-		return t.FamilyTree(set, memberFinder(members))
+	if len(members) == 0 {
+		// The media based catalog lists a finished set at its cost; a set
+		// it does not show finished may go on on another member.
+		if tr, err := t.QuickTree(set); err != nil || tr.Complete {
+			return tr, err
+		}
 	}
-	return t.QuickTree(set)
+	return t.FamilyTree(set, e.memberFinder(ctx, t.Info().Name, set, members))
 }
 
 // ExtractFiles extracts files of a set into a folder (see tape.ExtractTree):
@@ -114,9 +114,14 @@ func (e *Engine) ExtractFiles(ctx context.Context, req ExtractRequest, p *Progre
 	info := t.Info()
 	p.update(func(s *Snapshot) { s.Tape, s.Set = info.Name, fmt.Sprintf("Set %d", req.Set) })
 	p.logf(fmt.Sprintf("Extracting set %d of tape %q to %s", req.Set, info.Name, req.Dir))
-	tr, err := t.FamilyTree(req.Set, memberFinder(req.Members))
+	tr, err := t.FamilyTree(req.Set, e.memberFinder(ctx, info.Name, req.Set, req.Members))
 	if err != nil {
 		return res, err
+	}
+	if me := missingMember(tr); me != nil {
+		// Nothing is written: what this member holds of the set would be
+		// a part presented as the whole.
+		return res, me
 	}
 	_, total, err := tr.Select(req.Items)
 	if err != nil {

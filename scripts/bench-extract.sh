@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# Extraction throughput beside dd: BenchmarkExtract extracts a set of 256 MiB
+# Extraction throughput beside dd: BenchmarkExtract extracts a set of 1 GiB
 # (four files) to a folder — read from the tape, checked (CSUM, CRC-32C,
 # BLAKE3), written under a temporary name, synced, renamed — and dd copies
-# as many bytes from one file to another with conv=fsync, on the same disk.
-# Both read from the page cache (the tape and dd's source were just
-# written and read once). Prints MiB/s of each and the ratio.
+# as many bytes from one file to another with conv=fsync, on the same disk,
+# twice: reading its source from the page cache (it was just read once),
+# and reading it past the page cache (iflag=direct), as the extractor
+# reads a tape so that a restore does not evict what the machine has
+# cached. Prints the median MiB/s of each, their range over the rounds, and
+# the ratios of the medians.
 #
-#   scripts/bench-extract.sh [DIR] [ROUNDS]     DIR defaults to /tmp, ROUNDS to 3
+#   scripts/bench-extract.sh [DIR] [ROUNDS] [MIB]   DIR defaults to /tmp, ROUNDS to 3, MIB to 1024
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-/tmp}
 rounds=${2:-3}
-bytes=$((256 * 1024 * 1024))
+mib=${3:-1024}
+bytes=$((mib * 1024 * 1024))
 work=$(mktemp -d "$dir/exbackup-extract.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
@@ -23,7 +27,7 @@ dd_rate() {
 	local t0 t1
 	rm -f "$work/dst.bin"; sync; sleep 2
 	t0=$(date +%s.%N)
-	dd if="$work/src.bin" of="$work/dst.bin" bs=1M conv=fsync status=none
+	dd if="$work/src.bin" of="$work/dst.bin" bs=1M conv=fsync status=none "$@"
 	t1=$(date +%s.%N)
 	echo "$bytes / ($t1 - $t0) / 1048576" | bc -l
 }
@@ -33,13 +37,20 @@ go_rate() {
 		awk '/^BenchmarkExtract/ { print $5 / 1.048576 }' # MB/s → MiB/s
 }
 
-best() { sort -g | tail -1; }
-declare -a d g
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+range_of() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.1f–%.1f", lo, hi }'; }
+declare -a d dd g
 for ((i = 1; i <= rounds; i++)); do
 	d+=("$(dd_rate)")
+	dd+=("$(dd_rate iflag=direct)")
 	g+=("$(go_rate)")
+	printf 'round %d: dd %.1f MiB/s, dd iflag=direct %.1f MiB/s, exbackup %.1f MiB/s\n' "$i" "${d[-1]}" "${dd[-1]}" "${g[-1]}"
 done
-db=$(printf '%s\n' "${d[@]}" | best)
-gb=$(printf '%s\n' "${g[@]}" | best)
-echo "rounds: $rounds, 256 MiB, disk of $dir (best round of each), load average $(cut -d" " -f1-3 /proc/loadavg)"
-printf 'extract  dd %7.1f MiB/s   exbackup %7.1f MiB/s   ratio %.2f\n' "$db" "$gb" "$(echo "$gb / $db" | bc -l)"
+dm=$(printf '%s\n' "${d[@]}" | median)
+ddm=$(printf '%s\n' "${dd[@]}" | median)
+gm=$(printf '%s\n' "${g[@]}" | median)
+echo "rounds: $rounds, $mib MiB, disk of $dir, load average $(cut -d" " -f1-3 /proc/loadavg)"
+printf 'dd               %7.1f MiB/s (%s)\n' "$dm" "$(printf '%s\n' "${d[@]}" | range_of)"
+printf 'dd iflag=direct  %7.1f MiB/s (%s)\n' "$ddm" "$(printf '%s\n' "${dd[@]}" | range_of)"
+printf 'exbackup         %7.1f MiB/s (%s)   ratio to dd %.2f, to dd iflag=direct %.2f\n' \
+	"$gm" "$(printf '%s\n' "${g[@]}" | range_of)" "$(echo "$gm / $dm" | bc -l)" "$(echo "$gm / $ddm" | bc -l)"

@@ -76,6 +76,14 @@
 // offset, damaged regions the walk skipped are in Lost, everything else is
 // extracted, and the result says it is incomplete.
 //
+// A set that goes on past the end of its medium (a media family of
+// several .bkf files) is read by FamilyTree, which asks a NextMember for
+// each next member by family id and sequence (CheckMember tells a file
+// that is not it, by name). A member not found is a *MemberError among
+// the tree's Problems; a NextMember returning ErrMemberNotGiven (the
+// administrator's Cancel) stops the walk. Tree.Members and Entry.Member
+// say which member holds what.
+//
 // Each set exbackup writes on a tape created since the media based catalog
 // came (the TAPE block says catalog type 1) ends with one: VerifyCatalog
 // and Verify check it against the blocks.

@@ -2,6 +2,7 @@ package tape
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,8 +12,53 @@ import (
 
 // NextMember returns the .bkf file of a media family's member: the one
 // whose TAPE block has the family id and the sequence number (2 for the
-// second). A set that goes on past the end of its medium asks for it.
+// second). A set that goes on past the end of its medium asks for it. ""
+// with no error says that the member is not known.
 type NextMember func(familyID uint32, sequence int) (path string, err error)
+
+// MemberError says that a set goes on on a member of its media family that
+// was not found: the administrator must name it (its .bkf file), as NT
+// Backup asked for the next tape.
+type MemberError struct {
+	Tape     string // the tape the set was read from
+	Set      int
+	Family   uint32 // media family id
+	Sequence int    // the member needed: 2 for the second
+	Err      error  // why the member given, if any, was not it; nil when none was given
+}
+
+func (e *MemberError) Error() string {
+	s := fmt.Sprintf("tape %q, set %d needs member %d of media family %08X", e.Tape, e.Set, e.Sequence, e.Family)
+	if e.Err != nil {
+		s += " (" + e.Err.Error() + ")"
+	}
+	return s
+}
+
+func (e *MemberError) Unwrap() error { return e.Err }
+
+// ErrMemberNotGiven is what a NextMember returns when the administrator
+// declined to give the member (Cancel): the job stops.
+var ErrMemberNotGiven = errors.New("the next member of the media family was not given")
+
+// Member is one .bkf file of a media family a tree was read from.
+type Member struct {
+	Path     string // "" for the tree's own tape
+	Sequence int    // 1 for the first
+}
+
+// CheckMember reports whether the .bkf file at path is member seq of the
+// media family: nil if it is, else why not, by name.
+func CheckMember(path string, family uint32, seq int) error {
+	m, err := Open(path)
+	if err != nil {
+		return err
+	}
+	if info := m.Info(); info.FamilyID != family || info.Sequence != seq {
+		return fmt.Errorf("%s is member %d of media family %08X, not member %d of %08X", path, info.Sequence, info.FamilyID, seq, family)
+	}
+	return nil
+}
 
 // part is where a piece of a file's data lies: a member of the family
 // ("" for the tree's own tape) and the FILE block there.
@@ -26,7 +72,9 @@ type part struct {
 // member, whose continuation of the set joins the tree; a file cut by the
 // end of a medium becomes one node whose data is read from both. Without
 // next (nil), or when it fails, the tree holds what this member has and is
-// incomplete.
+// incomplete, and its Problems hold a *MemberError naming the member
+// needed. A next that returns ErrMemberNotGiven stops the walk: the error
+// is then FamilyTree's.
 func (t *Tape) FamilyTree(number int, next NextMember) (*Tree, error) {
 	f, r, err := t.open()
 	if err != nil {
@@ -48,23 +96,32 @@ func (t *Tape) FamilyTree(number int, next NextMember) (*Tree, error) {
 	}
 	tr := newTree(t.displayName(), set)
 	family, seq := c.Tape.MediaFamilyID, int(c.Tape.MediaSequence)
+	tr.Family, tr.Members = family, []Member{{Sequence: seq}}
 	for set.Continues {
 		tr.Complete = false
+		need := &MemberError{Tape: tr.Tape, Set: number, Family: family, Sequence: seq + 1}
 		if next == nil {
-			tr.Problems = append(tr.Problems, fmt.Errorf("tape %q, set %d goes on on member %d of media family %08X, which was not given", tr.Tape, number, seq+1, family))
+			tr.Problems = append(tr.Problems, need)
 			return tr, nil
 		}
 		path, err := next(family, seq+1)
-		if err != nil {
-			tr.Problems = append(tr.Problems, fmt.Errorf("tape %q, set %d: member %d of media family %08X: %w", tr.Tape, number, seq+1, family, err))
+		if errors.Is(err, ErrMemberNotGiven) {
+			need.Err = err
+			return nil, need
+		}
+		if err != nil || path == "" {
+			need.Err = err
+			tr.Problems = append(tr.Problems, need)
 			return tr, nil
 		}
 		s, err := memberSet(path, family, seq+1, number)
 		if err != nil {
-			tr.Problems = append(tr.Problems, err)
+			need.Err = err
+			tr.Problems = append(tr.Problems, need)
 			return tr, nil
 		}
 		tr.join(path, s)
+		tr.Members = append(tr.Members, Member{Path: path, Sequence: seq + 1})
 		set, seq = s, seq+1
 	}
 	return tr, nil
@@ -72,14 +129,14 @@ func (t *Tape) FamilyTree(number int, next NextMember) (*Tree, error) {
 
 // memberSet reads the continuation of a set on a member of the family.
 func memberSet(path string, family uint32, seq, number int) (*mtf.Set, error) {
+	if err := CheckMember(path, family, seq); err != nil {
+		return nil, err
+	}
 	m, err := Open(path)
 	if err != nil {
 		return nil, err
 	}
 	info := m.Info()
-	if info.FamilyID != family || info.Sequence != seq {
-		return nil, fmt.Errorf("%s is member %d of media family %08X, not member %d of %08X", path, info.Sequence, info.FamilyID, seq, family)
-	}
 	f, r, err := m.open()
 	if err != nil {
 		return nil, err
@@ -141,6 +198,7 @@ func (tr *Tree) join(member string, s *mtf.Set) {
 		n := tr.add(parent, e.Name, KindFile)
 		c := e.Block.Content()
 		n.entry, n.Size, n.Modified, n.Offset, n.FLA, n.Corrupt, n.member = e, c.Size, e.File.Modified, e.Block.Offset, e.FLA, e.Corrupt, member
+		n.Volume = volume(e.Volume).Volume // this member's VOLB, as the tree numbers it
 		n.Streams = append(n.Streams, c.Skipped...)
 		tr.files = append(tr.files, n)
 	}

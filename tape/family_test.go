@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,6 +84,19 @@ func TestFamilySpansMembers(t *testing.T) {
 	kids, _ := tr.Browse("E:/Big")
 	if len(kids) != 3 || kids[0].Name != "big.bin" || kids[0].Size != int64(len(big)) {
 		t.Fatalf("E:/Big: %+v", kids)
+	}
+	if kids[0].Member != 0 || kids[2].Name != "tail.txt" || kids[2].Member != 2 || !strings.HasSuffix(kids[2].String(), "tail.txt  (on member 2)") {
+		t.Errorf("members of the listing: %+v", kids)
+	}
+	if len(tr.Members) != 2 || tr.Members[0] != (Member{Sequence: 1}) || tr.Members[1] != (Member{Path: second, Sequence: 2}) {
+		t.Errorf("tree members %+v", tr.Members)
+	}
+	var got []string
+	for _, e := range tr.Entries() {
+		got = append(got, fmt.Sprintf("%s@%d:%s", e.Path, e.Member, tr.Volumes[e.Volume].Device))
+	}
+	if strings.Join(got, " ") != "Big/head.txt@0:E: Big/big.bin@0:E: Big/tail.txt@2:E:" {
+		t.Errorf("entries across the members: %v", got)
 	}
 	dest := t.TempDir()
 	res, err := tp.ExtractTree(context.Background(), tr, dest, nil, ExtractOptions{})

@@ -151,6 +151,10 @@ type Set struct {
 	// KeyProvider). Recipients is how many keys can read it.
 	Encrypted  bool
 	Recipients int
+	// Continues is set when the medium ends inside the set: it goes on on
+	// the next member of the media family. Continued is set on the part
+	// of a set that began on an earlier member.
+	Continues, Continued bool
 }
 
 // Restorable reports whether the set may be offered for restore.
@@ -175,6 +179,10 @@ type Entry struct {
 	CRC32C   uint32
 	Corrupt  bool
 	Offset   int64 // byte offset of the FILE block in the tape file
+	// Member is, for a set read across its media family, the sequence of
+	// the member the FILE block starts on when that is not the tape's
+	// own; 0 on the tape itself.
+	Member int
 }
 
 // fromContents lists one set; last tells that nothing follows it on a tape
@@ -192,6 +200,8 @@ func fromContents(tapeName string, s *mtf.Set, last bool, size int64) Set {
 		Err:         s.Err,
 		Exbackup:    s.Info != nil,
 		Encrypted:   s.Start.Attributes&mtf.SetEncryption != 0 || s.Keys != nil,
+		Continues:   s.Continues,
+		Continued:   s.Continuation,
 	}
 	if s.Keys != nil {
 		out.Recipients = s.Keys.Recipients()

@@ -64,6 +64,9 @@ type Child struct {
 	Offset   int64
 	Children int // entries under a volume or directory
 	Corrupt  bool
+	// Member is the sequence of the member of the media family its block
+	// starts on, when that is not the tape browsed; 0 on the tape itself.
+	Member int
 }
 
 // String formats a child as `exbackup browse` prints it: kind, date,
@@ -85,6 +88,9 @@ func (c Child) String() string {
 	if c.Corrupt {
 		name += "  (corrupt on tape)"
 	}
+	if c.Member > 0 {
+		name += fmt.Sprintf("  (on member %d)", c.Member)
+	}
 	return fmt.Sprintf("%s  %s  %s  %s", kind, when, size, name)
 }
 
@@ -99,10 +105,15 @@ type Tree struct {
 	Problems []error
 	// Complete is false when the set has no ESET or Problems is not empty.
 	Complete bool
-	root     *Node
-	nodes    int
-	files    []*Node // in tape order
-	dirs     []*Node // DIRB nodes in tape order
+	// Family is the tape's media family id; Members are the members of it
+	// the tree was read from, in sequence order, its own tape first (with
+	// no path). FamilyTree fills them in; Tree leaves them empty.
+	Family  uint32
+	Members []Member
+	root    *Node
+	nodes   int
+	files   []*Node // in tape order
+	dirs    []*Node // DIRB nodes in tape order
 }
 
 // Tree reads a set's blocks (not its data) and returns its folder tree.
@@ -319,11 +330,11 @@ func (tr *Tree) Browse(path string) ([]Child, error) {
 		return nil, err
 	}
 	if n.Kind == KindFile {
-		return []Child{childOf(n)}, nil
+		return []Child{tr.childOf(n)}, nil
 	}
 	out := make([]Child, 0, len(n.children))
 	for _, c := range n.children {
-		out = append(out, childOf(c))
+		out = append(out, tr.childOf(c))
 	}
 	return out, nil
 }
@@ -340,6 +351,41 @@ func (n *Node) Parent() *Node {
 	return n.parent
 }
 
-func childOf(n *Node) Child {
-	return Child{Name: n.Name, Path: n.Path, Kind: n.Kind, Size: n.Size, Modified: n.Modified, Offset: n.Offset, Children: len(n.children), Corrupt: n.Corrupt}
+func (tr *Tree) childOf(n *Node) Child {
+	return Child{Name: n.Name, Path: n.Path, Kind: n.Kind, Size: n.Size, Modified: n.Modified, Offset: n.Offset, Children: len(n.children), Corrupt: n.Corrupt,
+		Member: tr.MemberOf(n)}
+}
+
+// MemberOf is the sequence of the member of the media family a node's
+// block is on, when that is another file than the tree's tape; 0 otherwise.
+func (tr *Tree) MemberOf(n *Node) int {
+	if n.member == "" {
+		return 0
+	}
+	for _, m := range tr.Members {
+		if m.Path == n.member {
+			return m.Sequence
+		}
+	}
+	return 0
+}
+
+// Entries lists the set's files as Sets would, in tape order, across
+// every member the tree was read from: Entry.Member says which member
+// each FILE block starts on (0 for the tree's tape), Entry.Volume indexes
+// Volumes.
+func (tr *Tree) Entries() []Entry {
+	out := make([]Entry, 0, len(tr.files))
+	for _, n := range tr.files {
+		e := Entry{Set: tr.Set, Volume: n.Volume, Path: n.Path, Size: n.Size, Modified: n.Modified, FLA: n.FLA, Corrupt: n.Corrupt,
+			Offset: n.Offset, Member: tr.MemberOf(n)}
+		if n.entry != nil {
+			e.Path, e.Size = n.entry.Path(), n.entry.Size
+			if h := n.entry.Block.Hash; h != nil {
+				e.Hash, e.CRC32C = hashOf(h), h.CRC32C
+			}
+		}
+		out = append(out, e)
+	}
+	return out
 }

@@ -17,7 +17,8 @@
 // tapesmodel.go, tapes.go and columns.go (the Tapes window, its columns
 // sized to their text), filetree.go (a file set's folders under its row,
 // with their index and ticks) and extract.go (Restore Information for those
-// files: an alternate folder), connect.go, backup.go and backupsets.go
+// files: an alternate folder), member.go (Insert Next Tape: the .bkf file
+// of the next member of a media family, asked for by a job), connect.go, backup.go and backupsets.go
 // (Backup Information, one row per set), restore.go and status.go (the
 // dialogs and the job runner), ops.go (Verify, Catalog, Erase Tape, About),
 // modal.go (dialog frame fitted to the window, confirmations, form

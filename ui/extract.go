@@ -154,7 +154,7 @@ func (c *Console) startExtract(tapeName string, req engine.ExtractRequest) {
 	}
 	c.runJob("Restore Status", func(j *job) (string, error) {
 		// The engine logs mapped names and failures; skips are ours.
-		res, err := fe.ExtractFiles(j.ctx, req, j.progress("Restore"))
+		res, err := fe.ExtractFiles(c.withAsker(j.ctx), req, j.progress("Restore"))
 		for _, s := range res.Skipped {
 			j.log(s + " was already there: not replaced")
 		}

@@ -172,7 +172,7 @@ func (p *filePane) show(t catalog.Tape, s catalog.Set) {
 		where = t.Location
 	}
 	p.c.goDo(func() {
-		tr, err := fe.BrowseSet(where, s.Number)
+		tr, err := p.c.browseSet(fe, where, s.Number)
 		var ix *fileIndex
 		if err == nil {
 			ix = buildFileIndex(t, s, tr)

@@ -168,7 +168,7 @@ func (c *Console) CatalogFile() {
 
 func (c *Console) startCatalog(nameOrPath string) {
 	c.runJob("Catalog Status", func(j *job) (string, error) {
-		if err := c.eng.CatalogTape(j.ctx, nameOrPath, j.progress("Catalog")); err != nil {
+		if err := c.eng.CatalogTape(c.withAsker(j.ctx), nameOrPath, j.progress("Catalog")); err != nil {
 			return "", err
 		}
 		return "Cataloged " + nameOrPath + ".", nil

@@ -174,6 +174,11 @@ func (c *Console) shoot(dir string) error {
 		}, hide},
 		{"about", func() { m = c.aboutDialog(); m.show() }, hide},
 		{"main-dark", func() { c.setTheme(ThemeDark) }, func() { c.setTheme(theme0) }},
+		{"insert-next-tape", func() {
+			d := c.newMemberDialog(sampleMemberNeed(), func(string, error) {})
+			d.m.show()
+			m = d.m
+		}, hide},
 	}
 	for i, s := range shots {
 		ui(s.setup)
