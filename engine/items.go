@@ -1,7 +1,13 @@
 package engine
 
 import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
 	"exbackup/exchange"
+	"exbackup/tape"
 )
 
 // Item-level recovery: a set of an Information Store (with, for an
@@ -41,4 +47,59 @@ type Recoverer interface {
 	// Reopen opens a folder Recover finished before (read-only), or fails
 	// when it did not finish.
 	Reopen(dir string) (ItemStore, error)
+}
+
+// SetRecoverer sets what recovers and opens staged sets. Without one,
+// OpenItems and the jobs built on it refuse with a message saying so.
+func (e *Engine) SetRecoverer(r Recoverer) {
+	e.mu.Lock()
+	e.recoverer = r
+	e.mu.Unlock()
+}
+
+func (e *Engine) itemRecoverer() (Recoverer, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.recoverer == nil {
+		return nil, errors.New("this console cannot open the mailboxes of a store set: it has no recovery engine")
+	}
+	return e.recoverer, nil
+}
+
+// SetRef is one set of a chain as OpenItems read it.
+type SetRef struct {
+	Tape string              `json:"tape"`
+	Set  int                 `json:"set"`
+	Type exchange.BackupType `json:"type"`
+}
+
+func (r SetRef) String() string {
+	return fmt.Sprintf("set %d of tape %q (%s)", r.Set, r.Tape, TypeTitle(r.Type))
+}
+
+// Items is a set of an Information Store opened read-only: its chain read
+// from tape, recovered in a folder of the console's home.
+type Items struct {
+	Tape  string
+	Set   int
+	Chain []SetRef // the sets read, full set first
+	// Server is the set's own server, where its mailboxes lived.
+	Server string
+	Dir    string // where the chain was staged and recovered
+	Bytes  int64  // temporary space it takes
+	Cached bool   // a copy staged before was reused
+	// Elapsed is how long reading the chain and recovering it took (or
+	// reopening the cached copy).
+	Elapsed time.Duration
+
+	e     *Engine
+	store ItemStore
+	once  sync.Once
+}
+
+// ItemOpenRequest opens a set for browsing: Keys open an encrypted set.
+type ItemOpenRequest struct {
+	Tape string
+	Set  int
+	Keys tape.KeyProvider
 }
