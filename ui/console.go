@@ -75,6 +75,7 @@ type Console struct {
 	shotSize fyne.Size
 
 	running *statusDialog // the job running, if any
+	viewers []*viewer     // the message windows open
 
 	sessionKey tape.KeyProvider // the key unlocked for encrypted sets, this session only (keys.go)
 }
@@ -272,6 +273,7 @@ func (c *Console) buildMenu() *fyne.MainMenu {
 		item("catalog", "Catalog", c.Catalog, ctrlShift(fyne.KeyC)),
 		item("catalog-file", "Catalog File…", c.CatalogFile, ctrl(fyne.KeyO)),
 		item("verify", "Verify…", c.Verify, ctrlShift(fyne.KeyV)),
+		item("export-items", "Export to Folder…", c.ExportItems, nil),
 		fyne.NewMenuItemSeparator(),
 		item("start-service", "Start Service", c.StartService, nil),
 		item("stop-service", "Stop Service", c.StopService, nil),

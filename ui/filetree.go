@@ -97,6 +97,10 @@ type filePane struct {
 	title   *widget.Label
 	status  *widget.Label
 	content fyne.CanvasObject
+	// files is the file tree with its title and status; store the pane
+	// of a store set (items.go). content shows one of them.
+	files fyne.CanvasObject
+	store *itemPane
 	// The pane shares the center of the sets' border container with the
 	// table: the table alone while no file set is open, so that the
 	// window stays as it was; the table over the tree when one is.
@@ -123,7 +127,10 @@ func newFilePane(c *Console, border *fyne.Container, table fyne.CanvasObject) *f
 	p.status = widget.NewLabel("")
 	p.status.Importance = widget.LowImportance
 	p.status.Truncation = fyne.TextTruncateEllipsis
-	p.content = container.NewBorder(p.title, p.status, nil, nil, p.tree)
+	p.files = container.NewBorder(p.title, p.status, nil, nil, p.tree)
+	p.store = newItemPane(c)
+	p.store.content.Hide()
+	p.content = container.NewStack(p.files, p.store.content)
 	p.content.Hide()
 	p.split = container.New(filePaneLayout{}, table, p.content)
 	return p
@@ -148,8 +155,8 @@ func (p *filePane) setVisible(on bool) {
 	p.border.Refresh()
 }
 
-// show opens a set's tree, read off the UI goroutine; a set that is not a
-// file set hides the pane.
+// show opens a set's tree, read off the UI goroutine; a store set shows
+// its items pane instead; any other set hides the pane.
 func (p *filePane) show(t catalog.Tape, s catalog.Set) {
 	if p.ix != nil && p.ix.set.ID == s.ID {
 		return
@@ -157,6 +164,18 @@ func (p *filePane) show(t catalog.Tape, s catalog.Set) {
 	p.gen++
 	gen := p.gen
 	p.ix, p.ticked, p.under = nil, map[string]bool{}, map[string]int{}
+	if isItemSet(s) && p.c.itemsSupported() {
+		p.files.Hide()
+		p.store.content.Show()
+		p.store.show(t, s)
+		p.setVisible(true)
+		p.tree.Refresh()
+		p.c.updateStatus()
+		return
+	}
+	p.store.close()
+	p.store.content.Hide()
+	p.files.Show()
 	fe, ok := p.c.eng.(fileEngine)
 	if !ok || !s.Foreign || s.State == catalog.StateAborted {
 		p.setVisible(false)
@@ -202,6 +221,7 @@ func (p *filePane) show(t catalog.Tape, s catalog.Set) {
 func (p *filePane) hide() {
 	p.gen++
 	p.ix, p.ticked, p.under = nil, map[string]bool{}, map[string]int{}
+	p.store.close()
 	p.setVisible(false)
 	p.c.updateStatus()
 }
