@@ -18,4 +18,14 @@
 // any tape is written. A Replace writes its new tape beside the old one
 // (Library.Stage) and swaps it in, then its catalog records, only once all
 // its sets are whole (Backup, commitReplace).
+//
+// Item-level recovery (items*.go, item*.go): OpenItems reads a set of an
+// Information Store and the rest of its chain from tape into items/ of
+// the home, through the checked reads a restore uses, and has the
+// Recoverer that app passes in (exchange/server's offline recovery)
+// recover and open it read-only; a stamp written last makes the copy
+// reusable. Items browses, searches and opens its mailboxes, folders,
+// messages and posts by path; RestoreItems sends chosen ones in batches
+// through Server.ImportItems into the running store; ExportItems writes
+// .eml or mboxrd files.
 package engine

@@ -492,7 +492,7 @@ func (it *Items) walkFolders(p itemPath, fn func(folder itemPath, n ItemNode) er
 		return fmt.Errorf("%s: no such folder", it.where(p))
 	}
 	for _, f := range fs {
-		if !isUnder(f.Path, p.folder) {
+		if !isUnder(f.Path, p.folder) || p.id != 0 && f.Path != p.folder {
 			continue
 		}
 		fp := itemPath{root: p.root, mailbox: p.mailbox, folder: f.Path}

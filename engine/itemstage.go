@@ -253,13 +253,16 @@ func (e *Engine) itemChain(tapeName string, number int) ([]chainSet, error) {
 		}
 		for _, s := range sets {
 			if s.State != catalog.StateComplete || s.Foreign || SetStore(s) != exchange.StoreIS ||
-				!strings.EqualFold(strings.TrimLeft(s.Server, `\`), target.env.Server) || !s.Created.Before(target.set.Created) {
+				!strings.EqualFold(strings.TrimLeft(s.Server, `\`), target.env.Server) ||
+				!earlier(s.Created, s.HighGen, target.set.Created, target.env.HighGen) {
 				continue
 			}
 			cands = append(cands, cand{s, ct})
 		}
 	}
-	sort.Slice(cands, func(i, j int) bool { return cands[i].s.Created.After(cands[j].s.Created) })
+	sort.Slice(cands, func(i, j int) bool {
+		return earlier(cands[j].s.Created, cands[j].s.HighGen, cands[i].s.Created, cands[i].s.HighGen)
+	})
 	var before []cand // newest first
 	found := false
 	for _, c := range cands {
@@ -297,6 +300,13 @@ func (e *Engine) itemChain(tapeName string, number int) ([]chainSet, error) {
 		}
 	}
 	return chain, nil
+}
+
+// earlier orders backups of one store: by time, and within the second a
+// tape's dates keep, by the last log generation.
+func earlier(a time.Time, aGen uint32, b time.Time, bGen uint32) bool {
+	a, b = a.Truncate(time.Second), b.Truncate(time.Second)
+	return a.Before(b) || a.Equal(b) && aGen < bGen
 }
 
 // chainSetOf reads a set from its tape and checks that it may be read:
