@@ -100,7 +100,9 @@ const (
 	failedSuffix  = "\x00failed"
 )
 
-func placeholder(id string) bool { return strings.HasSuffix(id, loadingSuffix) || strings.HasSuffix(id, failedSuffix) }
+func placeholder(id string) bool {
+	return strings.HasSuffix(id, loadingSuffix) || strings.HasSuffix(id, failedSuffix)
+}
 
 // itemPane is the tree of the highlighted store set's items, the search
 // over it and the ticks that mark items for restore or export.
