@@ -66,11 +66,11 @@ func (n ItemNode) String() string {
 		}
 		return fmt.Sprintf("%s/  (%s, %s, %s)", n.Name, what, Plural(n.Messages, "message", "messages"), FormatBytes(n.Size))
 	case ItemMailbox:
-		name := n.Name
+		name := n.Name + "/"
 		if n.Mailbox != nil && n.Mailbox.DisplayName != "" && n.Mailbox.DisplayName != n.Name {
 			name += "  " + n.Mailbox.DisplayName
 		}
-		return fmt.Sprintf("%s/  (%s, %s, %s)", name, Plural(n.Folders, "folder", "folders"), Plural(n.Messages, "message", "messages"), FormatBytes(n.Size))
+		return fmt.Sprintf("%s  (%s, %s, %s)", name, Plural(n.Folders, "folder", "folders"), Plural(n.Messages, "message", "messages"), FormatBytes(n.Size))
 	case ItemFolder:
 		return fmt.Sprintf("%s/  (%s, %s)", n.Name, Plural(n.Messages, "message", "messages"), FormatBytes(n.Size))
 	}

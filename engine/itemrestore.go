@@ -107,6 +107,10 @@ func (e *Engine) RestoreItems(ctx context.Context, req ItemRestoreRequest, p *Pr
 	if err != nil {
 		return res, err
 	}
+	// Listing them read every message record of their folders.
+	if err := it.remap(); err != nil {
+		return res, err
+	}
 	dest := firstNonEmpty(strings.TrimSpace(req.Server), it.Server)
 	to := strings.TrimSpace(req.To)
 	c, err := e.client(ctx, dest)
@@ -284,6 +288,9 @@ func (e *Engine) restoreFolder(ctx context.Context, c Server, it *Items, pf *pic
 			}
 			batch.Messages = append(batch.Messages, exchange.ImportMessage{Mailbox: mailbox, Folder: folder, Data: data, Flags: sum.Flags, Date: date})
 			size += int64(len(data))
+			if err := it.readBytes(len(data)); err != nil {
+				return out, err
+			}
 		}
 		if size >= importBatch {
 			if err := send(); err != nil {
@@ -334,6 +341,10 @@ func (e *Engine) ExportItems(ctx context.Context, req ItemExportRequest, p *Prog
 	defer it.Close()
 	picked, err := it.pickItems(req.Items)
 	if err != nil {
+		return res, err
+	}
+	// Listing them read every message record of their folders.
+	if err := it.remap(); err != nil {
 		return res, err
 	}
 	var total int64
@@ -392,6 +403,9 @@ func (it *Items) exportEml(ctx context.Context, pf *pickedFolder, dir string, re
 		if err != nil {
 			return err
 		}
+		if err := it.readBytes(len(data)); err != nil {
+			return err
+		}
 		name := filepath.Join(dir, fmt.Sprintf("%d-%d.eml", i+1, n.Item.ID))
 		f, used, err := createNew(name)
 		if err != nil {
@@ -443,6 +457,10 @@ func (it *Items) exportMbox(ctx context.Context, pf *pickedFolder, name string, 
 			return err
 		}
 		writeMboxrd(w, data, sum)
+		if err := it.readBytes(len(data)); err != nil {
+			f.Close()
+			return err
+		}
 		res.Messages++
 		res.Bytes += int64(len(data))
 		sz := int64(len(data))

@@ -93,8 +93,45 @@ type Items struct {
 	Elapsed time.Duration
 
 	e     *Engine
+	rec   Recoverer
 	store ItemStore
 	once  sync.Once
+	read  int64 // message bytes read since the store was opened
+}
+
+// remapAfter is how many message bytes a long restore or export reads
+// before it opens the store again: the recovered databases are read
+// through a mapping whose pages count in the console's resident memory
+// until it is unmapped.
+var remapAfter int64 = 16 << 20
+
+// readBytes counts message bytes read and, past remapAfter, opens the
+// store again.
+func (it *Items) readBytes(n int) error {
+	it.read += int64(n)
+	if it.read < remapAfter {
+		return nil
+	}
+	return it.remap()
+}
+
+// remap opens the store again, which drops the pages read so far from
+// the console's memory.
+func (it *Items) remap() error {
+	if it.rec == nil {
+		return nil
+	}
+	it.read = 0
+	if err := it.store.Close(); err != nil {
+		return fmt.Errorf("the copy staged at %s: %w", it.Dir, err)
+	}
+	s, err := it.rec.Reopen(it.Dir)
+	if err != nil {
+		it.store = closedStore{}
+		return fmt.Errorf("the copy staged at %s: %w", it.Dir, err)
+	}
+	it.store = s
+	return nil
 }
 
 // ItemOpenRequest opens a set for browsing: Keys open an encrypted set.
@@ -103,3 +140,23 @@ type ItemOpenRequest struct {
 	Set  int
 	Keys tape.KeyProvider
 }
+
+// closedStore stands for a store that could not be opened again.
+type closedStore struct{}
+
+var errStoreClosed = errors.New("the staged copy is closed")
+
+func (closedStore) Mailboxes() ([]exchange.MailboxSummary, error)    { return nil, errStoreClosed }
+func (closedStore) Folders(string) ([]exchange.FolderSummary, error) { return nil, errStoreClosed }
+func (closedStore) Messages(string, string) ([]exchange.ItemSummary, error) {
+	return nil, errStoreClosed
+}
+func (closedStore) Message(string, string, uint64) ([]byte, exchange.ItemSummary, error) {
+	return nil, exchange.ItemSummary{}, errStoreClosed
+}
+func (closedStore) PublicFolders() ([]exchange.FolderSummary, error) { return nil, errStoreClosed }
+func (closedStore) Posts(string) ([]exchange.ItemSummary, error)     { return nil, errStoreClosed }
+func (closedStore) Post(string, uint64) (exchange.Post, []byte, exchange.ItemSummary, error) {
+	return exchange.Post{}, nil, exchange.ItemSummary{}, errStoreClosed
+}
+func (closedStore) Close() error { return nil }

@@ -442,6 +442,23 @@ func TestRestoreItemsBatchesAndDuplicates(t *testing.T) {
 	}
 }
 
+// A long restore opens the staged store again every so many bytes, so
+// that the pages it read through the mapping leave the console's memory.
+func TestRestoreItemsRemapsTheStore(t *testing.T) {
+	f, r := itemsEnv(t, 3<<20)
+	defer func(n int64) { remapAfter = n }(remapAfter)
+	remapAfter = 4 << 20
+	if _, err := f.e.RestoreItems(bg, ItemRestoreRequest{Tape: "T", Set: 1, Items: []string{"Mailboxes/bob/Inbox"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r.reopened != 2 {
+		t.Errorf("the store was opened again %d times over 9 MiB, want once after listing and once every 4 MiB", r.reopened)
+	}
+	if n := len(f.org.server("EX1").imported["bob/Inbox"]); n != 3 {
+		t.Errorf("%d messages restored across the reopening, want 3", n)
+	}
+}
+
 func TestRestoreItemsElsewhere(t *testing.T) {
 	f, _ := itemsEnv(t, 10)
 	ex1 := f.org.server("EX1")

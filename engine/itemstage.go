@@ -103,7 +103,7 @@ func (e *Engine) openItems(ctx context.Context, req ItemOpenRequest, p *Progress
 	key := chainKey(chain)
 	last := chain[len(chain)-1]
 	dir := filepath.Join(e.home, itemsFolder, safeName(req.Tape)+fmt.Sprintf("-%d-", req.Set)+key)
-	it = &Items{Tape: req.Tape, Set: req.Set, Server: last.env.Server, Dir: dir, e: e}
+	it = &Items{Tape: req.Tape, Set: req.Set, Server: last.env.Server, Dir: dir, e: e, rec: rec}
 	for _, cs := range chain {
 		it.Chain = append(it.Chain, cs.ref)
 	}
