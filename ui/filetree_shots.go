@@ -2,6 +2,12 @@
 
 package ui
 
+import (
+	"time"
+
+	"fyne.io/fyne/v2"
+)
+
 // sampleFileSet highlights the first file set of the catalog (another
 // program's tape), which opens its tree.
 func (c *Console) sampleFileSet() {
@@ -43,6 +49,12 @@ func (c *Console) sampleFileTicks() {
 		p.tick(f, true)
 	}
 }
+
+// shotWait is how long a picture waits for shotReady, when not 10 seconds.
+var shotWait = map[string]time.Duration{}
+
+// shotWindow is the window a picture is taken of, when not the main one.
+var shotWindow = map[string]func(*Console) fyne.Window{}
 
 // shotReady says, for a picture that waits on a job off the UI goroutine,
 // when it may be taken.

@@ -60,12 +60,20 @@ func (c *Console) openItemRestore() *itemsDialog {
 }
 
 // shownItems names the first items, and how many more.
-func shownItems(items []string) string {
+func (p *itemPane) shownItems(items []string) string {
 	shown := make([]string, 0, 4)
 	for i, it := range items {
 		if i == 3 {
 			shown = append(shown, fmt.Sprintf("and %d more", len(items)-3))
 			break
+		}
+		if n, ok := p.nodes[it]; ok && n.Leaf() {
+			subject := n.Name
+			if subject == "" {
+				subject = "(no subject)"
+			}
+			shown = append(shown, fmt.Sprintf("\u201c%s\u201d in %s", subject, itemLocation(it)))
+			continue
 		}
 		shown = append(shown, strings.TrimPrefix(it, engine.RootMailboxes+"/"))
 	}
@@ -73,7 +81,7 @@ func shownItems(items []string) string {
 }
 
 // setInfo is the form lines that name a set.
-func setInfo(t catalog.Tape, s catalog.Set, items []string) []fyne.CanvasObject {
+func setInfo(t catalog.Tape, s catalog.Set, selected string) []fyne.CanvasObject {
 	bs := fmt.Sprintf("Set %d", s.Number)
 	if s.Description != "" {
 		bs += ": " + s.Description
@@ -87,7 +95,7 @@ func setInfo(t catalog.Tape, s catalog.Set, items []string) []fyne.CanvasObject 
 		fieldLabel("Backup Set:"), value(bs),
 		fieldLabel("Creation Date:"), value(ntDateTime(s.Created)),
 		fieldLabel("Owner:"), value(owner),
-		fieldLabel("Selected:"), value(shownItems(items)),
+		fieldLabel("Selected:"), value(selected),
 	}
 }
 
@@ -127,7 +135,7 @@ func (c *Console) newItemsDialog(p *itemPane, items []string) *itemsDialog {
 
 	content := container.NewVBox(
 		widget.NewLabelWithStyle("Backup Set Information (mailboxes, folders and messages)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		form(setInfo(p.tape, p.set, items)...),
+		form(setInfo(p.tape, p.set, p.shownItems(items))...),
 		group("Restore",
 			form(fieldLabel("Destination Server:"), d.dest),
 			widget.NewLabel("Restore the items into:"),
@@ -293,7 +301,7 @@ func (c *Console) newExportDialog(p *itemPane, items []string) *exportDialog {
 	d.keys.ok, d.keys.cancel = d.submit, cancel.OnTapped
 	content := container.NewVBox(
 		widget.NewLabelWithStyle("Backup Set Information (mailboxes, folders and messages)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		form(setInfo(p.tape, p.set, items)...),
+		form(setInfo(p.tape, p.set, p.shownItems(items))...),
 		group("Export",
 			form(fieldLabel("Folder:"), container.NewBorder(nil, nil, nil, browse, d.dir)),
 			d.format.box,

@@ -533,7 +533,7 @@ func (p *itemPane) updateStatus() {
 		}
 	}
 	if n := len(p.ticks.on); n > 0 {
-		msg += fmt.Sprintf(" %s ticked: Operations > Restore… puts them back into a live server.", plural(n, "item", "items"))
+		msg += fmt.Sprintf(" %s ticked for Restore… or Export.", plural(n, "item", "items"))
 	} else {
 		msg += " Tick mailboxes, folders or messages to restore or export them."
 	}

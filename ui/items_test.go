@@ -377,7 +377,7 @@ func TestItemTicks(t *testing.T) {
 	if state("Mailboxes/alice") != "on" || state("Mailboxes") != "some" || state("Mailboxes/bob") != "off" {
 		t.Fatalf("alice %s, Mailboxes %s, bob %s", state("Mailboxes/alice"), state("Mailboxes"), state("Mailboxes/bob"))
 	}
-	if !p.restore.Disabled() && !strings.Contains(p.status.Text, "1 item ticked") {
+	if p.restore.Disabled() || !strings.Contains(p.status.Text, "1 item ticked") {
 		t.Errorf("status %q", p.status.Text)
 	}
 	p.tree.OpenBranch("Mailboxes/alice")
@@ -533,6 +533,8 @@ func TestItemRestoreDialog(t *testing.T) {
 	p := openStoreSet(t, c, q)
 	p.tick("Mailboxes/alice", true)
 	p.tick("Public Folders/Projects", true)
+	p.tree.OpenBranch("Public Folders/Projects")
+	q.until(t, "the posts", func() bool { _, ok := p.kids["Public Folders/Projects"]; return ok })
 	for _, tc := range []struct {
 		where, alias, server string
 		recreate             bool
@@ -572,6 +574,9 @@ func TestItemRestoreDialog(t *testing.T) {
 		if fmt.Sprintf("%+v", req) != fmt.Sprintf("%+v", tc.want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", tc.where, req, tc.want)
 		}
+	}
+	if got := p.shownItems([]string{"Mailboxes/alice", "Public Folders/Projects/#1207", "Mailboxes/bob/Inbox", "Mailboxes/bob"}); got != "alice, \u201cKick-off\u201d in Public Folders/Projects, bob/Inbox, and 1 more" {
+		t.Errorf("selected %q", got)
 	}
 	if s, m := c.siteServers("EXCH01"), p.aliases(); !slices.Equal(s, []string{"EXCH01", "EXCH02"}) || !slices.Equal(m, []string{"alice", "bob"}) {
 		t.Errorf("servers %v, mailboxes %v", s, m)
