@@ -53,6 +53,10 @@ func (c *Console) sampleFileTicks() {
 // shotWait is how long a picture waits for shotReady, when not 10 seconds.
 var shotWait = map[string]time.Duration{}
 
+// shotNote is what a picture shows, printed beside its name, for the
+// pictures whose content comes from a job (the items of a store set).
+var shotNote = map[string]func(*Console) string{}
+
 // shotWindow is the window a picture is taken of, when not the main one.
 var shotWindow = map[string]func(*Console) fyne.Window{}
 

@@ -3,6 +3,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -146,5 +147,30 @@ func init() {
 	}
 	shotReady["message-viewer"] = func(c *Console) bool { return len(c.viewers) > 0 || c.tapes.files.store.src == nil }
 	shotWait["tapes-items"] = 90 * time.Second
+	pane := func(c *Console) string {
+		p := c.tapes.files.store
+		switch {
+		case p.src == nil && p.status.Text == "":
+			return "no store set in the catalog"
+		case p.status.Importance == widget.DangerImportance:
+			return "error: " + p.status.Text
+		}
+		return p.status.Text
+	}
+	shotNote["tapes-items"] = func(c *Console) string {
+		p := c.tapes.files.store
+		if n, ok := p.nodes[p.selected]; ok && p.src != nil {
+			return pane(c) + " Highlighted: " + itemLocation(n.Path) + ": " + n.Name
+		}
+		return pane(c)
+	}
+	shotNote["tapes-items-search"] = pane
+	shotNote["message-viewer"] = func(c *Console) string {
+		if n := len(c.viewers); n > 0 {
+			v := c.viewers[n-1].msg
+			return fmt.Sprintf("From: %s Subject: %s (%d bytes of text, %d attachments)", v.From, v.Subject, len(v.Body), len(v.Attachments))
+		}
+		return "no message open"
+	}
 	shotWindow["message-viewer"] = (*Console).viewerWindow
 }

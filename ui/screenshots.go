@@ -211,12 +211,18 @@ func (c *Console) shoot(dir string) error {
 		}
 		time.Sleep(c.settle)
 		var err error
+		name := fmt.Sprintf("%02d-%s.png", i+1, s.name)
+		if f := shotNote[s.name]; f != nil {
+			var note string
+			ui(func() { note = f(c) })
+			fmt.Printf("%s: %s\n", name, note)
+		}
 		ui(func() {
 			w := c.win
 			if f := shotWindow[s.name]; f != nil {
 				w = f(c)
 			}
-			err = captureWindow(w, filepath.Join(dir, fmt.Sprintf("%02d-%s.png", i+1, s.name)))
+			err = captureWindow(w, filepath.Join(dir, name))
 		})
 		if s.teardown != nil {
 			ui(s.teardown)
