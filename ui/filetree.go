@@ -89,8 +89,7 @@ func (ix *fileIndex) isBranch(id widget.TreeNodeID) bool {
 type filePane struct {
 	c      *Console
 	ix     *fileIndex
-	ticked map[widget.TreeNodeID]bool // files
-	under  map[widget.TreeNodeID]int  // ticked files at or under a folder
+	ticks  *tickSet // the ticked files and folders (ticks.go, shared with the item tree)
 	gen    int
 
 	tree    *widget.Tree
@@ -110,7 +109,9 @@ type filePane struct {
 }
 
 func newFilePane(c *Console, border *fyne.Container, table fyne.CanvasObject) *filePane {
-	p := &filePane{c: c, ticked: map[string]bool{}, under: map[string]int{}, border: border, table: table}
+	p := &filePane{c: c, border: border, table: table}
+	p.ticks = newTickSet(func(id string) ([]string, error) { return p.kidsOf(id), nil },
+		func(id string) ([]string, bool) { return p.kidsOf(id), p.ix != nil })
 	p.tree = widget.NewTree(
 		func(id widget.TreeNodeID) []widget.TreeNodeID {
 			if p.ix == nil {
@@ -163,7 +164,8 @@ func (p *filePane) show(t catalog.Tape, s catalog.Set) {
 	}
 	p.gen++
 	gen := p.gen
-	p.ix, p.ticked, p.under = nil, map[string]bool{}, map[string]int{}
+	p.ix = nil
+	p.ticks.reset()
 	if isItemSet(s) && p.c.itemsSupported() {
 		p.files.Hide()
 		p.store.content.Show()
@@ -220,7 +222,8 @@ func (p *filePane) show(t catalog.Tape, s catalog.Set) {
 // hide closes the pane (another set or tape highlighted).
 func (p *filePane) hide() {
 	p.gen++
-	p.ix, p.ticked, p.under = nil, map[string]bool{}, map[string]int{}
+	p.ix = nil
+	p.ticks.reset()
 	p.store.close()
 	p.setVisible(false)
 	p.c.updateStatus()
@@ -230,7 +233,7 @@ func (p *filePane) updateStatus() {
 	if p.ix == nil {
 		return
 	}
-	n := p.under[""]
+	n := p.tickedFiles()
 	msg := fmt.Sprintf("%s files in the set. Tick files or folders, then Operations > Restore… to restore them to a folder.", thousands(int64(p.ix.total)))
 	if n > 0 {
 		msg = fmt.Sprintf("%s of %s files selected for restore.", thousands(int64(n)), thousands(int64(p.ix.total)))
@@ -242,51 +245,41 @@ func (p *filePane) updateStatus() {
 	p.c.updateStatus()
 }
 
+func (p *filePane) kidsOf(id widget.TreeNodeID) []widget.TreeNodeID {
+	if p.ix == nil {
+		return nil
+	}
+	return p.ix.kids[id]
+}
+
+// tickedFiles counts the files ticked, a ticked folder's all.
+func (p *filePane) tickedFiles() int {
+	if p.ix == nil {
+		return 0
+	}
+	n := 0
+	for id := range p.ticks.on {
+		n += p.ix.files[id]
+	}
+	return n
+}
+
 // tick ticks or unticks a node: a folder all the files under it.
 func (p *filePane) tick(id widget.TreeNodeID, on bool) {
 	if p.ix == nil || p.ix.nodes[id] == nil {
 		return
 	}
-	var walk func(id widget.TreeNodeID)
-	walk = func(id widget.TreeNodeID) {
-		if !p.ix.isBranch(id) {
-			if p.ticked[id] == on {
-				return
-			}
-			d := 1
-			if on {
-				p.ticked[id] = true
-			} else {
-				delete(p.ticked, id)
-				d = -1
-			}
-			for a := p.ix.nodes[id].Parent(); a != nil; a = a.Parent() {
-				p.under[uidOf(a)] += d
-			}
-			p.under[""] += d
-			return
-		}
-		for _, k := range p.ix.kids[id] {
-			walk(k)
-		}
-	}
-	walk(id)
+	p.ticks.set(id, on) // every branch is read: no error
 	p.tree.Refresh()
 	p.updateStatus()
 }
 
 // state is a node's check: all of its files ticked, or some.
-func (p *filePane) state(id widget.TreeNodeID) (all, some bool) {
-	if !p.ix.isBranch(id) {
-		return p.ticked[id], p.ticked[id]
-	}
-	n := p.under[id]
-	return n > 0 && n == p.ix.files[id], n > 0
-}
+func (p *filePane) state(id widget.TreeNodeID) (all, some bool) { return p.ticks.state(id) }
 
 // items are the ticked tree paths, a wholly ticked folder as itself.
 func (p *filePane) items() []string {
-	if p.ix == nil || p.under[""] == 0 {
+	if p.ix == nil || p.ticks.none() {
 		return nil
 	}
 	var out []string

@@ -29,7 +29,7 @@ func (c *Console) sampleFileSet() {
 // file, so that the picture shows a partly ticked branch.
 func (c *Console) sampleFileTicks() {
 	p := c.tapes.files
-	if p.ix == nil || p.under[""] > 0 {
+	if p.ix == nil || !p.ticks.none() {
 		return
 	}
 	p.tree.OpenAllBranches()
