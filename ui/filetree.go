@@ -87,10 +87,10 @@ func (ix *fileIndex) isBranch(id widget.TreeNodeID) bool {
 // filePane is the tree of the set highlighted in the Tapes window, with
 // the ticks that mark its files for Restore….
 type filePane struct {
-	c      *Console
-	ix     *fileIndex
-	ticks  *tickSet // the ticked files and folders (ticks.go, shared with the item tree)
-	gen    int
+	c     *Console
+	ix    *fileIndex
+	ticks *tickSet // the ticked files and folders (ticks.go, shared with the item tree)
+	gen   int
 
 	tree    *widget.Tree
 	title   *widget.Label
