@@ -196,6 +196,9 @@ func (c *cli) restoreItems(ctx context.Context, args []string) error {
 			fmt.Fprintln(c.stdout, l)
 		}
 	}
+	for _, m := range res.Messages {
+		fmt.Fprintln(c.stdout, m)
+	}
 	if err != nil {
 		return err
 	}
