@@ -16,10 +16,12 @@ import (
 
 const itemsUsage = "exbackup restore --tape NAME --set N --item PATH [--item PATH]… [--to ALIAS] [--recovered] [--recreate] [--server NAME]\n" +
 	"                 items of a store set into its running store; --to names a mailbox (alias) here, not a folder\n" +
-	"exbackup restore --tape NAME --set N --item PATH [--item PATH]… --export DIR [--format eml|mbox]"
+	"exbackup restore --tape NAME --set N --item PATH [--item PATH]… --export DIR [--format eml|mbox]\n" +
+	"                 [--passphrase-file FILE | --identity FILE]   an encrypted set's key, for both"
 
 const browseItemsUsage = "exbackup browse  --tape NAME --set N [PATH] [--search TEXT] [--from TEXT] [--subject TEXT] [--since DATE] [--before DATE]\n" +
-	"                 a store set: PATH is Mailboxes, Mailboxes/ALIAS, Mailboxes/ALIAS/FOLDER…, Public Folders/FOLDER\n" +
+	"                 [--passphrase-file FILE | --identity FILE]   a store set: PATH is Mailboxes, Mailboxes/ALIAS,\n" +
+	"                 Mailboxes/ALIAS/FOLDER…, Public Folders/FOLDER; a message is FOLDER-PATH/#UID\n" +
 	"exbackup browse  --clean                     remove the copies of store sets staged for browsing"
 
 // flagArg finds the value of a flag in raw arguments, before they are
@@ -195,6 +197,9 @@ func (c *cli) restoreItems(ctx context.Context, args []string) error {
 		if strings.HasPrefix(l, "Restored ") && strings.Contains(l, " into ") || strings.HasPrefix(l, "Created ") {
 			fmt.Fprintln(c.stdout, l)
 		}
+	}
+	for _, m := range res.Messages {
+		fmt.Fprintln(c.stdout, m)
 	}
 	if err != nil {
 		return err

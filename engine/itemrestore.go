@@ -130,7 +130,9 @@ func (e *Engine) RestoreItems(ctx context.Context, req ItemRestoreRequest, p *Pr
 	}
 	have := map[string]bool{}
 	for _, r := range live {
-		have[strings.ToLower(r.Alias)] = true
+		if r.HomeServer == "" || strings.EqualFold(r.HomeServer, dest) {
+			have[strings.ToLower(r.Alias)] = true
+		}
 	}
 	var create []exchange.Recipient
 	if to != "" && !have[strings.ToLower(to)] {

@@ -62,6 +62,13 @@ type ImportRequest struct {
 	Posts    []Post          `json:"posts,omitempty"`
 }
 
+// MaxImportBytes bounds the message data (the sum of ImportMessage.Data)
+// of one ImportRequest: a batch is one log record of the store, and goes
+// over the API as one JSON body (exchange/wire's limit for POST /v1/items
+// leaves room for base64 and the other fields). A restore sends a larger
+// folder in several batches.
+const MaxImportBytes = 16 << 20
+
 // ImportResult says what a batch did.
 type ImportResult struct {
 	Imported         int      `json:"imported"`           // messages and posts stored

@@ -44,4 +44,9 @@ type Node interface {
 	Deliver(ctx context.Context, m Message) error
 	Post(ctx context.Context, p Post) error
 	Digest(ctx context.Context) (Digest, error)
+
+	// ImportItems puts one batch of an item-level restore into the
+	// running Information Store (see ImportRequest); a batch holds at most
+	// MaxImportBytes of message data.
+	ImportItems(ctx context.Context, req ImportRequest) (ImportResult, error)
 }

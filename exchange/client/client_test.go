@@ -128,7 +128,29 @@ func TestClientRoundTripsEveryCall(t *testing.T) {
 		check("Post", err, nil, nil, post)
 		d, err := c.Digest(ctx)
 		check("Digest", err, d, apitest.Digest)
+		imp := exchange.ImportRequest{Create: []exchange.Recipient{rcp},
+			Messages: []exchange.ImportMessage{{Mailbox: "jdoe", Folder: "Projects/2026", Data: []byte("Subject: x\r\n\r\nbody\r\n"), Flags: []string{`\Seen`}, Date: apitest.Created}},
+			Posts:    []exchange.Post{post}}
+		ir, err := c.ImportItems(ctx, imp)
+		check("ImportItems", err, ir, apitest.ImportResult, imp)
 	})
+}
+
+// A batch larger than a server takes is refused before it is sent.
+func TestClientRefusesAnOversizedImportBatch(t *testing.T) {
+	e := newAPIEnv(t, false)
+	c := e.Dial(t)
+	before := e.Fake.CallCount()
+	req := exchange.ImportRequest{Messages: []exchange.ImportMessage{
+		{Mailbox: "jdoe", Folder: "Inbox", Data: make([]byte, exchange.MaxImportBytes/2+1)},
+		{Mailbox: "jdoe", Folder: "Inbox", Data: make([]byte, exchange.MaxImportBytes/2+1)}}}
+	_, err := c.ImportItems(context.Background(), req)
+	if !errors.Is(err, exchange.ErrBadRequest) || !strings.Contains(err.Error(), "more than the 16 MiB") {
+		t.Fatalf("oversized batch: %v", err)
+	}
+	if e.Fake.CallCount() != before {
+		t.Fatal("the oversized batch reached the server")
+	}
 }
 
 // Names with characters that need escaping reach the node as they are.

@@ -91,6 +91,7 @@ func newHandler(n exchange.Node, key string, log *slog.Logger, lim Limits) *apiH
 	h.handle("POST /v1/messages", h.deliver)
 	h.handle("POST /v1/posts", h.post)
 	h.handle("GET /v1/digest", h.digest)
+	h.handle("POST /v1/items", h.importItems) // api_items.go
 	h.mux.HandleFunc("/", h.unknown)
 	return h
 }

@@ -30,6 +30,18 @@
 // pinned. The server dials the other servers of its organization with that
 // client too, to pass server objects on.
 //
+// # Item-level recovery
+//
+// RecoverOffline recovers the files of a chain's sets of an Information
+// Store, staged in a folder of their own, with the same hard recovery a
+// staged restore runs (hardRecovery), and opens the result read-only as an
+// OfflineStore: mailboxes, folders, messages and posts to browse and
+// export, with no server involved. recovered.json marks a folder finished;
+// ReopenOffline opens it again. ImportItems puts a batch of messages and
+// posts back into the running store: the batch is one log record
+// (items.import; post.import per post) whose apply skips what the folder
+// already holds, so replay imports exactly what the live server did.
+//
 // # Clients without the key
 //
 // The handler compares the key before it reads anything of a body, and

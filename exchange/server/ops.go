@@ -25,9 +25,11 @@ type op struct {
 	Message   *exchange.Message    `json:"msg,omitempty"`
 	Post      *exchange.Post       `json:"post,omitempty"`
 	Mail      *mailOp              `json:"mail,omitempty"` // the schema 2 kinds (mailstore.go)
+	Import    *importOp            `json:"imp,omitempty"`  // items.import (items.go)
 
-	lsn uint64      // set by the committer once logged
-	res *mailResult // set by the applier: what a mail record answered
+	lsn      uint64         // set by the committer once logged
+	res      *mailResult    // set by the applier: what a mail record answered
+	imported *importApplied // set by the applier: what an import record did
 }
 
 const (
@@ -152,6 +154,10 @@ func (o *op) apply(tx *bolt.Tx, lsn uint64) error {
 		return o.applyMail(tx)
 	case opPassword, opDomains:
 		return o.applyDir(tx)
+	case opItemsImport:
+		return o.applyImport(tx)
+	case opPostImport:
+		return o.applyPostImport(tx, lsn)
 	case opPost:
 		p := o.Post
 		if p == nil {

@@ -51,31 +51,20 @@ func (s *store) recoverStaged(mk *marker) (exchange.RestoreResult, error) {
 	staging := mk.staging(s.dir)
 	aside := asideName()
 	s.clearStaleLogs(mk)
-	dbs := map[string]*bolt.DB{}
+	var names []string
+	for _, name := range s.dbNames {
+		if mk.wants(name) {
+			names = append(names, name)
+		}
+	}
+	dbs, last, err := hardRecovery(staging, filepath.Join(staging, "logs"), names, mk.Env.BaseLSN, mk.HighLSN)
+	if err != nil {
+		return res, exchange.Errorf(exchange.CodeInternal, "%s: %w; the live files are untouched", s.what(), err)
+	}
 	closeAll := func() {
 		for _, db := range dbs {
 			db.Close()
 		}
-	}
-	for _, name := range s.dbNames {
-		if !mk.wants(name) {
-			continue
-		}
-		db, err := boltOpen(filepath.Join(staging, name), false)
-		if err != nil {
-			closeAll()
-			return res, exchange.Errorf(exchange.CodeInternal, "%s: opening the restored %s: %w", s.what(), name, err)
-		}
-		dbs[name] = db
-	}
-	last, err := replayInto(filepath.Join(staging, "logs"), mk.Env.BaseLSN, dbs)
-	if err != nil {
-		closeAll()
-		return res, exchange.Errorf(exchange.CodeInternal, "%s: hard recovery from the restored logs failed: %w; the live files are untouched", s.what(), err)
-	}
-	if last < mk.HighLSN {
-		closeAll()
-		return res, exchange.Errorf(exchange.CodeInternal, "%s: hard recovery: the restored logs end at LSN %d but the sets hold up to %d; the live files are untouched", s.what(), last, mk.HighLSN)
 	}
 	res.Messages = append(res.Messages, fmt.Sprintf("Hard recovery replayed the restored logs through LSN %d.", last))
 
@@ -153,6 +142,39 @@ func (s *store) recoverStaged(mk *marker) (exchange.RestoreResult, error) {
 	}
 	res.Recovered, res.LastLSN = true, last
 	return res, nil
+}
+
+// hardRecovery opens the restored databases names in dbDir for writing
+// (a schema 1 priv.edb is migrated as it opens) and replays into them the
+// restored logs in logDir from base, checking that the replay reaches
+// high, the last LSN the sets hold. Staged restores (recoverStaged) and
+// offline recovery (RecoverOffline) both run it. On success the caller
+// closes the databases.
+func hardRecovery(dbDir, logDir string, names []string, base, high uint64) (map[string]*bolt.DB, uint64, error) {
+	dbs := map[string]*bolt.DB{}
+	closeAll := func() {
+		for _, db := range dbs {
+			db.Close()
+		}
+	}
+	for _, name := range names {
+		db, err := boltOpen(filepath.Join(dbDir, name), false)
+		if err != nil {
+			closeAll()
+			return nil, 0, fmt.Errorf("opening the restored %s: %w", name, err)
+		}
+		dbs[name] = db
+	}
+	last, err := replayInto(logDir, base, dbs)
+	if err != nil {
+		closeAll()
+		return nil, 0, fmt.Errorf("hard recovery from the restored logs failed: %w", err)
+	}
+	if last < high {
+		closeAll()
+		return nil, 0, fmt.Errorf("hard recovery: the restored logs end at LSN %d but the sets hold up to %d", last, high)
+	}
+	return dbs, last, nil
 }
 
 func dbTitle(name string) string {

@@ -29,6 +29,12 @@ import (
 //	POST /v1/messages                         Message → 204
 //	POST /v1/posts                            Post → 204
 //	GET  /v1/digest                           Digest
+//	POST /v1/items                            ImportRequest → ImportResult (item-level restore)
+
+// MaxImportBody bounds the JSON body of POST /v1/items: a batch of
+// exchange.MaxImportBytes of message data, base64 in JSON, with its other
+// fields.
+const MaxImportBody = 32 << 20
 
 // BackupRequest is the body of POST /v1/backup.
 type BackupRequest struct {

@@ -118,6 +118,8 @@ var (
 	StartResult   = exchange.RestoreResult{Recovered: true, LastLSN: 99, Started: true, Warnings: []string{"Roll-forward stopped."}}
 	CancelResult  = exchange.RestoreResult{Messages: []string{"The staged restore was cancelled."}}
 	Digest        = exchange.Digest{DS: "aa", Priv: "bb", Pub: "cc"}
+	ImportResult  = exchange.ImportResult{Imported: 2, Duplicates: 1, FoldersCreated: []string{"jsmith/Projects"}, MailboxesCreated: []string{"jsmith"},
+		Messages: []string{"mailbox jsmith recreated without a password"}}
 )
 
 func (f *Fake) Status(ctx context.Context) (exchange.Status, error) {
@@ -275,6 +277,13 @@ func (f *Fake) Post(ctx context.Context, p exchange.Post) error {
 
 func (f *Fake) Digest(ctx context.Context) (exchange.Digest, error) {
 	return Digest, f.record("Digest")
+}
+
+func (f *Fake) ImportItems(ctx context.Context, req exchange.ImportRequest) (exchange.ImportResult, error) {
+	if err := f.record("ImportItems", req); err != nil {
+		return exchange.ImportResult{}, err
+	}
+	return ImportResult, nil
 }
 
 // Env is a Fake served over real TLS by the handler under test.
