@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"exbackup/exchange"
 	"exbackup/exchange/client"
 )
 
@@ -19,23 +18,10 @@ func dialExchange(ctx context.Context, addr, key, fingerprint string) (Server, e
 	if err != nil {
 		return nil, err
 	}
-	return exchangeClient{c}, nil
+	return c, nil
 }
 
-// exchangeClient is the client as a Server. Servers that predate item
-// restores have no ImportItems endpoint; the client reports them so.
-type exchangeClient struct{ *client.Client }
-
-func (c exchangeClient) ImportItems(ctx context.Context, req exchange.ImportRequest) (exchange.ImportResult, error) {
-	if imp, ok := any(c.Client).(interface {
-		ImportItems(context.Context, exchange.ImportRequest) (exchange.ImportResult, error)
-	}); ok {
-		return imp.ImportItems(ctx, req)
-	}
-	return exchange.ImportResult{}, errors.New("this console's client cannot send item restores")
-}
-
-var _ Server = exchangeClient{}
+var _ Server = (*client.Client)(nil)
 
 // named makes a failed dial name the server it was for, once: the client
 // knows a server's name only after it answered.
