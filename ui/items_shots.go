@@ -19,7 +19,7 @@ import (
 // Restore Information and Export dialogs.
 
 // sampleItemSet highlights the newest Information Store set on a present
-// tape and starts browsing it.
+// tape that is not encrypted, and starts browsing it.
 func (c *Console) sampleItemSet() {
 	tw := c.tapes
 	for i := len(tw.model.tapes) - 1; i >= 0; i-- {
@@ -29,7 +29,8 @@ func (c *Console) sampleItemSet() {
 		}
 		sets := tw.model.sets[t.tape.ID]
 		for j := len(sets) - 1; j >= 0; j-- {
-			if sets[j].restorable && isItemSet(sets[j].set) {
+			// An encrypted set would ask for its key in the middle of the tour.
+			if sets[j].restorable && isItemSet(sets[j].set) && !sets[j].set.Encrypted {
 				tw.selectTape(t.tape.ID)
 				tw.setRow = j
 				tw.setsTable.Refresh()
