@@ -133,7 +133,7 @@ func newFilePane(c *Console, border *fyne.Container, table fyne.CanvasObject) *f
 	p.store.content.Hide()
 	p.content = container.NewStack(p.files, p.store.content)
 	p.content.Hide()
-	p.split = container.New(filePaneLayout{}, table, p.content)
+	p.split = container.New(filePaneLayout{p: p}, table, p.content)
 	return p
 }
 
@@ -377,9 +377,10 @@ func (tw *tapesWindow) showFiles() {
 	tw.files.show(t.tape, sets[tw.setRow].set)
 }
 
-// filePaneLayout stacks the sets table over the file tree when the tree is
-// shown, giving the tree the larger part; alone, the table fills it all.
-type filePaneLayout struct{}
+// filePaneLayout stacks the sets table over the file tree (or a store
+// set's items) when it is shown, giving the tree the larger part; alone,
+// the table fills it all.
+type filePaneLayout struct{ p *filePane }
 
 func (filePaneLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
 	s := objs[0].MinSize()
@@ -390,14 +391,18 @@ func (filePaneLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
 	return s
 }
 
-func (filePaneLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+func (l filePaneLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	table, tree := objs[0], objs[1]
 	table.Move(fyne.Position{})
 	if !tree.Visible() {
 		table.Resize(size)
 		return
 	}
-	top := max(size.Height*0.35, table.MinSize().Height)
+	share := float32(0.35)
+	if l.p.store.content.Visible() {
+		share = 0.25 // a store set's pane has its search fields to fit
+	}
+	top := max(size.Height*share, table.MinSize().Height)
 	table.Resize(fyne.NewSize(size.Width, top))
 	tree.Move(fyne.NewPos(0, top+theme.Padding()))
 	tree.Resize(fyne.NewSize(size.Width, max(0, size.Height-top-theme.Padding())))

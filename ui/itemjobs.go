@@ -139,9 +139,9 @@ func (c *Console) newItemsDialog(p *itemPane, items []string) *itemsDialog {
 		group("Restore",
 			form(fieldLabel("Destination Server:"), d.dest),
 			widget.NewLabel("Restore the items into:"),
-			d.where.box,
-			form(fieldLabel("Mailbox:"), d.mailbox),
-			container.New(&wrapLayout{width: restoreWidth}, wrappedNote("For a Recovered Items folder, leave Mailbox empty to use each item's own mailbox. A message already in its folder (same Message-ID, same bytes) is not restored twice; the server stays online.")),
+			// The mailbox's field beside the choice it belongs to.
+			container.NewVBox(d.where.box.Objects[0], container.NewBorder(nil, nil, d.where.box.Objects[1], nil, d.mailbox), d.where.box.Objects[2]),
+			container.New(&wrapLayout{width: restoreWidth}, wrappedNote("A Recovered Items folder goes into the mailbox given, else into each item's own. A message already in its folder (same Message-ID, same bytes) is not restored twice.")),
 			d.recreate,
 		),
 		container.New(&wrapLayout{width: restoreWidth}, d.errLine),

@@ -235,7 +235,11 @@ func (p *itemPane) show(t catalog.Tape, s catalog.Set) {
 	}
 	p.close()
 	p.tape, p.set = t, s
-	p.title.SetText(fmt.Sprintf("Mailboxes and public folders of set %d on %s", s.Number, t.Name))
+	title := fmt.Sprintf("Mailboxes and public folders of set %d on %s (%s, %s)", s.Number, t.Name, engine.TypeTitle(engine.SetType(s)), ntDateTime(s.Created))
+	if s.Description != "" {
+		title += fmt.Sprintf(": \u201c%s\u201d", s.Description)
+	}
+	p.title.SetText(title)
 	server := strings.TrimLeft(s.Server, `\`)
 	intro := fmt.Sprintf("Set %d holds the Information Store of %s. Browse its mailboxes to restore single mailboxes, folders or messages into a live server, or to export them: the set (with the sets before it, for an incremental or differential) is read from tape and recovered in a temporary folder the first time, without touching any server.", s.Number, server)
 	if s.Encrypted {
@@ -673,7 +677,7 @@ func itemLocation(path string) string {
 
 func (p *itemPane) updateRow(id string, r *itemRow, flat bool) {
 	if placeholder(id) {
-		r.check.Hide()
+		r.showCheck(false)
 		r.setIcon(nil)
 		parent := strings.TrimSuffix(strings.TrimSuffix(id, loadingSuffix), failedSuffix)
 		if strings.HasSuffix(id, failedSuffix) {
@@ -690,7 +694,7 @@ func (p *itemPane) updateRow(id string, r *itemRow, flat bool) {
 	if !ok {
 		return
 	}
-	r.check.Show()
+	r.showCheck(true)
 	all, some := p.ticks.state(id)
 	r.check.OnChanged = nil
 	r.check.Checked, r.check.Partial = all, some && !all
@@ -794,6 +798,7 @@ type itemRow struct {
 	icon                   *canvas.Image
 	name, from, date, size *widget.Label
 	onTap, onDouble        func()
+	box                    *fyne.Container
 }
 
 func newItemRow() *itemRow {
@@ -813,19 +818,40 @@ func (r *itemRow) CreateRenderer() fyne.WidgetRenderer {
 		container.New(&minSizeLayout{min: fyne.NewSize(140, 0)}, r.date),
 		container.New(&minSizeLayout{min: fyne.NewSize(100, 0)}, r.size),
 	)
-	return widget.NewSimpleRenderer(container.NewBorder(nil, nil, left, right, r.name))
+	r.box = container.NewBorder(nil, nil, left, right, r.name)
+	return widget.NewSimpleRenderer(r.box)
+}
+
+// showCheck shows or hides the check box (a "Reading…" row has none),
+// laying the row out again as its left part changes width.
+func (r *itemRow) showCheck(on bool) {
+	if on == r.check.Visible() {
+		return
+	}
+	if on {
+		r.check.Show()
+	} else {
+		r.check.Hide()
+	}
+	if r.box != nil {
+		r.box.Refresh()
+	}
 }
 
 func (r *itemRow) setIcon(res fyne.Resource) {
+	was := r.icon.Visible()
 	if res == nil {
 		r.icon.Hide()
-		return
+	} else {
+		if r.icon.Resource != res {
+			r.icon.Resource = res
+			r.icon.Refresh()
+		}
+		r.icon.Show()
 	}
-	if r.icon.Resource != res {
-		r.icon.Resource = res
-		r.icon.Refresh()
+	if was != r.icon.Visible() && r.box != nil {
+		r.box.Refresh()
 	}
-	r.icon.Show()
 }
 
 func (r *itemRow) Tapped(*fyne.PointEvent) {

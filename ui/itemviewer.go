@@ -109,6 +109,7 @@ func nameOr(name string) string {
 }
 
 func clipBody(s string, v *viewedMessage) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n") // a label draws a CR as a glyph of its own
 	if len(s) > maxViewedBody {
 		v.Note = fmt.Sprintf("Only the first %s of the text are shown: export the message to read all of it.", humanBytes(maxViewedBody))
 		return strings.ToValidUTF8(s[:maxViewedBody], "")

@@ -294,10 +294,17 @@ func (tw *tapesWindow) updateDetail() {
 	var text string
 	sets := tw.currentSets()
 	switch t, ok := tw.selectedTape(); {
+	case tw.setRow >= 0 && tw.setRow < len(sets) && tw.files.content.Visible() && tw.files.store.content.Visible():
+		// The items pane's title names the set: its lines go to the tree.
 	case tw.setRow >= 0 && tw.setRow < len(sets):
 		text = setDetail(sets[tw.setRow])
 	case ok:
 		text = fmt.Sprintf("%s: %s", t.tape.Name, t.tape.Location)
+	}
+	if shown := tw.detail.Visible(); shown != (text != "") {
+		showText(tw.detail, text)
+		tw.files.border.Refresh() // the line's room goes to, or comes from, the sets
+		return
 	}
 	showText(tw.detail, text)
 }
