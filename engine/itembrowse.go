@@ -271,6 +271,18 @@ func folderLess(a, b string) bool {
 	return len(as) < len(bs)
 }
 
+// holdsItems reports whether a folder of the list has messages to list:
+// not an empty one, nor a parent that folders added for its subfolders,
+// which the store does not know.
+func holdsItems(fs []exchange.FolderSummary, folder string) bool {
+	for _, f := range fs {
+		if f.Path == folder {
+			return f.Messages > 0
+		}
+	}
+	return false
+}
+
 func isUnder(folder, under string) bool {
 	return under == "" || folder == under || strings.HasPrefix(folder, under+"/")
 }
@@ -337,7 +349,7 @@ func (it *Items) Browse(path string) ([]ItemNode, error) {
 	if !found {
 		return nil, fmt.Errorf("%s: no such folder", it.where(p))
 	}
-	if p.folder == "" {
+	if p.folder == "" || !holdsItems(fs, p.folder) {
 		return out, nil
 	}
 	items, err := it.items(p)
@@ -496,6 +508,9 @@ func (it *Items) walkFolders(p itemPath, fn func(folder itemPath, n ItemNode) er
 			continue
 		}
 		fp := itemPath{root: p.root, mailbox: p.mailbox, folder: f.Path}
+		if f.Messages == 0 && p.id == 0 {
+			continue // nothing to list, or a parent the store does not hold itself
+		}
 		nodes, err := it.items(fp)
 		if err != nil {
 			return err
