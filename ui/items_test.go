@@ -705,3 +705,29 @@ func TestTickSet(t *testing.T) {
 		t.Errorf("a failed read changed the ticks: %v", got)
 	}
 }
+
+// A branch that cannot be read says why, in its place and in the status.
+func TestItemBranchError(t *testing.T) {
+	c, q, f := newItemsConsole(t)
+	p := openStoreSet(t, c, q)
+	f.src.mu.Lock()
+	delete(f.src.kids, "Mailboxes/bob")
+	f.src.mu.Unlock()
+	p.tree.OpenBranch("Mailboxes/bob")
+	q.until(t, "the failure", func() bool { _, ok := p.failed["Mailboxes/bob"]; return ok })
+	kids := p.tree.ChildUIDs("Mailboxes/bob")
+	if len(kids) != 1 || !strings.HasSuffix(kids[0], failedSuffix) {
+		t.Fatalf("children %v", kids)
+	}
+	r := itemRowOf(p, kids[0])
+	if !strings.Contains(r.name.Text, `"Mailboxes/bob": no such folder`) || r.name.Importance != widget.DangerImportance || r.check.Visible() {
+		t.Errorf("failed row %q", r.name.Text)
+	}
+	if p.status.Importance != widget.DangerImportance || !strings.Contains(p.status.Text, "no such folder") {
+		t.Errorf("status %q", p.status.Text)
+	}
+	p.tick(kids[0], true)
+	if !p.ticks.none() {
+		t.Error("a failed row can be ticked")
+	}
+}
