@@ -106,6 +106,10 @@ func startDemo(ctx context.Context, eng *engine.Engine, traffic bool) (*demo, er
 			return nil, fmt.Errorf("filling the demo organization: %w", err)
 		}
 	}
+	if err := d.givePasswords(ctx); err != nil {
+		d.stop()
+		return nil, fmt.Errorf("demo mailboxes: %w", err)
+	}
 	if traffic {
 		d.wg.Add(1)
 		go d.traffic(dctx)
@@ -123,9 +127,6 @@ func (d *demo) populate(ctx context.Context) error {
 			}
 			alias := aliasOf(person, name)
 			if err := srv.CreateMailbox(ctx, exchange.Recipient{Alias: alias, DisplayName: person, HomeServer: name}); err != nil {
-				return err
-			}
-			if err := srv.SetPassword(ctx, alias, DemoPassword); err != nil {
 				return err
 			}
 			for k := 0; k < 12; k++ {

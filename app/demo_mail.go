@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
@@ -18,6 +19,24 @@ import (
 // DemoPassword is the password of every mailbox of the demo organization,
 // for SMTP and IMAP clients (the README names it).
 const DemoPassword = "demo-pass"
+
+// givePasswords sets DemoPassword on every demo mailbox that has no
+// password, so that a demo made before mailboxes had passwords can be read
+// with a mail client too. A password someone set is kept.
+func (d *demo) givePasswords(ctx context.Context) error {
+	for _, srv := range d.srvs {
+		aliases, err := srv.MailboxesWithoutPassword(ctx)
+		if err != nil {
+			return fmt.Errorf("%s: %w", srv.Config().Name, err)
+		}
+		for _, a := range aliases {
+			if err := srv.SetPassword(ctx, a, DemoPassword); err != nil {
+				return fmt.Errorf("%s: the password of %s: %w", srv.Config().Name, a, err)
+			}
+		}
+	}
+	return nil
+}
 
 // demoSMTP delivers a message as a mail client would: over the server's
 // SMTP with STARTTLS, its certificate pinned by fingerprint. The message

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"exbackup/engine"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // The demo organization is made once, kept across runs, and a damaged
@@ -106,4 +108,73 @@ func listenOf(t *testing.T, home, name string) string {
 		t.Fatal(err)
 	}
 	return cfg.Listen
+}
+
+// A demo made before mailboxes had passwords gets DemoPassword on every
+// mailbox without one when it starts; a password someone set is kept.
+func TestDemoGivesPasswordlessMailboxesTheDemoPassword(t *testing.T) {
+	eng, err := engine.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	ctx := context.Background()
+	d, err := startDemo(ctx, eng, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := d.srvs[0]
+	rs, err := srv.Recipients(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mine []string
+	for _, r := range rs {
+		if r.HomeServer == srv.Config().Name {
+			mine = append(mine, r.Alias)
+		}
+	}
+	if len(mine) < 2 {
+		t.Fatalf("mailboxes of %s: %v", srv.Config().Name, mine)
+	}
+	if err := srv.SetPassword(ctx, mine[0], "own-pw"); err != nil {
+		t.Fatal(err)
+	}
+	d.stop()
+	// As before passwords: the Directory of EXCH01 holds only the one set
+	// by hand.
+	dir := filepath.Join(eng.Home(), "demo", "EXCH01", "dsadata", "dir.edb")
+	db, err := bolt.Open(dir, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		p := tx.Bucket([]byte("passwords"))
+		for _, a := range mine[1:] {
+			if err := p.Delete([]byte(a)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err = startDemo(ctx, eng, false); err != nil {
+		t.Fatal(err)
+	}
+	defer d.stop()
+	be := d.srvs[0].Mail()
+	for _, a := range mine[1:] {
+		if _, err := be.Authenticate(ctx, a, DemoPassword); err != nil {
+			t.Errorf("%s with the demo password: %v", a, err)
+		}
+	}
+	if _, err := be.Authenticate(ctx, mine[0], "own-pw"); err != nil {
+		t.Errorf("%s with its own password: %v", mine[0], err)
+	}
+	if _, err := be.Authenticate(ctx, mine[0], DemoPassword); err == nil {
+		t.Errorf("%s lost its own password to the demo's", mine[0])
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -62,7 +63,9 @@ func imapContents(t *testing.T, s *server, user, pw string) string {
 	var b strings.Builder
 	var names []string
 	for _, l := range list {
-		names = append(names, l.Mailbox)
+		if !slices.Contains(l.Attrs, imap.MailboxAttrNoSelect) { // Public Folders itself
+			names = append(names, l.Mailbox)
+		}
 	}
 	sort.Strings(names)
 	for _, name := range names {

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -31,7 +32,9 @@ func imapView(t *testing.T, s *server, user, pw string) string {
 	}
 	var names []string
 	for _, l := range list {
-		names = append(names, l.Mailbox)
+		if !slices.Contains(l.Attrs, imap.MailboxAttrNoSelect) { // Public Folders itself
+			names = append(names, l.Mailbox)
+		}
 	}
 	sort.Strings(names)
 	var b strings.Builder

@@ -42,7 +42,7 @@ type ItemRestoreResult struct {
 }
 
 // importBatch is the most message bytes sent in one ImportItems call.
-const importBatch = 4 << 20
+const importBatch = 2 << 20
 
 // RecoveredFolder is the folder a Recovered restore writes into.
 func RecoveredFolder(day time.Time) string { return "Recovered Items " + day.Format("2006-01-02") }

@@ -402,7 +402,7 @@ func TestItemsRefused(t *testing.T) {
 // A restore sends each folder in batches of a few MiB, and a second one
 // finds every message already there.
 func TestRestoreItemsBatchesAndDuplicates(t *testing.T) {
-	f, _ := itemsEnv(t, 3<<20)
+	f, _ := itemsEnv(t, importBatch*6/10)
 	ex1 := f.org.server("EX1")
 	p := NewProgress("Restore")
 	req := ItemRestoreRequest{Tape: "T", Set: 1, Items: []string{"Mailboxes/bob/Inbox", "Mailboxes/alice/Inbox/#2", "Mailboxes/alice/Inbox"}}
@@ -413,7 +413,7 @@ func TestRestoreItemsBatchesAndDuplicates(t *testing.T) {
 	if res.Imported != 7 || res.Duplicates != 0 {
 		t.Errorf("first restore: %+v", res.ImportResult)
 	}
-	// bob's three 3 MiB messages go as two batches; alice's Inbox and
+	// bob's three messages of 0.6 batch each go as two batches; alice's Inbox and
 	// Inbox/Projects one each.
 	if len(ex1.batches) != 4 || len(ex1.batches[0].Messages) != 2 || len(ex1.batches[1].Messages) != 1 {
 		t.Errorf("%d batches: %d, %d messages", len(ex1.batches), len(ex1.batches[0].Messages), len(ex1.batches[1].Messages))

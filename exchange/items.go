@@ -1,6 +1,9 @@
 package exchange
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Items: single mailboxes, folders, messages and posts of an Information
 // Store, as a set recovered from tape shows them (browse, export) and as
@@ -66,8 +69,30 @@ type ImportRequest struct {
 // of one ImportRequest: a batch is one log record of the store, and goes
 // over the API as one JSON body (exchange/wire's limit for POST /v1/items
 // leaves room for base64 and the other fields). A restore sends a larger
-// folder in several batches.
-const MaxImportBytes = 16 << 20
+// folder in several batches. A batch of a single message may hold up to
+// MaxImportMessage, more than the store's mail front ends take in (25 MiB),
+// so that every message a store holds can go back.
+const (
+	MaxImportBytes   = 16 << 20
+	MaxImportMessage = 32 << 20
+)
+
+// ImportTooLarge says why a batch is too large for one request, or ""
+// when it is not: clients and servers check the same rule.
+func ImportTooLarge(req ImportRequest) string {
+	var size int64
+	for _, m := range req.Messages {
+		size += int64(len(m.Data))
+	}
+	switch {
+	case len(req.Messages) == 1 && size > MaxImportMessage:
+		return fmt.Sprintf("message of %d MiB is larger than the %d MiB a store takes", (size+1<<20-1)>>20, MaxImportMessage>>20)
+	case len(req.Messages) > 1 && size > MaxImportBytes:
+		return fmt.Sprintf("the batch holds %d MiB of messages, more than the %d MiB a server takes at once: send fewer messages per batch (a message alone may have up to %d MiB)",
+			(size+1<<20-1)>>20, MaxImportBytes>>20, MaxImportMessage>>20)
+	}
+	return ""
+}
 
 // ImportResult says what a batch did.
 type ImportResult struct {

@@ -156,6 +156,18 @@ func TestMailOverSMTPAndIMAP(t *testing.T) {
 	if err := bad.Login("alice", "guess").Wait(); err == nil {
 		t.Fatal("a wrong password logged in")
 	}
+	// Posts made through the API are read over IMAP by every mailbox,
+	// under Public Folders.
+	exs(t, "load", "--data", data, "--mailboxes", "1", "--messages", "1", "--public", "5")
+	pub := fetchAll(t, imapLogin(t, p, "bob", "bob-pw"), "Public Folders/General/Topic 3")
+	if len(pub) != 1 {
+		t.Fatalf("Public Folders/General/Topic 3: %d posts, want 1", len(pub))
+	}
+	for _, m := range pub {
+		if b := string(m.BodySection[0].Bytes); !strings.Contains(b, "Subject: load ") || len(m.Flags) != 0 {
+			t.Fatalf("the post over IMAP (flags %v):\n%s", m.Flags, b)
+		}
+	}
 	p.term(t)
 }
 

@@ -631,13 +631,8 @@ func (c *Client) Post(ctx context.Context, p exchange.Post) error {
 // ImportItems implements Node.
 func (c *Client) ImportItems(ctx context.Context, req exchange.ImportRequest) (exchange.ImportResult, error) {
 	var res exchange.ImportResult
-	var size int64
-	for _, m := range req.Messages {
-		size += int64(len(m.Data))
-	}
-	if size > exchange.MaxImportBytes {
-		return res, exchange.Errorf(exchange.CodeBadRequest, "server %s: item restore: the batch holds %d MiB of messages, more than the %d MiB a server takes at once",
-			c.who(), (size+1<<20-1)>>20, exchange.MaxImportBytes>>20)
+	if why := exchange.ImportTooLarge(req); why != "" {
+		return res, exchange.Errorf(exchange.CodeBadRequest, "server %s: item restore: %s", c.who(), why)
 	}
 	err := c.call(ctx, "item restore", http.MethodPost, "/v1/items", req, &res)
 	return res, err

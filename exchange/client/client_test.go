@@ -145,7 +145,7 @@ func TestClientRefusesAnOversizedImportBatch(t *testing.T) {
 		{Mailbox: "jdoe", Folder: "Inbox", Data: make([]byte, exchange.MaxImportBytes/2+1)},
 		{Mailbox: "jdoe", Folder: "Inbox", Data: make([]byte, exchange.MaxImportBytes/2+1)}}}
 	_, err := c.ImportItems(context.Background(), req)
-	if !errors.Is(err, exchange.ErrBadRequest) || !strings.Contains(err.Error(), "more than the 16 MiB") {
+	if !errors.Is(err, exchange.ErrBadRequest) || !strings.Contains(err.Error(), "more than the 16 MiB a server takes at once") {
 		t.Fatalf("oversized batch: %v", err)
 	}
 	if e.Fake.CallCount() != before {

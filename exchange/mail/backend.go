@@ -69,10 +69,26 @@ type Delivery struct {
 }
 
 // Change says that a folder of a mailbox changed (messages came, went or
-// changed flags, or the folder was renamed or deleted).
+// changed flags, or the folder was renamed or deleted). A Change with no
+// Mailbox is about a public folder.
 type Change struct {
 	Mailbox string
 	Folder  string
+}
+
+// PublicFolders is what a Backend offers when it also keeps the
+// organization's public folders: every mailbox may read them, and the
+// front ends change none of them. Their posts are shown as RFC 5322
+// messages without flags; UIDs and UIDValidity follow the same rules as a
+// mailbox folder's.
+type PublicFolders interface {
+	// PublicFolders lists the public folders, by full path.
+	PublicFolders(ctx context.Context) ([]FolderInfo, error)
+	// PublicFolder answers a snapshot of a public folder.
+	PublicFolder(ctx context.Context, folder string) (Folder, error)
+	// PublicMessage answers a post as RFC 5322 bytes; one that is not
+	// there is ErrNoMessage.
+	PublicMessage(ctx context.Context, folder string, uid UID) ([]byte, error)
 }
 
 // Backend is what the mail front ends need of the store. Every method is

@@ -10,6 +10,9 @@
 // Backend, so the store implements one small interface and starts both
 // listeners, and the unit tests run them against an in-memory Backend.
 //
+// A Backend may also keep the organization's public folders
+// (PublicFolders), which every mailbox reads and none changes over IMAP.
+//
 // Folder names are paths with Delim between levels, as the store keeps them
 // ("Inbox", "Sent Items", "Projects/2026"); the store's "Inbox" is IMAP's
 // INBOX. Flags are IMAP's spelling ("\Seen", "\Deleted", or a keyword).

@@ -30,6 +30,14 @@ const (
 // ErrBadHash: a stored password hash is not one HashPassword wrote.
 var ErrBadHash = errors.New("stored password hash is not a valid argon2id hash")
 
+// DummyHash is the hash of no one's password, with the parameters of new
+// hashes. A login to a mailbox that does not exist, or that has no
+// password, is checked against it before it is refused, so that the
+// refusal costs the same argon2 work as a wrong password and its timing
+// does not tell which aliases exist. No password matches it but by a
+// collision of argon2id.
+const DummyHash = "$argon2id$v=19$m=19456,t=2,p=1$ZXhzZXJ2ZXItbm9ib2R5IQ$AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
+
 // HashPassword hashes a password with argon2id and a random salt, encoded
 // with its parameters in the PHC string format the Directory stores:
 //

@@ -53,3 +53,19 @@ func TestBadHashesRefused(t *testing.T) {
 		}
 	}
 }
+
+// The dummy hash costs what a new hash costs: same parameters, same sizes.
+func TestDummyHashCostsWhatANewHashCosts(t *testing.T) {
+	d, err := parseHash(DummyHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := HashPassword("x")
+	n, _ := parseHash(h)
+	if d.memory != n.memory || d.time != n.time || d.threads != n.threads || len(d.salt) != len(n.salt) || len(d.key) != len(n.key) {
+		t.Fatalf("dummy %+v, new %+v", d, n)
+	}
+	if ok, err := CheckPassword(DummyHash, ""); ok || err != nil {
+		t.Fatalf("the empty password matches the dummy hash: %v %v", ok, err)
+	}
+}

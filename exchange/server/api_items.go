@@ -43,7 +43,6 @@ func checkImport(req exchange.ImportRequest) error {
 			return err
 		}
 	}
-	var size int64
 	for i, m := range req.Messages {
 		if err := checkAlias(m.Mailbox); err != nil {
 			return fmt.Errorf("message %d of the batch: %w", i+1, err)
@@ -58,15 +57,13 @@ func checkImport(req exchange.ImportRequest) error {
 			if err := wire.CheckText("flag", f, true, wire.MaxName); err != nil {
 				return err
 			}
-			if strings.ContainsAny(f, " ()\"\\{}%*]\r\n") && !strings.HasPrefix(f, `\`) {
+			if strings.ContainsAny(strings.TrimPrefix(f, `\`), " ()\"\\{}%*]") {
 				return exchange.Errorf(exchange.CodeBadRequest, "message %d of the batch: flag %q is not an IMAP flag", i+1, f)
 			}
 		}
-		size += int64(len(m.Data))
 	}
-	if size > exchange.MaxImportBytes {
-		return exchange.Errorf(exchange.CodeBadRequest, "the batch holds %d MiB of messages, more than the %d MiB the server takes at once: send fewer messages per batch",
-			(size+1<<20-1)>>20, exchange.MaxImportBytes>>20)
+	if why := exchange.ImportTooLarge(req); why != "" {
+		return exchange.Errorf(exchange.CodeBadRequest, "%s", why)
 	}
 	for i, p := range req.Posts {
 		if err := wire.CheckText("public folder", p.Folder, true, wire.MaxName); err != nil {

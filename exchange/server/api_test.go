@@ -75,6 +75,7 @@ func apiRoutes(t testing.TB) []apiRoute {
 		{"POST", "/v1/messages", []byte(`{"mailbox":"jsmith","subject":"Hi","to":["jdoe"]}`), "Deliver"},
 		{"POST", "/v1/posts", []byte(`{"folder":"General","subject":"News"}`), "Post"},
 		{"GET", "/v1/digest", nil, "Digest"},
+		{"POST", "/v1/items", []byte(`{"create":[{"alias":"jdoe"}],"messages":[{"mailbox":"jdoe","folder":"Inbox","data":"U3ViamVjdDogeA0KDQp4DQo=","flags":["\\Seen"]}]}`), "ImportItems"},
 	}
 }
 
@@ -222,6 +223,12 @@ func TestAPIMalformedRequests(t *testing.T) {
 		{"POST", "/v1/messages", `{"mailbox":"jsmith","date":"yesterday"}`, 400, "request body"},
 		{"POST", "/v1/posts", `{"subject":"no folder"}`, 400, "folder is required"},
 		{"POST", "/v1/posts", `{"folder":"General"` + strings.Repeat(" ", apiMaxBody) + `}`, 413, "exceeds"},
+		{"POST", "/v1/items", `{"messages":[{"mailbox":"j smith","folder":"Inbox","data":"AA=="}]}`, 400, "alias"},
+		{"POST", "/v1/items", `{"messages":[{"mailbox":"jsmith","folder":"a//b","data":"AA=="}]}`, 400, "folder name"},
+		{"POST", "/v1/items", `{"messages":[{"mailbox":"jsmith","folder":"Inbox"}]}`, 400, "is empty"},
+		{"POST", "/v1/items", `{"messages":[{"mailbox":"jsmith","folder":"Inbox","data":"AA==","flags":["a b"]}]}`, 400, "not an IMAP flag"},
+		{"POST", "/v1/items", `{"posts":[{"subject":"no folder"}]}`, 400, "public folder is required"},
+		{"POST", "/v1/items", `{"posts":[]` + strings.Repeat(" ", wire.MaxImportBody) + `}`, 413, "send fewer messages per batch"},
 		{"POST", "/v1/restore", `{"env":{"store":"IS","type":"normal"}}`, 400, "organization is required"},
 		{"POST", "/v1/restore", `{"env":{"organization":"C","site":"S","server":"E","store":"DS","type":"copy","lowGen":5,"highGen":4}}`, 400, "reversed"},
 		{"POST", "/v1/restore", `{"env":{"organization":"C","site":"S","server":"E","store":"DS","type":"copy","baseLSN":-1}}`, 400, "baseLSN"},

@@ -1,6 +1,10 @@
 package server
 
-import "syscall"
+import (
+	"syscall"
+	"time"
+	"unsafe"
+)
 
 // Linux gives each thread its own nice value and I/O priority.
 const (
@@ -17,4 +21,15 @@ func lowerThreadPriority() {
 	tid := syscall.Gettid()
 	syscall.Setpriority(syscall.PRIO_PROCESS, tid, backgroundNice)
 	syscall.Syscall(syscall.SYS_IOPRIO_SET, ioprioWhoProcess, uintptr(tid), ioprioBELowest)
+}
+
+// threadCPU answers the CPU time the calling thread has used, or false
+// where the system cannot tell.
+func threadCPU() (time.Duration, bool) {
+	var ts syscall.Timespec
+	const clockThreadCPUTime = 3 // CLOCK_THREAD_CPUTIME_ID
+	if _, _, e := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTime, uintptr(unsafe.Pointer(&ts)), 0); e != 0 {
+		return 0, false
+	}
+	return time.Duration(ts.Nano()), true
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"exbackup/exchange"
@@ -283,7 +284,7 @@ func (b *backupSession) open(name string) (io.ReadCloser, error) {
 		}
 		rc = f
 	}
-	r := &sessionReader{rc: rc, sess: b, name: name, size: size}
+	r := &sessionReader{rc: rc, sess: b, name: name, size: size, pace: backupPacer{waiting: &b.st.waiting}}
 	b.readers[r] = struct{}{}
 	b.reading++
 	b.lastUse = time.Now()
@@ -299,9 +300,11 @@ type sessionReader struct {
 	size   int64
 	n      int64
 	closed bool
+	pace   backupPacer
 }
 
 func (r *sessionReader) Read(p []byte) (int, error) {
+	r.pace.wait()
 	n, err := r.rc.Read(p)
 	r.n += int64(n)
 	if err == io.EOF && r.n != r.size {
@@ -328,6 +331,54 @@ func (r *sessionReader) Close() error {
 	}
 	b.mu.Unlock()
 	return r.rc.Close()
+}
+
+// backupPacer makes a backup stream give way to the changes waiting on
+// its store. Each read of the stream starts a cycle that ends at the next
+// read: reading a chunk, then framing, checksumming, encrypting and
+// sending it. While changes wait to be logged or applied, the next read
+// first pauses for twice as long as the cycle kept the stream's thread on
+// a CPU (at most maxPause), so that the stream takes at most a third of a
+// core from them and still moves at that pace however busy the store is. Time spent
+// waiting for the network does not count: a stream to a slow console
+// takes little CPU and is barely paused. With nothing waiting it runs flat
+// out.
+//
+// The background priority of the stream's thread (inBackground) is not
+// enough alone: the kernel runs a low-priority thread whenever a core is
+// free for a moment, and that is enough for it to hold one of the Go
+// runtime's processors, on whose queue the goroutine of a delivery whose
+// fsync just returned may then wait.
+type backupPacer struct {
+	waiting *atomic.Int64
+	wall    time.Time     // when the cycle began
+	cpu     time.Duration // the thread's CPU time then
+}
+
+const (
+	pauseShare = 2 // the stream takes at most 1/(1+pauseShare) of a core
+	maxPause   = 50 * time.Millisecond
+)
+
+// pauseFor is time.Sleep; tests record the pauses instead.
+var pauseFor = time.Sleep
+
+func (p *backupPacer) wait() {
+	now := time.Now()
+	cpu, ok := threadCPU()
+	if !p.wall.IsZero() && p.waiting != nil && p.waiting.Load() > 0 {
+		// A goroutine that moved to another thread between two reads
+		// compares two threads' clocks: the pause never exceeds the
+		// time that passed.
+		spent := now.Sub(p.wall)
+		if used := cpu - p.cpu; ok && used >= 0 && used < spent {
+			spent = used
+		}
+		pauseFor(min(pauseShare*spent, maxPause))
+		now = time.Now()
+		cpu, _ = threadCPU()
+	}
+	p.wall, p.cpu = now, cpu
 }
 
 // end finishes the session. Only a successful backup whose every file was

@@ -63,7 +63,7 @@ func benchServer(b *testing.B) *Server {
 }
 
 // benchClient serves s on loopback and returns a client of it.
-func benchClient(b *testing.B, s *Server) *client.Client {
+func benchClient(b testing.TB, s *Server) *client.Client {
 	ctx, cancel := context.WithCancel(bg)
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
@@ -137,48 +137,9 @@ func BenchmarkDeliverDuringBackup(b *testing.B) {
 			}
 		}(w)
 	}
-	var idleN, busyN int64
-	var idleT, busyT time.Duration
-	buf := make([]byte, 1<<20)
-	for i := 0; i < b.N*10; i++ {
-		t0, n0 := time.Now(), acked.Load()
-		info, err := c.BackupPrepare(bg, exchange.StoreIS, exchange.Normal)
-		if err != nil {
-			b.Fatal(err)
-		}
-		err = inBackground(func() error {
-			for _, f := range info.Files {
-				rc, err := c.BackupRead(bg, info.Session, f.Name)
-				if err != nil {
-					return err
-				}
-				_, err = io.CopyBuffer(struct{ io.Writer }{io.Discard}, rc, buf)
-				rc.Close()
-				if err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := c.BackupEnd(bg, info.Session, true); err != nil {
-			b.Fatal(err)
-		}
-		window := time.Since(t0)
-		busyN, busyT = busyN+acked.Load()-n0, busyT+window
-		t1, n1 := time.Now(), acked.Load()
-		time.Sleep(window)
-		idleN, idleT = idleN+acked.Load()-n1, idleT+time.Since(t1)
-	}
+	backupWindows(b, c, &acked, b.N*10)
 	close(stop)
 	wg.Wait()
-	idle, busy := float64(idleN)/idleT.Seconds(), float64(busyN)/busyT.Seconds()
-	b.ReportMetric(idle, "idle-msgs/s")
-	b.ReportMetric(busy, "during-backup-msgs/s")
-	b.ReportMetric(100*busy/idle, "%-of-idle")
-	b.ReportMetric(busyT.Seconds()/float64(b.N*10), "backup-s")
 }
 
 // BenchmarkSnapshotStream streams a store's database snapshot through the

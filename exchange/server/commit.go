@@ -25,6 +25,10 @@ func (s *store) submit(r *request) error {
 	}
 	reqs, quit := s.reqs, s.quit
 	s.mu.Unlock()
+	if r.op != nil {
+		s.waiting.Add(1)
+		defer s.waiting.Add(-1)
+	}
 	r.done = make(chan error, 1)
 	select {
 	case reqs <- r:

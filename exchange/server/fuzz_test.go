@@ -24,6 +24,7 @@ func FuzzAPIRequest(f *testing.F) {
 		{"POST", "/v1/backup", `{"store":"IS"`},
 		{"POST", "/v1/restore", `{"env":{"store":"IS","type":"normal","lowGen":5,"highGen":1}}`},
 		{"POST", "/v1/messages", `{"mailbox":"a","attachments":[{"name":"x","data":"AAAA"}]}`},
+		{"POST", "/v1/items", `{"create":[{"alias":"a"}],"messages":[{"mailbox":"a","folder":"X/Y","data":"AAAA","flags":["\\Seen"]}],"posts":[{"folder":"P"}]}`},
 		{"POST", "/v1/topology/join", `{"name":"A","site":"S","address":"[::1]:70000"}`},
 		{"GET", "/v1/backup/s/files/%2e%2e", ``},
 		{"GET", "/v1/backup//files/x", ``},

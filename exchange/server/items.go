@@ -34,8 +34,13 @@ const (
 type importOp struct {
 	// Date is when the batch was logged: the UIDVALIDITY of the folders
 	// it creates is taken from it.
-	Date     time.Time   `json:"dt"`
-	Messages []importMsg `json:"m"`
+	Date time.Time `json:"dt"`
+	// Create are mailboxes to make before the messages go in, when they
+	// are not there: a mailbox recreated after a restore gets folders with
+	// new UIDVALIDITY values, so that no client's cache of the old ones
+	// applies to them.
+	Create   []exchange.Recipient `json:"c,omitempty"`
+	Messages []importMsg          `json:"m"`
 }
 
 type importMsg struct {
@@ -83,6 +88,7 @@ func (s *Server) ImportItems(ctx context.Context, req exchange.ImportRequest) (e
 		known[strings.ToLower(alias)] = found
 		return found, true, nil
 	}
+	imp := &importOp{Date: time.Now().UTC(), Messages: make([]importMsg, len(req.Messages))}
 	create := map[string]exchange.Recipient{}
 	for _, r := range req.Create {
 		if _, ok, err := resolve(r.Alias); err != nil {
@@ -112,16 +118,13 @@ func (s *Server) ImportItems(ctx context.Context, req exchange.ImportRequest) (e
 		if err := s.ds.commit(&op{Kind: opPutRecipient, DB: dirEDB, Recipient: &r}); err != nil {
 			return res, err
 		}
-		if err := s.is.commit(&op{Kind: opMailbox, DB: privEDB, Recipient: &r}); err != nil {
-			return res, err
-		}
+		imp.Create = append(imp.Create, r)
 		known[strings.ToLower(r.Alias)] = r.Alias
 		res.MailboxesCreated = append(res.MailboxesCreated, r.Alias)
 		res.Messages = append(res.Messages, fmt.Sprintf("Mailbox %s was recreated without a password: set one with exserver mailbox --data %s --alias %s --password PASSWORD.", r.Alias, s.dir, r.Alias))
 	}
 
-	if len(req.Messages) > 0 {
-		imp := &importOp{Date: time.Now().UTC(), Messages: make([]importMsg, len(req.Messages))}
+	if len(req.Messages) > 0 || len(imp.Create) > 0 {
 		for i, m := range req.Messages {
 			alias, _, _ := resolve(m.Mailbox)
 			sum := sha256.Sum256(m.Data)
@@ -161,6 +164,9 @@ func (s *Server) ImportItems(ctx context.Context, req exchange.ImportRequest) (e
 		res.Imported += a.imported
 		res.Duplicates += a.duplicates
 		res.FoldersCreated = append(res.FoldersCreated, a.folders...)
+		if a.imported > 0 {
+			s.mailw.notify("", p.Folder) // IMAP sessions on the public folder, as for a post
+		}
 	}
 	return res, nil
 }
@@ -190,6 +196,15 @@ func (o *op) applyImport(tx *bolt.Tx) error {
 	type target struct {
 		f    *folderRef
 		have map[string][]uint32 // sha256 → UIDs
+	}
+	for i := range o.Import.Create {
+		r := &o.Import.Create[i]
+		if mb := mailbox2(tx, r.Alias); mb != nil && mb.Get(kSeq) != nil {
+			continue
+		}
+		if err := createMailboxAt(tx, r, o.Import.Date); err != nil {
+			return err
+		}
 	}
 	targets := map[[2]string]*target{}
 	var order [][2]string
@@ -232,6 +247,27 @@ func (o *op) applyImport(tx *bolt.Tx) error {
 	for _, key := range order {
 		if err := targets[key].f.save(); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// createMailboxAt makes a mailbox with the default folders, their
+// UIDVALIDITY taken from at as folder.create takes it.
+func createMailboxAt(tx *bolt.Tx, r *exchange.Recipient, at time.Time) error {
+	mb, err := createMailbox2(tx, r.Alias)
+	if err != nil {
+		return err
+	}
+	v, _ := json.Marshal(r)
+	if err := mb.Put(kInfo, v); err != nil {
+		return err
+	}
+	for _, name := range slices.Sorted(slices.Values(defaultFolders)) {
+		if openFolder(mb, name) == nil {
+			if _, err := newFolder(mb, name, at, 0); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

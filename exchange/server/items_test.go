@@ -81,7 +81,7 @@ func noNext(view string) string {
 
 // stageChain copies the files of sets into one folder, as the console
 // stages a chain read from tape: later sets' files over earlier ones'.
-func stageChain(t *testing.T, sets ...backupSet) (string, []exchange.RestoreEnv) {
+func stageChain(t testing.TB, sets ...backupSet) (string, []exchange.RestoreEnv) {
 	t.Helper()
 	dir := t.TempDir()
 	var envs []exchange.RestoreEnv
@@ -164,6 +164,9 @@ func TestRecoverOfflineMatchesTheStoreAtBackup(t *testing.T) {
 	}
 	if _, err := o.Messages("carol", "Inbox"); !errors.Is(err, exchange.ErrNotFound) || !strings.Contains(err.Error(), "mailbox carol") {
 		t.Fatalf("a mailbox made after the backup: %v", err)
+	}
+	if _, _, err := o.Message("alice", "Inbox", 1<<32+last.ID); !errors.Is(err, exchange.ErrNotFound) {
+		t.Fatalf("an ID past any UID: %v", err)
 	}
 	if _, err := o.Messages("alice", "Nowhere"); !errors.Is(err, exchange.ErrNotFound) || !strings.Contains(err.Error(), "folder Nowhere") {
 		t.Fatalf("a folder not there: %v", err)
@@ -499,6 +502,25 @@ func TestImportItemsRecreatesAMailbox(t *testing.T) {
 	if err != nil || len(f.List) != 1 {
 		t.Fatalf("carol's Inbox: %+v %v", f, err)
 	}
+	// Clients may have cached the old mailbox's folders: the new ones
+	// have UIDVALIDITY values of their own.
+	fs, _ := s.Mail().Folders(bg, "carol")
+	if len(fs) != len(defaultFolders) {
+		t.Fatalf("carol's folders: %+v", fs)
+	}
+	for _, fi := range fs {
+		if fi.UIDValidity <= 1 {
+			t.Fatalf("recreated folder %s has UIDVALIDITY %d", fi.Name, fi.UIDValidity)
+		}
+	}
+	// A batch that only recreates a mailbox is a batch too.
+	res, err = s.ImportItems(bg, exchange.ImportRequest{Create: []exchange.Recipient{{Alias: "dave"}}})
+	if err != nil || !slices.Equal(res.MailboxesCreated, []string{"dave"}) {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if _, err := s.Mail().Folder(bg, "dave", "Inbox"); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Posts go back into their public folder unless an equal one is there;
@@ -511,12 +533,24 @@ func TestImportItemsPostsAndRefusals(t *testing.T) {
 	}
 	p2 := p
 	p2.Subject = "Second"
+	var mu sync.Mutex
+	var changes []mail.Change
+	stop := s.Mail().Watch(func(c mail.Change) { mu.Lock(); changes = append(changes, c); mu.Unlock() })
 	res, err := s.ImportItems(bg, exchange.ImportRequest{Posts: []exchange.Post{p, p2, {Folder: "Old/Gone", From: "bob", Subject: "x", Date: p.Date}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Imported != 2 || res.Duplicates != 1 || !slices.Equal(res.FoldersCreated, []string{"Public Folders/Old/Gone"}) {
 		t.Fatalf("posts: %+v", res)
+	}
+	stop()
+	mu.Lock()
+	if !slices.Contains(changes, mail.Change{Folder: "General"}) || !slices.Contains(changes, mail.Change{Folder: "Old/Gone"}) {
+		t.Fatalf("watchers were told %v", changes)
+	}
+	mu.Unlock()
+	if f, err := s.Mail().PublicFolder(bg, "General"); err != nil || len(f.List) != 2 {
+		t.Fatalf("General over IMAP: %+v %v", f, err)
 	}
 	d := digest(t, s)
 	s.Close()
@@ -532,7 +566,9 @@ func TestImportItemsPostsAndRefusals(t *testing.T) {
 		{exchange.ImportRequest{Messages: []exchange.ImportMessage{{Mailbox: "a b", Folder: "Inbox", Data: []byte("x")}}}, "may not contain spaces"},
 		{exchange.ImportRequest{Messages: []exchange.ImportMessage{{Mailbox: "alice", Folder: "/x/", Data: []byte("x")}}}, "folder name \"/x/\" is not valid"},
 		{exchange.ImportRequest{Messages: []exchange.ImportMessage{{Mailbox: "alice", Folder: "Inbox"}}}, "is empty"},
-		{exchange.ImportRequest{Messages: []exchange.ImportMessage{{Mailbox: "alice", Folder: "Inbox", Data: make([]byte, exchange.MaxImportBytes+1)}}}, "more than the 16 MiB"},
+		{exchange.ImportRequest{Messages: []exchange.ImportMessage{{Mailbox: "alice", Folder: "Inbox", Data: make([]byte, exchange.MaxImportBytes/2+1)},
+			{Mailbox: "alice", Folder: "Inbox", Data: make([]byte, exchange.MaxImportBytes/2+1)}}}, "more than the 16 MiB a server takes at once"},
+		{exchange.ImportRequest{Messages: []exchange.ImportMessage{{Mailbox: "alice", Folder: "Inbox", Data: make([]byte, exchange.MaxImportMessage+1)}}}, "larger than the 32 MiB a store takes"},
 	} {
 		if _, err := s.ImportItems(bg, c.req); !errors.Is(err, exchange.ErrBadRequest) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("want %q, got %v", c.want, err)
@@ -563,8 +599,18 @@ func TestImportItemsOverTheAPI(t *testing.T) {
 	if _, err := c.ImportItems(bg, exchange.ImportRequest{Messages: []exchange.ImportMessage{{Mailbox: "nobody", Folder: "Inbox", Data: []byte("x")}}}); !errors.Is(err, exchange.ErrNotFound) || !strings.Contains(err.Error(), "nobody") {
 		t.Fatalf("unknown mailbox over the API: %v", err)
 	}
+	// A message larger than a batch may be, alone: every message the
+	// store takes in can go back.
+	large := append(mailWithAttachment("large", "scan.tiff"), []byte(strings.Repeat("0123456789abcdef\r\n", 24<<20/18))...)
+	res, err = c.ImportItems(bg, exchange.ImportRequest{Messages: []exchange.ImportMessage{{Mailbox: "alice", Folder: "Inbox", Data: large}}})
+	if err != nil || res.Imported != 1 {
+		t.Fatalf("a %d MiB message alone: %+v %v", len(large)>>20, res, err)
+	}
+	if got, _ := s.Mail().Folder(bg, "alice", "Inbox"); len(got.List) != 1 || got.List[0].Size != int64(len(large)) {
+		t.Fatalf("the large message: %+v", got.List)
+	}
 	// A body past the route's limit, sent raw.
-	big := strings.NewReader(`{"messages":[{"mailbox":"alice","folder":"Inbox","data":"` + strings.Repeat("A", 33<<20) + `"}]}`)
+	big := strings.NewReader(`{"messages":[{"mailbox":"alice","folder":"Inbox","data":"` + strings.Repeat("A", 49<<20) + `"}]}`)
 	status, body := postRaw(t, s, api, "/v1/items", big)
 	if status != 413 || !strings.Contains(body, "send fewer messages per batch") {
 		t.Fatalf("oversized body: %d %s", status, body)

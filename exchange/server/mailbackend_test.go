@@ -190,3 +190,47 @@ func TestMailRestoreRollForwardAndErase(t *testing.T) {
 var validityRE = regexp.MustCompile(` validity=\d+`)
 
 func noValidity(view string) string { return validityRE.ReplaceAllString(view, "") }
+
+// Every refused login runs the password check: an unknown alias and a
+// mailbox without a password are checked against mail.DummyHash, so the
+// refusal costs what a wrong password costs and its timing does not tell
+// which aliases exist.
+func TestRefusedLoginsRunTheVerifier(t *testing.T) {
+	s := newTestServer(t, "Contoso Ltd", "Redmond", "EXCH01", false)
+	for _, a := range []string{"alice", "nopass"} {
+		if err := s.CreateMailbox(bg, exchange.Recipient{Alias: a}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SetPassword(bg, "alice", "alice-pw"); err != nil {
+		t.Fatal(err)
+	}
+	var checked []string
+	old := checkPassword
+	checkPassword = func(hash, pw string) (bool, error) {
+		if hash == mail.DummyHash {
+			checked = append(checked, "dummy")
+		} else {
+			checked = append(checked, "stored")
+		}
+		return old(hash, pw)
+	}
+	defer func() { checkPassword = old }()
+	for _, c := range []struct{ alias, pw, want string }{
+		{"alice", "wrong", "stored"},
+		{"nobody", "wrong", "dummy"},
+		{"nopass", "", "dummy"},
+		{"NOBODY", "alice-pw", "dummy"},
+	} {
+		checked = nil
+		if _, err := s.Mail().Authenticate(bg, c.alias, c.pw); !errors.Is(err, mail.ErrAuthFailed) {
+			t.Errorf("%s: %v, want ErrAuthFailed", c.alias, err)
+		}
+		if len(checked) != 1 || checked[0] != c.want {
+			t.Errorf("%s: checked against %v, want [%s]", c.alias, checked, c.want)
+		}
+	}
+	if got, err := s.Mail().Authenticate(bg, "ALICE", "alice-pw"); err != nil || got != "alice" {
+		t.Fatalf("the right password: %q %v", got, err)
+	}
+}

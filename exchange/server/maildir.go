@@ -167,3 +167,34 @@ func (s *Server) findMailbox(alias string) (string, error) {
 	}
 	return found, nil
 }
+
+// MailboxesWithoutPassword answers the aliases of the mailboxes of this
+// server that have no password yet (made before mailboxes had them, or
+// through the API, which sets none).
+func (s *Server) MailboxesWithoutPassword(ctx context.Context) ([]string, error) {
+	var all []string
+	err := s.is.view(privEDB, func(tx *bolt.Tx) error {
+		mbs := tx.Bucket(bMailboxes)
+		if mbs == nil {
+			return nil
+		}
+		return mbs.ForEachBucket(func(k []byte) error {
+			all = append(all, string(k))
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	err = s.ds.view(dirEDB, func(tx *bolt.Tx) error {
+		p := tx.Bucket(bPasswords)
+		for _, a := range all {
+			if p == nil || p.Get([]byte(a)) == nil {
+				out = append(out, a)
+			}
+		}
+		return nil
+	})
+	return out, err
+}

@@ -333,8 +333,11 @@ func (o *OfflineStore) Message(alias, folder string, uid uint64) ([]byte, exchan
 		it  exchange.ItemSummary
 	)
 	err := o.folder(alias, folder, func(f *folderRef) error {
-		r, ok := f.message(uint32(uid))
-		if !ok || uid > 1<<32-1 {
+		r, ok := msgRecord{}, false
+		if uid <= 1<<32-1 {
+			r, ok = f.message(uint32(uid))
+		}
+		if !ok {
 			return exchange.Errorf(exchange.CodeNotFound, "folder %s of mailbox %s has no message %d in the backup", folder, alias, uid)
 		}
 		raw = slices.Clone(f.b.Bucket(bRaw).Get(u32(uint32(uid))))
@@ -378,17 +381,16 @@ func (o *OfflineStore) PublicFolders() ([]exchange.FolderSummary, error) {
 	return out, err
 }
 
-// renderPost is a post as an RFC 5322 message, the same bytes every time:
-// its Message-ID is made of the LSN that stored it.
-func renderPost(lsn uint64, p exchange.Post) []byte {
-	return mail.Compose(mail.Draft{From: p.From, To: []string{p.Folder}, Subject: p.Subject, Date: p.Date, Body: p.Body,
-		MessageID: fmt.Sprintf("%d.public@exserver.invalid", lsn)})
-}
+// renderPost is a post as an RFC 5322 message, as IMAP shows it
+// (composePost) but for the domain, which an Information Store's set does
+// not hold: an author that is only a name gets an address at
+// exserver.invalid.
+func renderPost(lsn uint64, p exchange.Post) []byte { return composePost(lsn, p, "") }
 
 func postItem(lsn uint64, p exchange.Post) (exchange.ItemSummary, []byte) {
 	raw := renderPost(lsn, p)
 	sum := sha256.Sum256(raw)
-	return exchange.ItemSummary{ID: lsn, MessageID: fmt.Sprintf("%d.public@exserver.invalid", lsn), Date: p.Date, Received: p.Date,
+	return exchange.ItemSummary{ID: lsn, MessageID: postMessageID(lsn), Date: p.Date, Received: p.Date,
 		From: p.From, Subject: p.Subject, Size: int64(len(raw)), SHA256: hex.EncodeToString(sum[:])}, raw
 }
 

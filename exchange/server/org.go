@@ -237,5 +237,9 @@ func (s *Server) Post(ctx context.Context, p exchange.Post) error {
 	if err := normalizePost(&p); err != nil {
 		return err
 	}
-	return s.is.commit(&op{Kind: opPost, DB: pubEDB, Post: &p})
+	if err := s.is.commit(&op{Kind: opPost, DB: pubEDB, Post: &p}); err != nil {
+		return err
+	}
+	s.notifyDelivered("", p.Folder) // IMAP sessions on the public folder
+	return nil
 }

@@ -59,6 +59,10 @@ type store struct {
 	appliedTo atomic.Uint64
 	amu       sync.Mutex
 	acond     *sync.Cond // broadcast when appliedTo moves or the applier stops
+	// waiting counts the changes submitted and not yet answered (logged,
+	// and applied for those that wait for it): while there are any, a
+	// backup stream gives way to them (backupPacer).
+	waiting atomic.Int64
 
 	smu     sync.Mutex // guards session; taken before mu, never after
 	session *backupSession

@@ -32,9 +32,9 @@ import (
 //	POST /v1/items                            ImportRequest → ImportResult (item-level restore)
 
 // MaxImportBody bounds the JSON body of POST /v1/items: a batch of
-// exchange.MaxImportBytes of message data, base64 in JSON, with its other
-// fields.
-const MaxImportBody = 32 << 20
+// exchange.MaxImportBytes of message data, or one message of
+// exchange.MaxImportMessage, base64 in JSON, with its other fields.
+const MaxImportBody = 48 << 20
 
 // BackupRequest is the body of POST /v1/backup.
 type BackupRequest struct {

@@ -2,7 +2,9 @@
 // (go-imap v2's imapserver) on TLS: LOGIN and AUTHENTICATE PLAIN, LIST,
 // SELECT/EXAMINE, FETCH (BODY[], BODYSTRUCTURE, ENVELOPE …), SEARCH, STORE,
 // EXPUNGE, the UID forms, CREATE/DELETE/RENAME, APPEND, COPY/MOVE with
-// UIDPLUS answers, and IDLE.
+// UIDPLUS answers, IDLE and NAMESPACE. A Backend that keeps public folders
+// (mail.PublicFolders) has them shown to every mailbox, read only, under
+// PublicRoot ("Public Folders/…", the shared namespace).
 //
 // Sessions that have the same folder selected share one view of it (a
 // folder's message list and an imapserver.MailboxTracker); the view is

@@ -49,7 +49,7 @@ func (ss *session) Fetch(w *imapserver.FetchWriter, set imap.NumSet, options *im
 		var data []byte
 		if needData {
 			var err error
-			data, err = ss.s.be.Message(c, ss.mailbox, ss.sel.folder, t.info.UID)
+			data, err = ss.message(c, t.info.UID)
 			if errors.Is(err, mail.ErrNoMessage) {
 				continue // expunged by another session; its EXPUNGE follows
 			}

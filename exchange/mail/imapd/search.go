@@ -25,7 +25,7 @@ func (ss *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria
 		data imap.SearchData
 	)
 	for _, t := range ts {
-		m := matcher{t: t, load: func() ([]byte, error) { return ss.s.be.Message(c, ss.mailbox, ss.sel.folder, t.info.UID) }}
+		m := matcher{t: t, load: func() ([]byte, error) { return ss.message(c, t.info.UID) }}
 		ok, err := m.match(criteria)
 		if err != nil {
 			return nil, ss.answer(err, "search")

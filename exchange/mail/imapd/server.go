@@ -34,6 +34,7 @@ type Config struct {
 // Server is an IMAP listener in front of a Backend.
 type Server struct {
 	be   mail.Backend
+	pub  mail.PublicFolders // be, when it keeps public folders
 	cfg  Config
 	imap *imapserver.Server
 	log  *slog.Logger
@@ -68,6 +69,7 @@ func New(be mail.Backend, cfg Config) (*Server, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{be: be, cfg: cfg, log: cfg.Log, open: map[viewKey]*view{}, closing: make(chan struct{})}
+	s.pub, _ = be.(mail.PublicFolders)
 	s.imap = imapserver.New(&imapserver.Options{
 		NewSession: s.newSession,
 		Caps: imap.CapSet{
@@ -195,7 +197,7 @@ func (v *view) refresh(be mail.Backend, source *imapserver.SessionTracker) error
 	if v.gone {
 		return fmt.Errorf("folder %s: %w", v.folder, mail.ErrNoFolder)
 	}
-	f, err := be.Folder(ctx, v.mailbox, v.folder)
+	f, err := loadFolder(ctx, be, v.mailbox, v.folder)
 	if v.tracker == nil {
 		if err != nil {
 			return err

@@ -87,18 +87,29 @@ func (ss *session) Login(username, password string) error {
 func (ss *session) AppendLimit() uint32 { return ss.s.cfg.AppendLimit }
 
 func (ss *session) Namespace() (*imap.NamespaceData, error) {
-	return &imap.NamespaceData{Personal: []imap.NamespaceDescriptor{{Delim: mail.Delim}}}, nil
+	ns := &imap.NamespaceData{Personal: []imap.NamespaceDescriptor{{Delim: mail.Delim}}}
+	if ss.s.pub != nil {
+		ns.Shared = []imap.NamespaceDescriptor{{Prefix: PublicRoot + string(mail.Delim), Delim: mail.Delim}}
+	}
+	return ns, nil
 }
 
 func (ss *session) Select(name string, options *imap.SelectOptions) (*imap.SelectData, error) {
 	ss.unselect()
-	v, err := ss.s.acquire(ss.mailbox, storeName(name))
+	mailbox, folder := ss.mailbox, storeName(name)
+	readOnly := options.ReadOnly
+	if pf, ok := ss.s.public(name); ok {
+		// Read-only whatever was asked; go-imap still says READ-WRITE
+		// to a SELECT, but no flag is permanent and changes get NO.
+		mailbox, folder, readOnly = publicMailbox, pf, true
+	}
+	v, err := ss.s.acquire(mailbox, folder)
 	if err != nil {
 		return nil, ss.answer(err, "select")
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	ss.sel, ss.st, ss.readOnly = v, v.tracker.NewSession(), options.ReadOnly
+	ss.sel, ss.st, ss.readOnly = v, v.tracker.NewSession(), readOnly
 	var first uint32
 	for i, m := range v.list {
 		if !hasFlag(m.Flags, mail.FlagSeen) {
@@ -106,12 +117,13 @@ func (ss *session) Select(name string, options *imap.SelectOptions) (*imap.Selec
 			break
 		}
 	}
-	perm := []imap.Flag{imap.FlagSeen, imap.FlagAnswered, imap.FlagFlagged, imap.FlagDeleted, imap.FlagDraft, imap.FlagWildcard}
-	if options.ReadOnly {
+	flags := []imap.Flag{imap.FlagSeen, imap.FlagAnswered, imap.FlagFlagged, imap.FlagDeleted, imap.FlagDraft}
+	perm := append(flags[:5:5], imap.FlagWildcard)
+	if readOnly {
 		perm = nil
 	}
 	return &imap.SelectData{
-		Flags:             perm[:min(len(perm), 5)],
+		Flags:             flags,
 		PermanentFlags:    perm,
 		NumMessages:       uint32(len(v.list)),
 		FirstUnseenSeqNum: first,
@@ -137,6 +149,9 @@ func (ss *session) unselect() {
 }
 
 func (ss *session) Create(name string, options *imap.CreateOptions) error {
+	if _, ok := ss.s.public(name); ok {
+		return errPublicReadOnly
+	}
 	c, cancel := ctx()
 	defer cancel()
 	folder := storeName(name)
@@ -152,12 +167,20 @@ func (ss *session) Create(name string, options *imap.CreateOptions) error {
 }
 
 func (ss *session) Delete(name string) error {
+	if _, ok := ss.s.public(name); ok {
+		return errPublicReadOnly
+	}
 	c, cancel := ctx()
 	defer cancel()
 	return ss.answer(ss.s.be.DeleteFolder(c, ss.mailbox, storeName(name)), "delete")
 }
 
 func (ss *session) Rename(name, newName string, options *imap.RenameOptions) error {
+	_, from := ss.s.public(name)
+	_, to := ss.s.public(newName)
+	if from || to {
+		return errPublicReadOnly
+	}
 	c, cancel := ctx()
 	defer cancel()
 	return ss.answer(ss.s.be.RenameFolder(c, ss.mailbox, storeName(name), storeName(newName)), "rename")
@@ -215,7 +238,30 @@ func (ss *session) List(w *imapserver.ListWriter, ref string, patterns []string,
 			d.Attrs = append(d.Attrs, use)
 		}
 		if options.ReturnStatus != nil {
-			if d.Status, err = ss.status(c, f.Name, options.ReturnStatus); err != nil {
+			if d.Status, err = ss.status(c, ss.mailbox, f.Name, options.ReturnStatus); err != nil {
+				return err
+			}
+		}
+		if err := w.WriteList(&d); err != nil {
+			return err
+		}
+	}
+	if ss.s.pub == nil || options.SelectSpecialUse {
+		return nil
+	}
+	list, paths, err := ss.publicList(c)
+	if err != nil {
+		return ss.answer(err, "list")
+	}
+	for i, d := range list {
+		if !slices.ContainsFunc(patterns, func(p string) bool { return imapserver.MatchList(d.Mailbox, mail.Delim, ref, p) }) {
+			continue
+		}
+		if options.SelectSubscribed || options.ReturnSubscribed {
+			d.Attrs = append(d.Attrs, imap.MailboxAttrSubscribed)
+		}
+		if options.ReturnStatus != nil && !slices.Contains(d.Attrs, imap.MailboxAttrNoSelect) {
+			if d.Status, err = ss.status(c, publicMailbox, paths[i], options.ReturnStatus); err != nil {
 				return err
 			}
 		}
@@ -229,15 +275,21 @@ func (ss *session) List(w *imapserver.ListWriter, ref string, patterns []string,
 func (ss *session) Status(name string, options *imap.StatusOptions) (*imap.StatusData, error) {
 	c, cancel := ctx()
 	defer cancel()
-	return ss.status(c, storeName(name), options)
+	if pf, ok := ss.s.public(name); ok {
+		return ss.status(c, publicMailbox, pf, options)
+	}
+	return ss.status(c, ss.mailbox, storeName(name), options)
 }
 
-func (ss *session) status(c context.Context, folder string, options *imap.StatusOptions) (*imap.StatusData, error) {
-	f, err := ss.s.be.Folder(c, ss.mailbox, folder)
+func (ss *session) status(c context.Context, mailbox, folder string, options *imap.StatusOptions) (*imap.StatusData, error) {
+	f, err := loadFolder(c, ss.s.be, mailbox, folder)
 	if err != nil {
 		return nil, ss.answer(err, "status")
 	}
 	d := &imap.StatusData{Mailbox: imapName(folder)}
+	if mailbox == publicMailbox {
+		d.Mailbox = PublicRoot + string(mail.Delim) + folder
+	}
 	count := func(flag string, want bool) *uint32 {
 		var n uint32
 		for _, m := range f.List {
@@ -278,6 +330,9 @@ func (ss *session) status(c context.Context, folder string, options *imap.Status
 }
 
 func (ss *session) Append(name string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
+	if _, ok := ss.s.public(name); ok {
+		return nil, errPublicReadOnly
+	}
 	if r.Size() > int64(ss.s.cfg.AppendLimit) {
 		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTooBig, Text: "Message is too large"}
 	}
@@ -409,6 +464,9 @@ func uids(ts []target) []mail.UID {
 }
 
 func (ss *session) writable() error {
+	if ss.sel != nil && ss.sel.mailbox == publicMailbox {
+		return errPublicReadOnly
+	}
 	if ss.readOnly {
 		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: "The folder is open read-only (EXAMINE)"}
 	}
@@ -497,7 +555,13 @@ func (ss *session) Move(w *imapserver.MoveWriter, set imap.NumSet, dest string) 
 }
 
 func (ss *session) copy(set imap.NumSet, dest string, move bool) (*imap.CopyData, error) {
+	if _, ok := ss.s.public(dest); ok {
+		return nil, errPublicReadOnly
+	}
 	to := storeName(dest)
+	if ss.sel.mailbox == publicMailbox {
+		return ss.copyPublic(set, to)
+	}
 	if to == ss.sel.folder {
 		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: "Source and destination are the same folder"}
 	}
@@ -515,6 +579,39 @@ func (ss *session) copy(set imap.NumSet, dest string, move bool) (*imap.CopyData
 	for i := range src {
 		d.SourceUIDs.AddNum(imap.UID(src[i]))
 		d.DestUIDs.AddNum(imap.UID(dst[i]))
+	}
+	return d, nil
+}
+
+// copyPublic copies posts of the selected public folder into a folder of
+// the mailbox, as APPENDs of their bytes with their dates: the mailbox
+// then holds its own copy.
+func (ss *session) copyPublic(set imap.NumSet, to string) (*imap.CopyData, error) {
+	ts := ss.resolve(set)
+	c, cancel := ctx()
+	defer cancel()
+	d := &imap.CopyData{}
+	for _, t := range ts {
+		data, err := ss.message(c, t.info.UID)
+		if errors.Is(err, mail.ErrNoMessage) {
+			continue
+		}
+		if err != nil {
+			return nil, ss.answer(err, "copy")
+		}
+		validity, uid, err := ss.s.be.Append(c, ss.mailbox, to, data, nil, t.info.InternalDate)
+		if errors.Is(err, mail.ErrNoFolder) {
+			return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTryCreate, Text: "No such folder"}
+		}
+		if err != nil {
+			return nil, ss.answer(err, "copy")
+		}
+		d.UIDValidity = validity
+		d.SourceUIDs.AddNum(imap.UID(t.info.UID))
+		d.DestUIDs.AddNum(imap.UID(uid))
+	}
+	if d.UIDValidity == 0 {
+		return nil, nil // nothing copied: no COPYUID
 	}
 	return d, nil
 }
