@@ -744,7 +744,8 @@ func (p *itemPane) updateRow(id string, r *itemRow, flat bool) {
 	setLabel(r.size, size, widget.MediumImportance)
 }
 
-// itemTree is the items' tree; Enter opens the highlighted message.
+// itemTree is the items' tree; Enter opens the highlighted message, Space
+// ticks or unticks it.
 type itemTree struct {
 	widget.Tree
 	p *itemPane
@@ -784,6 +785,12 @@ func (t *itemTree) TypedKey(ev *fyne.KeyEvent) {
 	switch ev.Name {
 	case fyne.KeyReturn, fyne.KeyEnter:
 		t.p.openSelected()
+	case fyne.KeySpace:
+		t.Tree.TypedKey(ev) // highlights the focused row
+		if id := t.p.selected; id != "" {
+			all, _ := t.p.ticks.state(id)
+			t.p.tick(id, !all)
+		}
 	default:
 		t.Tree.TypedKey(ev)
 	}

@@ -403,6 +403,16 @@ func TestItemTicks(t *testing.T) {
 	if got := p.items(); len(got) != 0 || state("Mailboxes") != "off" || !p.restore.Disabled() {
 		t.Fatalf("unticked: %v", got)
 	}
+	// Space ticks the highlighted row, and unticks it.
+	p.tree.Select("Mailboxes/bob")
+	p.tree.TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace})
+	if got := p.items(); !slices.Equal(got, []string{"Mailboxes/bob"}) {
+		t.Fatalf("Space on bob: %v", got)
+	}
+	p.tree.TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace})
+	if !p.ticks.none() {
+		t.Fatalf("Space again: %v", p.items())
+	}
 	// A tap on a row's check box ticks it.
 	r := itemRowOf(p, "Mailboxes/bob")
 	test.Tap(r.check)
