@@ -89,7 +89,8 @@ func stagingLine(it *engine.Items) string {
 	if len(it.Chain) > 1 {
 		what += " and its chain"
 	}
-	return fmt.Sprintf("Read %s (%s) into %s; recovered in %s s", what, engine.FormatBytes(it.Bytes), it.Dir, engine.Seconds(it.Elapsed))
+	return fmt.Sprintf("Read %s (%s) into %s in %s s; recovered in %s s", what, engine.FormatBytes(it.Bytes), it.Dir,
+		engine.Seconds(it.ReadTime), engine.Seconds(it.RecoverTime))
 }
 
 // browseItems lists or searches a store set.

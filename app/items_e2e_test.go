@@ -137,7 +137,7 @@ func (o *org) stdout(args ...string) (string, string) {
 	return out.String(), errb.String()
 }
 
-var stagedRE = regexp.MustCompile(`^Read set \d+( and its chain)? \(.*\) into .*; recovered in (less than )?[0-9.]+ s$`)
+var stagedRE = regexp.MustCompile(`^Read set \d+( and its chain)? \(.*\) into .* in (less than )?[0-9.]+ s; recovered in (less than )?[0-9.]+ s$`)
 
 func TestItemRestoreOverIMAP(t *testing.T) {
 	o := newOrg(t, "EXCH01/Redmond")
@@ -363,4 +363,32 @@ func TestEncryptedItemsNeedTheKey(t *testing.T) {
 	}
 	o.fails("needs the pass phrase", "browse", "--tape", "Secret", "--set", "1", "Mailboxes")
 	o.fails("needs the pass phrase", "restore", "--tape", "Secret", "--set", "1", "--item", "Mailboxes/user0001", "--export", t.TempDir())
+}
+
+// Public folders browse down to their posts; a post still there is not
+// posted twice, and exports as a message.
+func TestItemPublicFolders(t *testing.T) {
+	o := newOrg(t, "EXCH01/Redmond")
+	o.exs("load", "--data", o.servers["EXCH01"].data, "--mailboxes", "2", "--messages", "4", "--public", "5", "--senders", "1")
+	o.ok("backup", "IS", `\\EXCH01`, "/tape:"+tapeName)
+	if out, _ := o.stdout("browse", "--tape", tapeName, "--set", "1", "Public Folders"); !strings.HasPrefix(out, "General/  (") {
+		t.Fatalf("browse Public Folders:\n%s", out)
+	}
+	out, _ := o.stdout("browse", "--tape", tapeName, "--set", "1", "Public Folders/General/Topic 1")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	f := strings.Fields(lines[0])
+	id := f[len(f)-1]
+	if len(lines) != 1 || !strings.HasPrefix(id, "#") || !strings.Contains(lines[0], "loadgen@EXCH01") {
+		t.Fatalf("browse of a public folder:\n%s", out)
+	}
+	post := "Public Folders/General/Topic 1/" + id
+	if out := o.ok("restore", "--tape", tapeName, "--set", "1", "--item", post); !strings.Contains(out, "Restored 0 posts into Public Folders/General/Topic 1; 1 already there") {
+		t.Fatalf("restore of a post still there:\n%s", out)
+	}
+	dir := t.TempDir()
+	o.ok("restore", "--tape", tapeName, "--set", "1", "--item", post, "--export", dir)
+	b, err := os.ReadFile(filepath.Join(dir, "Public Folders", "General", "Topic 1", "1-"+id[1:]+".eml"))
+	if err != nil || !strings.Contains(string(b), "Subject: load ") {
+		t.Fatalf("exported post: %v\n%s", err, b)
+	}
 }

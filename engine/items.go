@@ -88,9 +88,10 @@ type Items struct {
 	Dir    string // where the chain was staged and recovered
 	Bytes  int64  // temporary space it takes
 	Cached bool   // a copy staged before was reused
-	// Elapsed is how long reading the chain and recovering it took (or
-	// reopening the cached copy).
-	Elapsed time.Duration
+	// Elapsed is how long opening took: reading the chain and recovering
+	// it (ReadTime, RecoverTime), or reopening the cached copy.
+	Elapsed               time.Duration
+	ReadTime, RecoverTime time.Duration
 
 	e     *Engine
 	rec   Recoverer

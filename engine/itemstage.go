@@ -127,7 +127,7 @@ func (e *Engine) openItems(ctx context.Context, req ItemOpenRequest, p *Progress
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	store, err := e.stageChain(ctx, rec, chain, dir, req.Keys, p)
+	store, err := e.stageChain(ctx, rec, chain, dir, req.Keys, it, p)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -145,7 +145,7 @@ func (e *Engine) openItems(ctx context.Context, req ItemOpenRequest, p *Progress
 	}
 	it.store, it.Bytes, it.Elapsed = store, bytes, time.Since(start)
 	e.opened(dir)
-	p.logf(fmt.Sprintf("Read %s (%s) into %s; recovered in %s s", chainTitle(it.Chain), FormatBytes(bytes), dir, seconds(it.Elapsed)))
+	p.logf(fmt.Sprintf("Read %s (%s) into %s in %s s; recovered in %s s", chainTitle(it.Chain), FormatBytes(bytes), dir, seconds(it.ReadTime), seconds(it.RecoverTime)))
 	return it, nil
 }
 
@@ -160,7 +160,8 @@ func chainTitle(c []SetRef) string {
 
 // stageChain reads every file of the chain from tape into dir, checking
 // each as a restore does, and recovers the result.
-func (e *Engine) stageChain(ctx context.Context, rec Recoverer, chain []chainSet, dir string, kp tape.KeyProvider, p *Progress) (ItemStore, error) {
+func (e *Engine) stageChain(ctx context.Context, rec Recoverer, chain []chainSet, dir string, kp tape.KeyProvider, it *Items, p *Progress) (ItemStore, error) {
+	start := time.Now()
 	var total int64
 	for _, cs := range chain {
 		total += cs.set.Bytes
@@ -189,7 +190,9 @@ func (e *Engine) stageChain(ctx context.Context, rec Recoverer, chain []chainSet
 		}
 	}
 	p.update(func(s *Snapshot) { s.Current = "recovering" })
+	it.ReadTime = time.Since(start)
 	store, err := rec.Recover(dir, envs)
+	it.RecoverTime = time.Since(start) - it.ReadTime
 	if err != nil {
 		return nil, fmt.Errorf("recovering %s staged in %s: %w", chainTitleSets(chain), dir, err)
 	}

@@ -151,37 +151,82 @@ func (s *Server) ImportItems(ctx context.Context, req exchange.ImportRequest) (e
 			s.mailw.notify(c[0], c[1])
 		}
 	}
-	for i := range req.Posts {
-		p := req.Posts[i]
-		if err := normalizePost(&p); err != nil {
+	if len(req.Posts) > 0 {
+		ops := make([]*op, len(req.Posts))
+		for i := range req.Posts {
+			p := req.Posts[i]
+			if err := normalizePost(&p); err != nil {
+				return res, err
+			}
+			ops[i] = &op{Kind: opPostImport, DB: pubEDB, Post: &p}
+		}
+		if err := s.is.commitWait(ops...); err != nil {
 			return res, err
 		}
-		o := &op{Kind: opPostImport, DB: pubEDB, Post: &p}
-		if err := s.is.commitWait(o); err != nil {
-			return res, err
-		}
-		a := o.imported
-		res.Imported += a.imported
-		res.Duplicates += a.duplicates
-		res.FoldersCreated = append(res.FoldersCreated, a.folders...)
-		if a.imported > 0 {
-			s.mailw.notify("", p.Folder) // IMAP sessions on the public folder, as for a post
+		for _, o := range ops {
+			a := o.imported
+			res.Imported += a.imported
+			res.Duplicates += a.duplicates
+			res.FoldersCreated = append(res.FoldersCreated, a.folders...)
+			if a.imported > 0 {
+				s.mailw.notify("", o.Post.Folder) // IMAP sessions on the public folder, as for a post
+			}
 		}
 	}
 	return res, nil
 }
 
-// commitWait logs a record and waits until it is applied, so that what it
-// did is known.
-func (s *store) commitWait(o *op) error {
-	if err := s.commit(o); err != nil {
+// commitWait logs records, in their order, and waits until they are
+// applied, so that what they did is known. It counts as a change waiting
+// for as long (a backup stream gives way to it).
+func (s *store) commitWait(ops ...*op) error {
+	s.waiting.Add(1)
+	defer s.waiting.Add(-1)
+	if err := s.commitAll(ops); err != nil {
 		return err
 	}
 	s.waitApplied()
-	if s.appliedTo.Load() < o.lsn || o.imported == nil {
-		return exchange.Errorf(exchange.CodeNotRunning, "%s stopped before the batch was applied: it is logged and is applied when the service starts; run the restore again to see what it did", s.what())
+	for _, o := range ops {
+		if s.appliedTo.Load() < o.lsn || o.imported == nil {
+			return exchange.Errorf(exchange.CodeNotRunning, "%s stopped before the batch was applied: it is logged and is applied when the service starts; run the restore again to see what it did", s.what())
+		}
 	}
 	return nil
+}
+
+// commitAll is commit for several records: all are sent to the committer
+// before any answer is awaited, so that they share group commits, and the
+// committer, reading its queue in order, logs them in their order.
+func (s *store) commitAll(ops []*op) error {
+	s.mu.Lock()
+	if !s.running {
+		s.mu.Unlock()
+		if b := s.getBroken(); b != nil {
+			return exchange.Errorf(exchange.CodeNotRunning, "%s stopped after a failure: %v", s.what(), b)
+		}
+		return exchange.Errorf(exchange.CodeNotRunning, "%s is not running", s.what())
+	}
+	reqs, quit := s.reqs, s.quit
+	s.mu.Unlock()
+	var err error
+	var sent []*request
+send:
+	for _, o := range ops {
+		r := &request{op: o, done: make(chan error, 1)}
+		select {
+		case reqs <- r:
+			sent = append(sent, r)
+		case <-quit:
+			err = exchange.Errorf(exchange.CodeNotRunning, "%s is stopping", s.what())
+			break send
+		}
+	}
+	for _, r := range sent {
+		if e := <-r.done; e != nil && err == nil {
+			err = e
+		}
+	}
+	return err
 }
 
 // applyImport applies items.import: each message goes into its folder

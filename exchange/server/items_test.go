@@ -552,6 +552,24 @@ func TestImportItemsPostsAndRefusals(t *testing.T) {
 	if f, err := s.Mail().PublicFolder(bg, "General"); err != nil || len(f.List) != 2 {
 		t.Fatalf("General over IMAP: %+v %v", f, err)
 	}
+	// Many posts share group commits and keep their order.
+	var many []exchange.Post
+	for i := range 50 {
+		many = append(many, exchange.Post{Folder: "Archive", From: "bob", Subject: fmt.Sprintf("post %02d", i), Date: p.Date.Add(time.Duration(i) * time.Minute)})
+	}
+	if res, err := s.ImportItems(bg, exchange.ImportRequest{Posts: many}); err != nil || res.Imported != 50 {
+		t.Fatalf("50 posts: %+v %v", res, err)
+	}
+	arch, err := s.Mail().PublicFolder(bg, "Archive")
+	if err != nil || len(arch.List) != 50 {
+		t.Fatalf("Archive: %d posts, %v", len(arch.List), err)
+	}
+	for i, m := range arch.List {
+		raw, _ := s.Mail().PublicMessage(bg, "Archive", m.UID)
+		if meta, _ := mail.Parse(raw); meta.Subject != fmt.Sprintf("post %02d", i) {
+			t.Fatalf("post %d of Archive is %q", i, meta.Subject)
+		}
+	}
 	d := digest(t, s)
 	s.Close()
 	s = openTestServer(t, s.dir)
