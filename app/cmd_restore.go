@@ -10,12 +10,26 @@ import (
 	"exbackup/engine"
 )
 
-const restoreUsage = "exbackup restore --tape NAME --set N[,N…] [--dest NAME] [--erase] [--private] [--public] [--start] [--verify]\n                 [--passphrase-file FILE | --identity FILE]\n" + extractUsage + "\n" +
+const restoreUsage = "exbackup restore --tape NAME --set N[,N…] [--dest NAME] [--erase] [--private] [--public] [--start] [--verify]\n                 [--passphrase-file FILE | --identity FILE]\n" + itemsUsage + "\n" + extractUsage + "\n" +
 	`exbackup restore --cancel DS|IS \\NAME      drop a staged restore`
 
 func (c *cli) restore(ctx context.Context, args []string) error {
-	if wantsExtract(args) {
-		return c.extract(ctx, args) // files into a folder: cmd_extract.go
+	if hasFlag(args, "item", "export") || wantsExtract(args) {
+		// The set's kind decides: items of a store set (cmd_items.go), or
+		// files of a file set into a folder (cmd_extract.go).
+		store, err := c.storeSet(args)
+		if err != nil {
+			return err
+		}
+		if store != "" && hasFlag(args, "item", "export") {
+			return c.restoreItems(ctx, args)
+		}
+		if wantsExtract(args) {
+			return c.extract(ctx, args)
+		}
+		if store == "" && flagArg(args, "tape") != "" {
+			return fmt.Errorf("tape %q, set %s is a backup of files: extract with --to DIR (--item chooses its folders and files)", flagArg(args, "tape"), flagArg(args, "set"))
+		}
 	}
 	fs := newFlags("restore")
 	tapeName := fs.String("tape", "", "tape name")

@@ -37,6 +37,11 @@ type fakeServer struct {
 	started   []exchange.StoreID
 	warn      string                   // RestoreComplete warns so
 	staged    []exchange.StagedRestore // what Status reports staged
+
+	recipients []exchange.Recipient     // the Directory
+	batches    []exchange.ImportRequest // ImportItems calls, in order
+	imported   map[string][][]byte      // alias/folder → messages imported
+	importErr  error
 }
 
 var fakeFiles = map[exchange.StoreID][]string{
@@ -179,6 +184,60 @@ func (s *fakeServer) RestoreComplete(context.Context, string) (exchange.RestoreR
 }
 
 func (s *fakeServer) Close() error { return nil }
+
+func (s *fakeServer) Recipients(context.Context) ([]exchange.Recipient, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]exchange.Recipient(nil), s.recipients...), nil
+}
+
+// ImportItems keeps what it is sent in s.imported, counting a message as
+// a duplicate when its mailbox and folder already hold the same bytes.
+func (s *fakeServer) ImportItems(_ context.Context, req exchange.ImportRequest) (exchange.ImportResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.batches = append(s.batches, req)
+	var res exchange.ImportResult
+	if s.importErr != nil {
+		return res, s.importErr
+	}
+	for _, r := range req.Create {
+		s.recipients = append(s.recipients, r)
+		res.MailboxesCreated = append(res.MailboxesCreated, r.Alias)
+	}
+	if s.imported == nil {
+		s.imported = map[string][][]byte{}
+	}
+	for _, m := range req.Messages {
+		known := false
+		for _, r := range s.recipients {
+			known = known || r.Alias == m.Mailbox
+		}
+		if !known {
+			return res, fmt.Errorf("mailbox %q not found", m.Mailbox)
+		}
+		key := m.Mailbox + "/" + m.Folder
+		dup := false
+		for _, b := range s.imported[key] {
+			dup = dup || bytes.Equal(b, m.Data)
+		}
+		if dup {
+			res.Duplicates++
+			continue
+		}
+		if _, ok := s.imported[key]; !ok {
+			res.FoldersCreated = append(res.FoldersCreated, key)
+		}
+		s.imported[key] = append(s.imported[key], m.Data)
+		res.Imported++
+	}
+	for _, p := range req.Posts {
+		key := "Public Folders/" + p.Folder
+		s.imported[key] = append(s.imported[key], []byte(p.Body))
+		res.Imported++
+	}
+	return res, nil
+}
 
 // fakeOrg is an organization of fake servers, reached by address; the
 // addresses in down do not answer.

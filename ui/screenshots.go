@@ -173,6 +173,26 @@ func (c *Console) shoot(dir string) error {
 			m.show()
 		}, hide},
 		{"about", func() { m = c.aboutDialog(); m.show() }, hide},
+		{name: "tapes-items", setup: func() {
+			c.mdi.toggleMaximized(c.mdi.wins[1])
+			c.sampleItemSet()
+		}},
+		{name: "tapes-items-search", setup: c.sampleItemSearch},
+		{name: "message-viewer", setup: c.sampleViewer, teardown: c.closeViewers},
+		{name: "restore-information-items", setup: func() {
+			if d := c.openItemRestore(); d != nil {
+				m = d.m
+			}
+		}, teardown: hide},
+		{name: "export-items", setup: func() {
+			if d := c.openItemExport(); d != nil {
+				m = d.m
+			}
+		}, teardown: func() {
+			hide()
+			c.tapes.files.hide()
+			c.mdi.toggleMaximized(c.mdi.wins[1])
+		}},
 		{"main-dark", func() { c.setTheme(ThemeDark) }, func() { c.setTheme(theme0) }},
 		{"insert-next-tape", func() {
 			d := c.newMemberDialog(sampleMemberNeed(), func(string, error) {})
@@ -182,7 +202,11 @@ func (c *Console) shoot(dir string) error {
 	}
 	for i, s := range shots {
 		ui(s.setup)
-		for end := time.Now().Add(10 * time.Second); shotReady[s.name] != nil && time.Now().Before(end); {
+		wait := 10 * time.Second
+		if w, ok := shotWait[s.name]; ok {
+			wait = w
+		}
+		for end := time.Now().Add(wait); shotReady[s.name] != nil && time.Now().Before(end); {
 			var ok bool
 			ui(func() { ok = shotReady[s.name](c) })
 			if ok {
@@ -192,7 +216,19 @@ func (c *Console) shoot(dir string) error {
 		}
 		time.Sleep(c.settle)
 		var err error
-		ui(func() { err = c.capture(filepath.Join(dir, fmt.Sprintf("%02d-%s.png", i+1, s.name))) })
+		name := fmt.Sprintf("%02d-%s.png", i+1, s.name)
+		if f := shotNote[s.name]; f != nil {
+			var note string
+			ui(func() { note = f(c) })
+			fmt.Printf("%s: %s\n", name, note)
+		}
+		ui(func() {
+			w := c.win
+			if f := shotWindow[s.name]; f != nil {
+				w = f(c)
+			}
+			err = captureWindow(w, filepath.Join(dir, name))
+		})
 		if s.teardown != nil {
 			ui(s.teardown)
 		}
@@ -203,10 +239,10 @@ func (c *Console) shoot(dir string) error {
 	return nil
 }
 
-func (c *Console) capture(path string) error {
-	img := c.win.Canvas().Capture()
+func captureWindow(win fyne.Window, path string) error {
+	img := win.Canvas().Capture()
 	if blank(img) {
-		if x := platformCapture(c.win); x != nil {
+		if x := platformCapture(win); x != nil {
 			img = x
 		}
 	}
