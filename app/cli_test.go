@@ -18,10 +18,11 @@ func TestUsage(t *testing.T) {
   exbackup tapes                              tapes and their sets
   exbackup browse  --tape NAME|FILE.bkf --set N [--member FILE.bkf]… [PATH]
   exbackup restore --tape NAME --set N[,N…] [--dest NAME] [--erase] [--private] [--public] [--start] [--verify]
-                   [--passphrase-file FILE | --identity FILE]
+                   [--passphrase-file FILE | --identity FILE] [--wait]
   exbackup restore --tape NAME|FILE.bkf --set N --to DIR [--item PATH]… [--existing skip|overwrite|keep-both] [--streams] [--member FILE.bkf]…
   exbackup restore --cancel DS|IS \\NAME      drop a staged restore
   exbackup service start|stop DS|IS \\NAME    start runs a staged restore's recovery
+                   [--wait]                   stop: wait for a backup of the store to end first
   exbackup verify  --tape NAME [--set N] [--passphrase-file FILE | --identity FILE]
   exbackup catalog --tape NAME|FILE.bkf
   exbackup erase   --tape NAME

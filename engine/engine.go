@@ -126,6 +126,8 @@ type Engine struct {
 	running  map[string]bool // tapes being written, by name
 
 	catalogNotice string // what opening the catalog found (catalogrepair.go)
+
+	backupPoll time.Duration // how often a stop waiting for a backup reads the status
 }
 
 // Open opens the engine on a home folder, creating what is missing.
@@ -155,7 +157,8 @@ func Open(home string) (*Engine, error) {
 // newEngine joins the parts; tests pass fakes for any of them.
 func newEngine(home string, st Settings, cat Catalog, lib Library, dial dialFunc) *Engine {
 	return &Engine{home: home, cat: cat, lib: lib, dial: dial, owner: currentOwner(), settings: st,
-		admin: func() bool { return false }, clients: map[string]Server{}, running: map[string]bool{}}
+		admin: func() bool { return false }, clients: map[string]Server{}, running: map[string]bool{},
+		backupPoll: backupPoll}
 }
 
 // Close closes the catalog and the connections.
