@@ -40,6 +40,7 @@ type fakeServer struct {
 	busy      []exchange.BackupInProgress // backups streaming: StopService refuses while one of its store is listed
 	statusErr error                       // Status fails so
 	statuses  int                         // Status calls
+	hideBusy  int                         // Status leaves busy out this many times, as the server's does under a lock
 }
 
 var fakeFiles = map[exchange.StoreID][]string{
@@ -59,6 +60,10 @@ func (s *fakeServer) Status(context.Context) (exchange.Status, error) {
 	st := s.status
 	st.Restores = s.staged
 	st.Backups = s.busy
+	if s.hideBusy > 0 {
+		s.hideBusy--
+		st.Backups = nil
+	}
 	return st, nil
 }
 

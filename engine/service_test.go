@@ -62,6 +62,13 @@ func TestStopRefusedForABackupSaysWhichAndWaits(t *testing.T) {
 	if busy.Server != "EX1" || busy.Backup.Store != exchange.StoreIS || busy.Waiting() != "Waiting for the backup of the Information Store on EX1 to finish…" {
 		t.Fatalf("refusal %+v, %q", busy, busy.Waiting())
 	}
+	// A status that misses the backup once is asked again.
+	ex1.mu.Lock()
+	ex1.hideBusy = 1
+	ex1.mu.Unlock()
+	if err := f.e.StopService(bg, "EX1", exchange.StoreIS); !errors.As(err, &busy) {
+		t.Fatalf("stop under a backup the first status missed: %v (%T)", err, err)
+	}
 	// The Directory does not stop either: the Information Store stops with it.
 	if err := f.e.StopService(bg, "EX1", exchange.StoreDS); !errors.As(err, &busy) || busy.Backup.Store != exchange.StoreIS {
 		t.Fatalf("stopping the Directory under a backup of the Information Store: %v", err)
