@@ -25,7 +25,8 @@ func TestScreenshots(t *testing.T) {
 	want := []string{"01-main.png", "02-tapes.png", "03-exchange-connect.png", "04-backup-information.png", "05-backup-status.png",
 		"06-restore-information-is.png", "07-restore-information-ds.png", "08-restore-status.png", "09-tapes-files.png",
 		"10-restore-information-files.png", "11-verify.png", "12-verify-status.png", "13-replace-confirm.png", "14-erase-confirm.png",
-		"15-encryption-keys.png", "16-passphrase.png", "17-about.png", "18-main-dark.png"}
+		"15-encryption-keys.png", "16-passphrase.png", "17-about.png", "18-main-dark.png",
+		"19-stop-wait.png", "20-stop-waiting.png"}
 	ents, _ := os.ReadDir(dir)
 	var got []string
 	for _, e := range ents {

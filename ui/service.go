@@ -79,7 +79,7 @@ func (c *Console) stopService(server string, id exchange.StoreID) {
 			c.statusBar.setActivity("")
 			var busy *engine.BackupStreamingError
 			if errors.As(err, &busy) {
-				c.offerWait("Stop Service", busy, "Wait for the backup to finish, then stop the service? The wait can be cancelled.", func(wait bool) {
+				c.offerWait("Stop Service", busy, stopWaitQuestion, func(wait bool) {
 					if wait {
 						c.stopAfterBackup(server, id, busy, done)
 					}
@@ -91,6 +91,8 @@ func (c *Console) stopService(server string, id exchange.StoreID) {
 		})
 	})
 }
+
+const stopWaitQuestion = "Wait for the backup to finish, then stop the service? The wait can be cancelled."
 
 // stopAfterBackup waits, off the UI goroutine and under a dialog that
 // says so and can cancel it, for the backup to finish, then stops the
