@@ -132,9 +132,10 @@ type Engine struct {
 
 	catalogNotice string // what opening the catalog found (catalogrepair.go)
 
-	recoverer Recoverer      // opens staged store sets (items.go)
-	itemsMu   sync.Mutex     // one staging at a time
-	itemsOpen map[string]int // staged folders open, by path
+	recoverer  Recoverer      // opens staged store sets (items.go)
+	itemsMu    sync.Mutex     // one staging at a time
+	itemsOpen  map[string]int // staged folders open, by path
+	backupPoll time.Duration  // how often a stop waiting for a backup reads the status
 }
 
 // Open opens the engine on a home folder, creating what is missing.
@@ -164,7 +165,8 @@ func Open(home string) (*Engine, error) {
 // newEngine joins the parts; tests pass fakes for any of them.
 func newEngine(home string, st Settings, cat Catalog, lib Library, dial dialFunc) *Engine {
 	return &Engine{home: home, cat: cat, lib: lib, dial: dial, owner: currentOwner(), settings: st,
-		admin: func() bool { return false }, clients: map[string]Server{}, running: map[string]bool{}, itemsOpen: map[string]int{}}
+		admin: func() bool { return false }, clients: map[string]Server{}, running: map[string]bool{}, itemsOpen: map[string]int{},
+		backupPoll: backupPoll}
 }
 
 // Close closes the catalog and the connections.

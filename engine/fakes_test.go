@@ -35,8 +35,12 @@ type fakeServer struct {
 	completed int
 	stopped   []exchange.StoreID
 	started   []exchange.StoreID
-	warn      string                   // RestoreComplete warns so
-	staged    []exchange.StagedRestore // what Status reports staged
+	warn      string                      // RestoreComplete warns so
+	staged    []exchange.StagedRestore    // what Status reports staged
+	busy      []exchange.BackupInProgress // backups streaming: StopService refuses while one of its store is listed
+	statusErr error                       // Status fails so
+	statuses  int                         // Status calls
+	hideBusy  int                         // Status leaves busy out this many times, as the server's does under a lock
 
 	recipients []exchange.Recipient     // the Directory
 	batches    []exchange.ImportRequest // ImportItems calls, in order
@@ -54,8 +58,17 @@ func fakeData(name string) []byte { return bytes.Repeat([]byte(name+" "), 3000) 
 func (s *fakeServer) Status(context.Context) (exchange.Status, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.statuses++
+	if s.statusErr != nil {
+		return exchange.Status{}, s.statusErr
+	}
 	st := s.status
 	st.Restores = s.staged
+	st.Backups = s.busy
+	if s.hideBusy > 0 {
+		s.hideBusy--
+		st.Backups = nil
+	}
 	return st, nil
 }
 
@@ -82,6 +95,11 @@ func (s *fakeServer) CancelRestore(_ context.Context, id exchange.StoreID) (exch
 func (s *fakeServer) StopService(_ context.Context, id exchange.StoreID) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for _, b := range s.busy {
+		if b.Store == id || id == exchange.StoreDS {
+			return exchange.Errorf(exchange.CodeConflict, "%s on %s is not stopped: a %s backup of it is streaming", b.Store.ServiceName(), s.name, b.Type)
+		}
+	}
 	s.stopped = append(s.stopped, id)
 	if id == exchange.StoreDS {
 		s.status.DS, s.status.IS = exchange.Stopped, exchange.Stopped

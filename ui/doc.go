@@ -27,6 +27,9 @@
 // Information and Export to Folder for ticked items), connect.go, backup.go and backupsets.go
 // (Backup Information, one row per set), restore.go and status.go (the
 // dialogs and the job runner), ops.go (Verify, Catalog, Erase Tape, About),
+// service.go (Start Service, Stop Service with its offer to wait for a
+// streaming backup, Cancel Restore, and the tree's context menu enabled by
+// the store's state),
 // modal.go (dialog frame fitted to the window, confirmations, form
 // helpers), dlgwidgets.go (keyboard-aware dialog
 // widgets), theme.go, icons.go, format.go, quitguard.go (ShowAndRun and

@@ -378,6 +378,7 @@ func (c *Console) startRestore(req engine.RestoreRequest) {
 	if c.restoreKey(req, c.startRestore) {
 		return
 	}
+	req.OnBackupStreaming = c.askWait
 	c.runJob("Restore Status", func(j *job) (string, error) {
 		res, err := c.eng.Restore(j.ctx, req, j.progress("Restore"))
 		if err != nil {

@@ -199,6 +199,10 @@ func (c *Console) shoot(dir string) error {
 			d.m.show()
 			m = d.m
 		}, hide},
+		{"stop-wait", func() {
+			m = c.offerWait("Stop Service", sampleBusy(), stopWaitQuestion, func(bool) {})
+		}, hide},
+		{"stop-waiting", func() { m = c.waitingDialog("Stop Service", sampleBusy().Waiting(), func() {}) }, hide},
 	}
 	for i, s := range shots {
 		ui(s.setup)
@@ -386,6 +390,13 @@ func (c *Console) sampleRestoreChoices() []restoreChoice {
 		is = &restoreChoice{tape: tape, set: catalog.Set{Number: 2, Type: catalog.TypeNormal, Description: "nightly", Created: now, Owner: c.eng.Owner(), Server: "EXCH01", Stores: []string{"IS"}, State: catalog.StateComplete}}
 	}
 	return []restoreChoice{*ds, *is}
+}
+
+// sampleBusy is a stop refused for a streaming backup.
+func sampleBusy() *engine.BackupStreamingError {
+	started := time.Date(2026, 11, 25, 9, 12, 3, 0, time.Local)
+	return &engine.BackupStreamingError{Server: "EXCH01", Backup: exchange.BackupInProgress{Store: exchange.StoreIS, Type: exchange.Normal, Started: started},
+		Err: exchange.Errorf(exchange.CodeConflict, "the Microsoft Information Store on EXCH01 is not stopped: a Normal backup of it is streaming (started %s); stop it when the backup has ended", started.Format("3:04:05 PM"))}
 }
 
 func sampleSnapshot(op string, frac float64) engine.Snapshot {
