@@ -70,6 +70,10 @@ type Console struct {
 	demo       bool
 
 	// settle is how long Screenshots waits for a frame to be drawn;
+	// shotDo runs the tour's steps on the UI goroutine (fyne.DoAndWait when
+	// nil); tests whose posts run on a goroutine of their own serialize the
+	// two through it, as the real driver's single UI goroutine does.
+	shotDo func(func())
 	// shotSize is the window's size in the pictures.
 	settle   time.Duration
 	shotSize fyne.Size

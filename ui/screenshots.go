@@ -60,6 +60,9 @@ type shot struct {
 
 func (c *Console) shoot(dir string) error {
 	ui := func(f func()) { fyne.DoAndWait(f) }
+	if c.shotDo != nil {
+		ui = c.shotDo
+	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		var ready bool

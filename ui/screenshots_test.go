@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sync"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -14,14 +15,24 @@ import (
 
 func TestScreenshots(t *testing.T) {
 	c, q, f := newItemsConsole(t)
-	// What goroutines post (the item pane's reads) runs as fyne.Do would.
+	// What goroutines post (the item pane's reads) runs as fyne.Do would,
+	// one at a time with the tour's own steps: the test driver runs
+	// fyne.DoAndWait on the calling goroutine, so the lock stands in for
+	// the real driver's single UI goroutine.
+	var mu sync.Mutex
+	serial := func(f func()) {
+		mu.Lock()
+		defer mu.Unlock()
+		fyne.DoAndWait(f)
+	}
+	c.shotDo = serial
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
 		for {
 			select {
 			case fn := <-q.ch:
-				fyne.DoAndWait(fn)
+				serial(fn)
 			case <-stop:
 				return
 			}
