@@ -398,11 +398,10 @@ func dirSize(dir string) int64 {
 
 // stagedCopy is one folder under items/.
 type stagedCopy struct {
-	dir   string
-	st    stamp
-	ok    bool // has its stamp
-	used  time.Time
-	bytes int64
+	dir  string
+	st   stamp
+	ok   bool // has its stamp
+	used time.Time
 }
 
 func (e *Engine) stagedCopies() []stagedCopy {
