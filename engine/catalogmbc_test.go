@@ -50,7 +50,7 @@ func TestCatalogFromMediaBasedCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sets, fromCatalog, err := listForCatalog(fileTape{tp})
+	sets, fromCatalog, _, err := listForCatalog(fileTape{tp})
 	if err != nil || !fromCatalog {
 		t.Fatalf("listForCatalog: from catalog %v, %v", fromCatalog, err)
 	}
