@@ -89,7 +89,7 @@ func (e *Engine) catalogOne(ctx context.Context, nameOrPath string, members []st
 		p.logf("Read from the tape's media based catalog (exbackup verify checks it against the data).")
 	}
 	if fallback != nil {
-		p.logf(fmt.Sprintf("Read from the tape's blocks: %v", fallback))
+		p.logf(fmt.Sprintf("Read from the tape's blocks, not its media based catalog: %v", fallback))
 	}
 	owner, restricted := e.owner, false
 	loc, _ := filepath.Abs(info.Path)

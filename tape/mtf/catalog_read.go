@@ -2,6 +2,7 @@ package mtf
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -234,7 +235,7 @@ func (r *Reader) catalogDigests(s *Set, fdd StreamRef, b []byte) {
 		return
 	}
 	if table == nil {
-		bad(s.Offset, TypeStartSet, detail(ErrNoDigestTable, "the set's catalog was written before sets carried one"))
+		s.DigestsErr = fmt.Errorf("tape %q, set %d: %w beside its media based catalog (written before sets carried one)", r.name, num, ErrNoDigestTable)
 		return
 	}
 	if sset.End-sset.Offset > maxCatalog {
