@@ -167,6 +167,16 @@ func (r *Reader) catalogSet(e *SetMapEntry) (*Set, error) {
 	}
 	dirsAt := map[int][]string{}
 	var dir []string
+	// One allocation for all the files' entries and blocks: a set may
+	// list hundreds of thousands.
+	nfiles := 0
+	for i := range fdd {
+		if fdd[i].File != nil {
+			nfiles++
+		}
+	}
+	entries, blocks := make([]Entry, 0, nfiles), make([]Block, 0, nfiles)
+	s.Files = make([]*Entry, 0, nfiles)
 	for _, f := range fdd {
 		at := off + int64(f.FLA)*r.flb
 		switch {
@@ -184,15 +194,17 @@ func (r *Reader) catalogSet(e *SetMapEntry) (*Set, error) {
 		case f.File != nil:
 			fl := *f.File
 			fl.Modified, fl.Created, fl.Backup, fl.Accessed = rezone(fl.Modified, loc), rezone(fl.Created, loc), rezone(fl.Backup, loc), rezone(fl.Accessed, loc)
+			*f.File = fl // the block's descriptor
 			d := dir
 			if p, ok := dirsAt[int(f.Link)]; ok {
 				d = p
 			}
-			blk := &Block{Offset: at, Header: Header{Type: TypeFile, Attributes: f.BlockAttributes, FLA: f.FLA, DisplayableSize: f.DisplayableSize}, Name: fl.Name, Desc: &fl}
-			s.Files = append(s.Files, &Entry{
-				Volume: len(s.Volumes) - 1, Dir: d, Name: fl.Name, Block: blk, File: fl, FLA: f.FLA,
+			blocks = append(blocks, Block{Offset: at, Header: Header{Type: TypeFile, Attributes: f.BlockAttributes, FLA: f.FLA, DisplayableSize: f.DisplayableSize}, Name: fl.Name, Desc: f.File})
+			entries = append(entries, Entry{
+				Volume: len(s.Volumes) - 1, Dir: d, Name: fl.Name, Block: &blocks[len(blocks)-1], File: fl, FLA: f.FLA,
 				Size: int64(f.DisplayableSize), Attributes: fl.Attributes, Corrupt: fl.Attributes&EntryCorrupt != 0,
 			})
+			s.Files = append(s.Files, &entries[len(entries)-1])
 		}
 	}
 	r.catalogDigests(s, ref, b)

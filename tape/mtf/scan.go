@@ -92,7 +92,21 @@ type Entry struct {
 
 // Path returns the entry's path with '/' separators.
 func (e *Entry) Path() string {
-	return strings.Join(append(append([]string(nil), e.Dir...), e.Name), "/")
+	if len(e.Dir) == 0 {
+		return e.Name
+	}
+	n := len(e.Name)
+	for _, d := range e.Dir {
+		n += len(d) + 1
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, d := range e.Dir {
+		b.WriteString(d)
+		b.WriteByte('/')
+	}
+	b.WriteString(e.Name)
+	return b.String()
 }
 
 // Modified returns the FILE's modification date.
