@@ -49,6 +49,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer eng.Close()
+	eng.SetRecoverer(offlineRecoverer{})
 	if n := eng.CatalogNotice(); n != "" {
 		fmt.Fprintf(stderr, "exbackup: %s\n", n)
 	}

@@ -17,11 +17,20 @@ func TestUsage(t *testing.T) {
                   [/d "text"] [/l FILE] [/e] [/hc:on|off] [/tape:NAME] [/encrypt]
   exbackup tapes                              tapes and their sets
   exbackup browse  --tape NAME|FILE.bkf --set N [--member FILE.bkf]… [PATH]
+  exbackup browse  --tape NAME --set N [PATH] [--search TEXT] [--from TEXT] [--subject TEXT] [--since DATE] [--before DATE]
+                   [--passphrase-file FILE | --identity FILE]   a store set: PATH is Mailboxes, Mailboxes/ALIAS,
+                   Mailboxes/ALIAS/FOLDER…, Public Folders/FOLDER; a message is FOLDER-PATH/#UID
+  exbackup browse  --clean                     remove the copies of store sets staged for browsing
   exbackup restore --tape NAME --set N[,N…] [--dest NAME] [--erase] [--private] [--public] [--start] [--verify]
-                   [--passphrase-file FILE | --identity FILE]
+                   [--passphrase-file FILE | --identity FILE] [--wait]
+  exbackup restore --tape NAME --set N --item PATH [--item PATH]… [--to ALIAS] [--recovered] [--recreate] [--server NAME]
+                   items of a store set into its running store; --to names a mailbox (alias) here, not a folder
+  exbackup restore --tape NAME --set N --item PATH [--item PATH]… --export DIR [--format eml|mbox]
+                   [--passphrase-file FILE | --identity FILE]   an encrypted set's key, for both
   exbackup restore --tape NAME|FILE.bkf --set N --to DIR [--item PATH]… [--existing skip|overwrite|keep-both] [--streams] [--member FILE.bkf]…
   exbackup restore --cancel DS|IS \\NAME      drop a staged restore
   exbackup service start|stop DS|IS \\NAME    start runs a staged restore's recovery
+                   [--wait]                   stop: wait for a backup of the store to end first
   exbackup verify  --tape NAME [--set N] [--passphrase-file FILE | --identity FILE]
   exbackup catalog --tape NAME|FILE.bkf [--member FILE.bkf]…
   exbackup erase   --tape NAME

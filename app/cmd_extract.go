@@ -67,7 +67,7 @@ func (c *cli) extract(ctx context.Context, args []string) error {
 		return err
 	}
 	if store != "" {
-		return fmt.Errorf("tape %q, set %d is a backup of a store, not of files: restore it to a server (exbackup restore --tape NAME --set N)", *tapeName, *set)
+		return fmt.Errorf("tape %q, set %d is a backup of a store, not of files: restore it to a server (exbackup restore --tape NAME --set N), or choose its mailboxes, folders or messages with --item PATH (--to then names a mailbox)", *tapeName, *set)
 	}
 	req := engine.ExtractRequest{Tape: *tapeName, Set: *set, Dir: *dir, Items: items, Existing: ex, AlternateStreams: *streams, Members: mem}
 	p := engine.NewProgress("Restore")

@@ -10,12 +10,26 @@ import (
 	"exbackup/engine"
 )
 
-const restoreUsage = "exbackup restore --tape NAME --set N[,N…] [--dest NAME] [--erase] [--private] [--public] [--start] [--verify]\n                 [--passphrase-file FILE | --identity FILE]\n" + extractUsage + "\n" +
+const restoreUsage = "exbackup restore --tape NAME --set N[,N…] [--dest NAME] [--erase] [--private] [--public] [--start] [--verify]\n                 [--passphrase-file FILE | --identity FILE] [--wait]\n" + itemsUsage + "\n" + extractUsage + "\n" +
 	`exbackup restore --cancel DS|IS \\NAME      drop a staged restore`
 
 func (c *cli) restore(ctx context.Context, args []string) error {
-	if wantsExtract(args) {
-		return c.extract(ctx, args) // files into a folder: cmd_extract.go
+	if hasFlag(args, "item", "export") || wantsExtract(args) {
+		// The set's kind decides: items of a store set (cmd_items.go), or
+		// files of a file set into a folder (cmd_extract.go).
+		store, err := c.storeSet(args)
+		if err != nil {
+			return err
+		}
+		if store != "" && hasFlag(args, "item", "export") {
+			return c.restoreItems(ctx, args)
+		}
+		if wantsExtract(args) {
+			return c.extract(ctx, args)
+		}
+		if store == "" && flagArg(args, "tape") != "" {
+			return fmt.Errorf("tape %q, set %s is a backup of files: extract with --to DIR (--item chooses its folders and files)", flagArg(args, "tape"), flagArg(args, "set"))
+		}
 	}
 	fs := newFlags("restore")
 	tapeName := fs.String("tape", "", "tape name")
@@ -27,6 +41,7 @@ func (c *cli) restore(ctx context.Context, args []string) error {
 	start := fs.Bool("start", false, "Start Service After Restore")
 	verify := fs.Bool("verify", false, "Verify After Restore")
 	cancel := fs.Bool("cancel", false, "drop the staged restore of DS|IS \\\\NAME")
+	wait := fs.Bool("wait", false, "when a backup keeps the service from stopping, wait for it to end")
 	kf := addKeyFlags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -53,6 +68,12 @@ func (c *cli) restore(ctx context.Context, args []string) error {
 		req.Sets = append(req.Sets, engine.RestoreSet{Tape: *tapeName, Set: n, Destination: *dest, Erase: *erase,
 			Private: *private, Public: *public, Start: *start, Verify: *verify})
 	}
+	if *wait {
+		req.OnBackupStreaming = func(_ context.Context, busy *engine.BackupStreamingError) bool {
+			fmt.Fprintln(c.stdout, busy.Waiting())
+			return true
+		}
+	}
 	d, err := ensureOrg(ctx, c.eng, false)
 	if err != nil {
 		return err
@@ -71,6 +92,10 @@ func (c *cli) restore(ctx context.Context, args []string) error {
 	stopBar()
 	for _, m := range res.Messages {
 		fmt.Fprintln(c.stdout, m)
+	}
+	var busy *engine.BackupStreamingError
+	if errors.As(err, &busy) {
+		return withWaitHint(err)
 	}
 	if err != nil {
 		return err

@@ -6,19 +6,28 @@ import (
 	"fmt"
 	"strings"
 
+	"exbackup/engine"
 	"exbackup/exchange"
 )
 
-const serviceUsage = `exbackup service start|stop DS|IS \\NAME    start runs a staged restore's recovery`
+const serviceUsage = `exbackup service start|stop DS|IS \\NAME    start runs a staged restore's recovery
+                 [--wait]                   stop: wait for a backup of the store to end first`
 
 // service starts or stops a server's Directory or Information Store.
 // Starting a store whose restore is staged runs the chain's recovery and
-// says what it did; stopping a store whose backup streams is refused.
+// says what it did; stopping a store whose backup streams is refused, or
+// with --wait done when the backup has ended.
 func (c *cli) service(ctx context.Context, args []string) error {
-	if len(args) != 3 || (args[0] != "start" && args[0] != "stop") {
+	fs := newFlags("service")
+	wait := fs.Bool("wait", false, "stop: wait for a backup of the store to end")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 3 || (pos[0] != "start" && pos[0] != "stop") {
 		return errors.New("usage: " + serviceUsage)
 	}
-	store, server, err := storeArg(args[1], args[2])
+	store, server, err := storeArg(pos[1], pos[2])
 	if err != nil {
 		return err
 	}
@@ -27,12 +36,15 @@ func (c *cli) service(ctx context.Context, args []string) error {
 		return err
 	}
 	defer d.stop()
-	if args[0] == "stop" {
-		if err := c.eng.StopService(ctx, server, store); err != nil {
+	if pos[0] == "stop" {
+		if err := c.stopService(ctx, server, store, *wait); err != nil {
 			return err
 		}
 		fmt.Fprintf(c.stdout, "The %s on %s is stopped.\n", store.ServiceName(), server)
 		return nil
+	}
+	if *wait {
+		return errors.New("--wait is for stop: a start does not wait for a backup")
 	}
 	res, err := c.eng.StartService(ctx, server, store)
 	for _, m := range res.Messages {
@@ -43,6 +55,27 @@ func (c *cli) service(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(c.stdout, "The %s on %s is running.\n", store.ServiceName(), server)
 	return warned(res.Warnings)
+}
+
+// stopService stops a service; a stop refused for a streaming backup
+// waits for the backup to end when asked to, saying so in one line, and
+// otherwise names --wait.
+func (c *cli) stopService(ctx context.Context, server string, store exchange.StoreID, wait bool) error {
+	err := c.eng.StopService(ctx, server, store)
+	var busy *engine.BackupStreamingError
+	if !errors.As(err, &busy) {
+		return err
+	}
+	if !wait {
+		return withWaitHint(err)
+	}
+	fmt.Fprintln(c.stdout, busy.Waiting())
+	return c.eng.StopServiceAfterBackup(ctx, server, store)
+}
+
+// withWaitHint adds to a refusal for a streaming backup how to wait for it.
+func withWaitHint(err error) error {
+	return fmt.Errorf("%w, or run again with --wait to wait for it", err)
 }
 
 // storeArg reads "DS|IS" and "\\NAME", as the backup command takes them.

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -198,4 +199,128 @@ func TestRollForwardThatCannotHappenExitsWithWarning(t *testing.T) {
 	if !strings.Contains(out, "warning:") || !strings.Contains(out, "Roll-forward") {
 		t.Fatalf("no warning line:\n%s", out)
 	}
+}
+
+// lineWatch collects a running command's output for a test to wait on.
+type lineWatch struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (w *lineWatch) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+func (w *lineWatch) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// heldBackup starts a backup of the Information Store onto tape and holds
+// its console still (SIGSTOP) once it streams; thaw lets it go on and
+// waits for it to succeed.
+func heldBackup(t *testing.T, o *org, tape string) (thaw func()) {
+	t.Helper()
+	cmd := exec.Command(bins.exbackup, "backup", "IS", `\\EXCH01`, "/tape:"+tape)
+	cmd.Env = append(os.Environ(), "EXBACKUP_HOME="+o.home)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tapePath := filepath.Join(o.home, "tapes", "."+tape+".bkf.new")
+	waitFor(t, "the backup to stream", func() bool {
+		fi, err := os.Stat(tapePath)
+		return err == nil && fi.Size() > 4<<20
+	})
+	cmd.Process.Signal(syscall.SIGSTOP)
+	return func() {
+		cmd.Process.Signal(syscall.SIGCONT)
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("the backup failed: %v\n%s", err, out.String())
+		}
+	}
+}
+
+// startWaiting runs exbackup in the background until it prints the line
+// that says it waits for the backup; the returned func waits for its end.
+func startWaiting(t *testing.T, o *org, args ...string) (wait func() (string, error)) {
+	t.Helper()
+	cmd := exec.Command(bins.exbackup, args...)
+	cmd.Env = append(os.Environ(), "EXBACKUP_HOME="+o.home)
+	out := &lineWatch{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	waitFor(t, "exbackup "+strings.Join(args, " ")+" to say it waits", func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("exbackup %s ended while the backup was held: %v\n%s", strings.Join(args, " "), err, out.String())
+		default:
+		}
+		return strings.Contains(out.String(), "Waiting for the backup of the Information Store on EXCH01 to finish…")
+	})
+	return func() (string, error) {
+		err := <-done
+		return out.String(), err
+	}
+}
+
+// A stop refused for a streaming backup names --wait; with it, the stop
+// waits (saying so in one line) and happens once the backup has ended. A
+// restore with --wait does the same before it stages its set.
+func TestStopAndRestoreWaitForTheBackup(t *testing.T) {
+	o := newOrg(t, "EXCH01/Redmond")
+	s := o.servers["EXCH01"]
+	o.exs("load", "--data", s.data, "--mailboxes", "4", "--messages", "12000", "--size", "8192", "--senders", "16")
+	o.ok("backup", "IS", `\\EXCH01`, "/tape:Old")
+	old := o.digest("EXCH01")
+	// Consoles with homes of their own: a running command holds its
+	// home's catalog.
+	console := func(name string) *org {
+		c := &org{t: t, home: filepath.Join(t.TempDir(), name), key: o.key, servers: o.servers}
+		c.ok("connect", s.addr, "--key", o.key, "--fingerprint", s.fp)
+		return c
+	}
+	second, third := console("second"), console("third")
+	second.ok("catalog", "--tape", filepath.Join(o.home, "tapes", "Old.bkf"))
+
+	thaw := heldBackup(t, o, tapeName)
+	second.fails("--wait", "service", "stop", "IS", `\\EXCH01`)
+	wait := startWaiting(t, second, "service", "stop", "IS", `\\EXCH01`, "--wait")
+	if org := third.ok("org"); !strings.Contains(org, "Information Store running") {
+		t.Fatalf("the service stopped under the backup:\n%s", org)
+	}
+	thaw()
+	out, err := wait()
+	if err != nil || !strings.Contains(out, "The Microsoft Information Store on EXCH01 is stopped.") {
+		t.Fatalf("service stop --wait: %v\n%s", err, out)
+	}
+	if n := strings.Count(out, "Waiting for the backup"); n != 1 {
+		t.Fatalf("%d waiting lines, want one:\n%s", n, out)
+	}
+	if org := o.ok("org"); !strings.Contains(org, "Information Store stopped") {
+		t.Fatalf("after service stop --wait:\n%s", org)
+	}
+	o.ok("verify", "--tape", tapeName)
+
+	o.ok("service", "start", "IS", `\\EXCH01`)
+	o.load("EXCH01", 20)
+	thaw = heldBackup(t, o, "Third")
+	second.fails("--wait", "restore", "--tape", "Old", "--set", "1", "--erase", "--start")
+	wait = startWaiting(t, second, "restore", "--tape", "Old", "--set", "1", "--erase", "--start", "--wait")
+	thaw()
+	if out, err := wait(); err != nil || !strings.Contains(out, "restored 1 set") {
+		t.Fatalf("restore --wait: %v\n%s", err, out)
+	}
+	if d := o.digest("EXCH01"); part(d) != part(old) {
+		t.Fatalf("restore --wait brought back:\n%s\nwant %s", d, old)
+	}
+	o.ok("verify", "--tape", "Third")
 }

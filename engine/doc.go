@@ -24,4 +24,14 @@
 // tapes of the family still at their place, or the AskMember a job's
 // context carries (WithMemberAsker). CatalogFamily records which member
 // holds what.
+//
+// Item-level recovery (items*.go, item*.go): OpenItems reads a set of an
+// Information Store and the rest of its chain from tape into items/ of
+// the home, through the checked reads a restore uses, and has the
+// Recoverer that app passes in (exchange/server's offline recovery)
+// recover and open it read-only; a stamp written last makes the copy
+// reusable. Items browses, searches and opens its mailboxes, folders,
+// messages and posts by path; RestoreItems sends chosen ones in batches
+// through Server.ImportItems into the running store; ExportItems writes
+// .eml or mboxrd files.
 package engine

@@ -37,6 +37,11 @@ type Server interface {
 	RestoreComplete(ctx context.Context, session string) (exchange.RestoreResult, error)
 	// CancelRestore drops a store's staged restore.
 	CancelRestore(ctx context.Context, id exchange.StoreID) (exchange.RestoreResult, error)
+	// Recipients lists the Directory's recipients.
+	Recipients(ctx context.Context) ([]exchange.Recipient, error)
+	// ImportItems puts one batch of an item-level restore into the live
+	// Information Store, online (see exchange.ImportRequest).
+	ImportItems(ctx context.Context, req exchange.ImportRequest) (exchange.ImportResult, error)
 	Close() error
 }
 
@@ -126,6 +131,11 @@ type Engine struct {
 	running  map[string]bool // tapes being written, by name
 
 	catalogNotice string // what opening the catalog found (catalogrepair.go)
+
+	recoverer  Recoverer      // opens staged store sets (items.go)
+	itemsMu    sync.Mutex     // one staging at a time
+	itemsOpen  map[string]int // staged folders open, by path
+	backupPoll time.Duration  // how often a stop waiting for a backup reads the status
 }
 
 // Open opens the engine on a home folder, creating what is missing.
@@ -155,7 +165,8 @@ func Open(home string) (*Engine, error) {
 // newEngine joins the parts; tests pass fakes for any of them.
 func newEngine(home string, st Settings, cat Catalog, lib Library, dial dialFunc) *Engine {
 	return &Engine{home: home, cat: cat, lib: lib, dial: dial, owner: currentOwner(), settings: st,
-		admin: func() bool { return false }, clients: map[string]Server{}, running: map[string]bool{}}
+		admin: func() bool { return false }, clients: map[string]Server{}, running: map[string]bool{}, itemsOpen: map[string]int{},
+		backupPoll: backupPoll}
 }
 
 // Close closes the catalog and the connections.

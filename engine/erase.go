@@ -38,6 +38,10 @@ func (e *Engine) Erase(ctx context.Context, name string) error {
 			return fmt.Errorf("catalog: %w", err)
 		}
 	}
+	// Staged copies of its store sets are stale now.
+	e.itemsMu.Lock()
+	e.pruneItems("", keepStaged)
+	e.itemsMu.Unlock()
 	if st := e.Settings(); st.LastTape == name {
 		st.LastTape = ""
 		if err := e.SaveSettings(st); err != nil {

@@ -35,8 +35,17 @@ type fakeServer struct {
 	completed int
 	stopped   []exchange.StoreID
 	started   []exchange.StoreID
-	warn      string                   // RestoreComplete warns so
-	staged    []exchange.StagedRestore // what Status reports staged
+	warn      string                      // RestoreComplete warns so
+	staged    []exchange.StagedRestore    // what Status reports staged
+	busy      []exchange.BackupInProgress // backups streaming: StopService refuses while one of its store is listed
+	statusErr error                       // Status fails so
+	statuses  int                         // Status calls
+	hideBusy  int                         // Status leaves busy out this many times, as the server's does under a lock
+
+	recipients []exchange.Recipient     // the Directory
+	batches    []exchange.ImportRequest // ImportItems calls, in order
+	imported   map[string][][]byte      // alias/folder → messages imported
+	importErr  error
 }
 
 var fakeFiles = map[exchange.StoreID][]string{
@@ -49,8 +58,17 @@ func fakeData(name string) []byte { return bytes.Repeat([]byte(name+" "), 3000) 
 func (s *fakeServer) Status(context.Context) (exchange.Status, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.statuses++
+	if s.statusErr != nil {
+		return exchange.Status{}, s.statusErr
+	}
 	st := s.status
 	st.Restores = s.staged
+	st.Backups = s.busy
+	if s.hideBusy > 0 {
+		s.hideBusy--
+		st.Backups = nil
+	}
 	return st, nil
 }
 
@@ -77,6 +95,11 @@ func (s *fakeServer) CancelRestore(_ context.Context, id exchange.StoreID) (exch
 func (s *fakeServer) StopService(_ context.Context, id exchange.StoreID) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for _, b := range s.busy {
+		if b.Store == id || id == exchange.StoreDS {
+			return exchange.Errorf(exchange.CodeConflict, "%s on %s is not stopped: a %s backup of it is streaming", b.Store.ServiceName(), s.name, b.Type)
+		}
+	}
 	s.stopped = append(s.stopped, id)
 	if id == exchange.StoreDS {
 		s.status.DS, s.status.IS = exchange.Stopped, exchange.Stopped
@@ -179,6 +202,60 @@ func (s *fakeServer) RestoreComplete(context.Context, string) (exchange.RestoreR
 }
 
 func (s *fakeServer) Close() error { return nil }
+
+func (s *fakeServer) Recipients(context.Context) ([]exchange.Recipient, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]exchange.Recipient(nil), s.recipients...), nil
+}
+
+// ImportItems keeps what it is sent in s.imported, counting a message as
+// a duplicate when its mailbox and folder already hold the same bytes.
+func (s *fakeServer) ImportItems(_ context.Context, req exchange.ImportRequest) (exchange.ImportResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.batches = append(s.batches, req)
+	var res exchange.ImportResult
+	if s.importErr != nil {
+		return res, s.importErr
+	}
+	for _, r := range req.Create {
+		s.recipients = append(s.recipients, r)
+		res.MailboxesCreated = append(res.MailboxesCreated, r.Alias)
+	}
+	if s.imported == nil {
+		s.imported = map[string][][]byte{}
+	}
+	for _, m := range req.Messages {
+		known := false
+		for _, r := range s.recipients {
+			known = known || r.Alias == m.Mailbox
+		}
+		if !known {
+			return res, fmt.Errorf("mailbox %q not found", m.Mailbox)
+		}
+		key := m.Mailbox + "/" + m.Folder
+		dup := false
+		for _, b := range s.imported[key] {
+			dup = dup || bytes.Equal(b, m.Data)
+		}
+		if dup {
+			res.Duplicates++
+			continue
+		}
+		if _, ok := s.imported[key]; !ok {
+			res.FoldersCreated = append(res.FoldersCreated, key)
+		}
+		s.imported[key] = append(s.imported[key], m.Data)
+		res.Imported++
+	}
+	for _, p := range req.Posts {
+		key := "Public Folders/" + p.Folder
+		s.imported[key] = append(s.imported[key], []byte(p.Body))
+		res.Imported++
+	}
+	return res, nil
+}
 
 // fakeOrg is an organization of fake servers, reached by address; the
 // addresses in down do not answer.

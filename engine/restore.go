@@ -137,7 +137,7 @@ func (e *Engine) Restore(ctx context.Context, req RestoreRequest, p *Progress) (
 		total += ps.set.Bytes
 	}
 	p.update(func(s *Snapshot) { s.TotalBytes = total })
-	run := &restoreRun{wasRunning: map[string]bool{}, stopped: map[string]bool{}}
+	run := &restoreRun{wasRunning: map[string]bool{}, stopped: map[string]bool{}, onBusy: req.OnBackupStreaming}
 	for i, ps := range sets {
 		if err := ctx.Err(); err != nil {
 			log.exception("The operation was aborted by the user.")
@@ -169,6 +169,7 @@ func (e *Engine) Restore(ctx context.Context, req RestoreRequest, p *Progress) (
 type restoreRun struct {
 	wasRunning map[string]bool // dest → its IS was running when its Directory's chain began
 	stopped    map[string]bool // dest+store → this restore stopped the service
+	onBusy     func(ctx context.Context, busy *BackupStreamingError) bool
 }
 
 func runKey(dest string, id exchange.StoreID) string { return dest + "\x00" + string(id) }
@@ -257,7 +258,7 @@ func (e *Engine) restoreSet(ctx context.Context, ps *plannedSet, run *restoreRun
 		}
 		if st.Service(store) == exchange.Running {
 			log.summary("Stopping the %s on %s.", store.ServiceName(), ps.dest)
-			if err := c.StopService(ctx, store); err != nil {
+			if err := e.stopForRestore(ctx, c, ps.dest, store, run, log, p); err != nil {
 				return out, err
 			}
 			run.stopped[runKey(ps.dest, store)] = true
@@ -332,6 +333,25 @@ func (e *Engine) restoreSet(ctx context.Context, ps *plannedSet, run *restoreRun
 	log.summary("Restored %s", Plural(out.files, "file", "files"))
 	log.summary("Processed %s bytes in %s seconds.", Thousands(out.bytes), seconds(end.Sub(now)))
 	return out, nil
+}
+
+// stopForRestore stops the service a chain restores into. When a backup
+// of it streams, the restore's OnBackupStreaming decides whether to wait
+// for the backup to end; the wait shows as the current activity.
+func (e *Engine) stopForRestore(ctx context.Context, c Server, dest string, store exchange.StoreID, run *restoreRun, log *jobLog, p *Progress) error {
+	err := e.stopService(ctx, c, dest, store)
+	var busy *BackupStreamingError
+	if !errors.As(err, &busy) || run.onBusy == nil || !run.onBusy(ctx, busy) {
+		return err
+	}
+	log.summary("%s", busy.Waiting())
+	p.update(func(s *Snapshot) { s.Current = busy.Waiting() })
+	defer p.update(func(s *Snapshot) { s.Current = "" })
+	if err := e.stopAfterBackup(ctx, c, dest, store); err != nil {
+		return err
+	}
+	log.summary("The backup has ended; the %s on %s is stopped.", store.ServiceName(), dest)
+	return nil
 }
 
 // logsNotReplayed lists the log generations of a full set that its

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"time"
 
 	"exbackup/exchange"
@@ -111,6 +112,11 @@ type RestoreRequest struct {
 	// Keys open encrypted sets; without them such a set is refused before
 	// anything on a server is touched.
 	Keys tape.KeyProvider
+	// OnBackupStreaming is asked when a service the restore must stop is
+	// refused because a backup of it streams: true waits for the backup
+	// to end and then stops the service (the wait ends with ctx), false
+	// fails the restore with the refusal, as a nil OnBackupStreaming does.
+	OnBackupStreaming func(ctx context.Context, busy *BackupStreamingError) bool
 }
 
 // RestoreResult reports a finished restore, with what the servers said.

@@ -75,6 +75,7 @@ type Console struct {
 	shotSize fyne.Size
 
 	running *statusDialog // the job running, if any
+	viewers []*viewer     // the message windows open
 
 	sessionKey tape.KeyProvider // the key unlocked for encrypted sets, this session only (keys.go)
 }
@@ -269,6 +270,7 @@ func (c *Console) buildMenu() *fyne.MainMenu {
 	operations := fyne.NewMenu("Operations",
 		item("backup", "Backup…", c.Backup, ctrl(fyne.KeyB)),
 		item("restore", "Restore…", c.Restore, ctrl(fyne.KeyR)),
+		item("export-items", "Export to Folder…", c.ExportItems, nil),
 		item("catalog", "Catalog", c.Catalog, ctrlShift(fyne.KeyC)),
 		item("catalog-file", "Catalog File…", c.CatalogFile, ctrl(fyne.KeyO)),
 		item("verify", "Verify…", c.Verify, ctrlShift(fyne.KeyV)),

@@ -40,7 +40,7 @@ func TestMainWindowMenus(t *testing.T) {
 		t.Errorf("menus = %q", names)
 	}
 	for i, want := range [][]string{
-		{"Backup…", "Restore…", "Catalog", "Catalog File…", "Verify…", "-", "Start Service", "Stop Service", "Cancel Restore", "-", "Microsoft Exchange…", "Erase Tape…", "Encryption Keys…", "-", "Exit"},
+		{"Backup…", "Restore…", "Export to Folder…", "Catalog", "Catalog File…", "Verify…", "-", "Start Service", "Stop Service", "Cancel Restore", "-", "Microsoft Exchange…", "Erase Tape…", "Encryption Keys…", "-", "Exit"},
 		{"Expand One Level", "Expand Branch", "Expand All", "Collapse Branch"},
 		{"Status Bar", "Toolbar", "-", "Theme", "-", "Refresh"},
 		{"Cascade", "Tile", "-", "1 Microsoft Exchange", "2 Tapes"},
@@ -56,7 +56,7 @@ func TestMainWindowMenus(t *testing.T) {
 	if sc := c.menuItems["backup"].Shortcut.(*desktop.CustomShortcut); sc.KeyName != fyne.KeyB {
 		t.Errorf("Backup shortcut = %v", sc)
 	}
-	if !mm.Items[0].Items[14].IsQuit {
+	if !mm.Items[0].Items[15].IsQuit {
 		t.Error("Exit is the quit item")
 	}
 }

@@ -1,6 +1,7 @@
 // Package ui is the console's Fyne face: NT Backup's main window with its two
 // inner windows (Microsoft Exchange: the organization tree with check boxes;
-// Tapes: tapes and their sets, and another program's file set as folders
+// Tapes: tapes and their sets, another program's file set as folders
+// with check boxes, and a store set as mailboxes, folders and messages
 // with check boxes), its menus and toolbar, and its dialogs
 // (Microsoft Exchange…, Backup Information, Restore Information, the status
 // dialogs and the confirmations).
@@ -18,9 +19,17 @@
 // sized to their text), filetree.go (a file set's folders under its row,
 // with their index and ticks) and extract.go (Restore Information for those
 // files: an alternate folder), member.go (Insert Next Tape: the .bkf file
-// of the next member of a media family, asked for by a job), connect.go, backup.go and backupsets.go
+// of the next member of a media family, asked for by a job),
+// items.go (a store set's mailboxes, folders
+// and messages under its row, read branch by branch, and their search),
+// ticks.go (tri-state ticks of a tree read lazily), itemviewer.go (a
+// message, read-only, in a window of its own) and itemjobs.go (Restore
+// Information and Export to Folder for ticked items), connect.go, backup.go and backupsets.go
 // (Backup Information, one row per set), restore.go and status.go (the
 // dialogs and the job runner), ops.go (Verify, Catalog, Erase Tape, About),
+// service.go (Start Service, Stop Service with its offer to wait for a
+// streaming backup, Cancel Restore, and the tree's context menu enabled by
+// the store's state),
 // modal.go (dialog frame fitted to the window, confirmations, form
 // helpers), dlgwidgets.go (keyboard-aware dialog
 // widgets), theme.go, icons.go, format.go, quitguard.go (ShowAndRun and

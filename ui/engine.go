@@ -24,7 +24,11 @@ type Engine interface {
 	// Service control of a store; starting one whose restore is staged
 	// runs the chain's recovery.
 	StartService(ctx context.Context, server string, id exchange.StoreID) (exchange.RestoreResult, error)
+	// StopService refuses with an *engine.BackupStreamingError while a
+	// backup of the store streams; StopServiceAfterBackup waits for it to
+	// end (until ctx ends) and then stops the service.
 	StopService(ctx context.Context, server string, id exchange.StoreID) error
+	StopServiceAfterBackup(ctx context.Context, server string, id exchange.StoreID) error
 	CancelRestore(ctx context.Context, server string, id exchange.StoreID) (exchange.RestoreResult, error)
 	Tapes() ([]catalog.Tape, error)
 	Sets(tapeID uint64) ([]catalog.Set, error)

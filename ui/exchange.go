@@ -314,7 +314,7 @@ func (r *nodeRow) TappedSecondary(ev *fyne.PointEvent) {
 	if cv == nil {
 		return
 	}
-	widget.ShowPopUpMenuAtPosition(r.ew.c.storeMenu(), cv, ev.AbsolutePosition)
+	widget.ShowPopUpMenuAtPosition(r.ew.c.storeMenu(n.server, n.store), cv, ev.AbsolutePosition)
 }
 
 func (r *nodeRow) DoubleTapped(*fyne.PointEvent) {

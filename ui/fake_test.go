@@ -52,9 +52,11 @@ type fakeEngine struct {
 	restoreMsgs   []string // what the servers say: logged, and returned in Messages, as the engine does
 	restoreRes    engine.RestoreResult
 
-	services   []string // "start IS EXCH01", "stop DS EXCH01", "cancel IS EXCH01"
-	serviceRes exchange.RestoreResult
-	serviceErr error
+	services    []string // "start IS EXCH01", "stop DS EXCH01", "cancel IS EXCH01", "stop-after-backup IS EXCH01"
+	serviceRes  exchange.RestoreResult
+	serviceErr  error
+	backupEnds  chan error                   // StopServiceAfterBackup returns what it gets (service_test.go)
+	restoreBusy *engine.BackupStreamingError // Restore asks OnBackupStreaming about it first
 
 	verifies []engine.VerifyRequest
 	catalogs []string
@@ -101,9 +103,14 @@ func (f *fakeEngine) CheckRestore(req engine.RestoreRequest) ([]string, error) {
 }
 
 func (f *fakeEngine) Restore(ctx context.Context, req engine.RestoreRequest, p *engine.Progress) (engine.RestoreResult, error) {
+	if f.restoreBusy != nil && (req.OnBackupStreaming == nil || !req.OnBackupStreaming(ctx, f.restoreBusy)) {
+		return engine.RestoreResult{}, f.restoreBusy
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.restores = append(f.restores, req)
+	rec := req
+	rec.OnBackupStreaming = nil // asked above; a func does not compare
+	f.restores = append(f.restores, rec)
 	for _, m := range f.restoreMsgs {
 		p.OnLog(m)
 	}

@@ -87,16 +87,19 @@ func (ix *fileIndex) isBranch(id widget.TreeNodeID) bool {
 // filePane is the tree of the set highlighted in the Tapes window, with
 // the ticks that mark its files for Restore….
 type filePane struct {
-	c      *Console
-	ix     *fileIndex
-	ticked map[widget.TreeNodeID]bool // files
-	under  map[widget.TreeNodeID]int  // ticked files at or under a folder
-	gen    int
+	c     *Console
+	ix    *fileIndex
+	ticks *tickSet // the ticked files and folders (ticks.go, shared with the item tree)
+	gen   int
 
 	tree    *widget.Tree
 	title   *widget.Label
 	status  *widget.Label
 	content fyne.CanvasObject
+	// files is the file tree with its title and status; store the pane
+	// of a store set (items.go). content shows one of them.
+	files fyne.CanvasObject
+	store *itemPane
 	// The pane shares the center of the sets' border container with the
 	// table: the table alone while no file set is open, so that the
 	// window stays as it was; the table over the tree when one is.
@@ -106,7 +109,9 @@ type filePane struct {
 }
 
 func newFilePane(c *Console, border *fyne.Container, table fyne.CanvasObject) *filePane {
-	p := &filePane{c: c, ticked: map[string]bool{}, under: map[string]int{}, border: border, table: table}
+	p := &filePane{c: c, border: border, table: table}
+	p.ticks = newTickSet(func(id string) ([]string, error) { return p.kidsOf(id), nil },
+		func(id string) ([]string, bool) { return p.kidsOf(id), p.ix != nil })
 	p.tree = widget.NewTree(
 		func(id widget.TreeNodeID) []widget.TreeNodeID {
 			if p.ix == nil {
@@ -123,9 +128,12 @@ func newFilePane(c *Console, border *fyne.Container, table fyne.CanvasObject) *f
 	p.status = widget.NewLabel("")
 	p.status.Importance = widget.LowImportance
 	p.status.Truncation = fyne.TextTruncateEllipsis
-	p.content = container.NewBorder(p.title, p.status, nil, nil, p.tree)
+	p.files = container.NewBorder(p.title, p.status, nil, nil, p.tree)
+	p.store = newItemPane(c)
+	p.store.content.Hide()
+	p.content = container.NewStack(p.files, p.store.content)
 	p.content.Hide()
-	p.split = container.New(filePaneLayout{}, table, p.content)
+	p.split = container.New(filePaneLayout{p: p}, table, p.content)
 	return p
 }
 
@@ -148,15 +156,28 @@ func (p *filePane) setVisible(on bool) {
 	p.border.Refresh()
 }
 
-// show opens a set's tree, read off the UI goroutine; a set that is not a
-// file set hides the pane.
+// show opens a set's tree, read off the UI goroutine; a store set shows
+// its items pane instead; any other set hides the pane.
 func (p *filePane) show(t catalog.Tape, s catalog.Set) {
 	if p.ix != nil && p.ix.set.ID == s.ID {
 		return
 	}
 	p.gen++
 	gen := p.gen
-	p.ix, p.ticked, p.under = nil, map[string]bool{}, map[string]int{}
+	p.ix = nil
+	p.ticks.reset()
+	if isItemSet(s) && p.c.itemsSupported() {
+		p.files.Hide()
+		p.store.content.Show()
+		p.store.show(t, s)
+		p.setVisible(true)
+		p.tree.Refresh()
+		p.c.updateStatus()
+		return
+	}
+	p.store.close()
+	p.store.content.Hide()
+	p.files.Show()
 	fe, ok := p.c.eng.(fileEngine)
 	if !ok || !s.Foreign || s.State == catalog.StateAborted {
 		p.setVisible(false)
@@ -201,7 +222,9 @@ func (p *filePane) show(t catalog.Tape, s catalog.Set) {
 // hide closes the pane (another set or tape highlighted).
 func (p *filePane) hide() {
 	p.gen++
-	p.ix, p.ticked, p.under = nil, map[string]bool{}, map[string]int{}
+	p.ix = nil
+	p.ticks.reset()
+	p.store.close()
 	p.setVisible(false)
 	p.c.updateStatus()
 }
@@ -210,7 +233,7 @@ func (p *filePane) updateStatus() {
 	if p.ix == nil {
 		return
 	}
-	n := p.under[""]
+	n := p.tickedFiles()
 	msg := fmt.Sprintf("%s files in the set. Tick files or folders, then Operations > Restore… to restore them to a folder.", thousands(int64(p.ix.total)))
 	if n > 0 {
 		msg = fmt.Sprintf("%s of %s files selected for restore.", thousands(int64(n)), thousands(int64(p.ix.total)))
@@ -222,51 +245,41 @@ func (p *filePane) updateStatus() {
 	p.c.updateStatus()
 }
 
+func (p *filePane) kidsOf(id widget.TreeNodeID) []widget.TreeNodeID {
+	if p.ix == nil {
+		return nil
+	}
+	return p.ix.kids[id]
+}
+
+// tickedFiles counts the files ticked, a ticked folder's all.
+func (p *filePane) tickedFiles() int {
+	if p.ix == nil {
+		return 0
+	}
+	n := 0
+	for id := range p.ticks.on {
+		n += p.ix.files[id]
+	}
+	return n
+}
+
 // tick ticks or unticks a node: a folder all the files under it.
 func (p *filePane) tick(id widget.TreeNodeID, on bool) {
 	if p.ix == nil || p.ix.nodes[id] == nil {
 		return
 	}
-	var walk func(id widget.TreeNodeID)
-	walk = func(id widget.TreeNodeID) {
-		if !p.ix.isBranch(id) {
-			if p.ticked[id] == on {
-				return
-			}
-			d := 1
-			if on {
-				p.ticked[id] = true
-			} else {
-				delete(p.ticked, id)
-				d = -1
-			}
-			for a := p.ix.nodes[id].Parent(); a != nil; a = a.Parent() {
-				p.under[uidOf(a)] += d
-			}
-			p.under[""] += d
-			return
-		}
-		for _, k := range p.ix.kids[id] {
-			walk(k)
-		}
-	}
-	walk(id)
+	p.ticks.set(id, on) // every branch is read: no error
 	p.tree.Refresh()
 	p.updateStatus()
 }
 
 // state is a node's check: all of its files ticked, or some.
-func (p *filePane) state(id widget.TreeNodeID) (all, some bool) {
-	if !p.ix.isBranch(id) {
-		return p.ticked[id], p.ticked[id]
-	}
-	n := p.under[id]
-	return n > 0 && n == p.ix.files[id], n > 0
-}
+func (p *filePane) state(id widget.TreeNodeID) (all, some bool) { return p.ticks.state(id) }
 
 // items are the ticked tree paths, a wholly ticked folder as itself.
 func (p *filePane) items() []string {
-	if p.ix == nil || p.under[""] == 0 {
+	if p.ix == nil || p.ticks.none() {
 		return nil
 	}
 	var out []string
@@ -364,9 +377,10 @@ func (tw *tapesWindow) showFiles() {
 	tw.files.show(t.tape, sets[tw.setRow].set)
 }
 
-// filePaneLayout stacks the sets table over the file tree when the tree is
-// shown, giving the tree the larger part; alone, the table fills it all.
-type filePaneLayout struct{}
+// filePaneLayout stacks the sets table over the file tree (or a store
+// set's items) when it is shown, giving the tree the larger part; alone,
+// the table fills it all.
+type filePaneLayout struct{ p *filePane }
 
 func (filePaneLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
 	s := objs[0].MinSize()
@@ -377,14 +391,18 @@ func (filePaneLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
 	return s
 }
 
-func (filePaneLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+func (l filePaneLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	table, tree := objs[0], objs[1]
 	table.Move(fyne.Position{})
 	if !tree.Visible() {
 		table.Resize(size)
 		return
 	}
-	top := max(size.Height*0.35, table.MinSize().Height)
+	share := float32(0.35)
+	if l.p.store.content.Visible() {
+		share = 0.25 // a store set's pane has its search fields to fit
+	}
+	top := max(size.Height*share, table.MinSize().Height)
 	table.Resize(fyne.NewSize(size.Width, top))
 	tree.Move(fyne.NewPos(0, top+theme.Padding()))
 	tree.Resize(fyne.NewSize(size.Width, max(0, size.Height-top-theme.Padding())))

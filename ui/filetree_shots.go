@@ -2,6 +2,12 @@
 
 package ui
 
+import (
+	"time"
+
+	"fyne.io/fyne/v2"
+)
+
 // sampleFileSet highlights the first file set of the catalog (another
 // program's tape), which opens its tree.
 func (c *Console) sampleFileSet() {
@@ -23,7 +29,7 @@ func (c *Console) sampleFileSet() {
 // file, so that the picture shows a partly ticked branch.
 func (c *Console) sampleFileTicks() {
 	p := c.tapes.files
-	if p.ix == nil || p.under[""] > 0 {
+	if p.ix == nil || !p.ticks.none() {
 		return
 	}
 	p.tree.OpenAllBranches()
@@ -43,6 +49,16 @@ func (c *Console) sampleFileTicks() {
 		p.tick(f, true)
 	}
 }
+
+// shotWait is how long a picture waits for shotReady, when not 10 seconds.
+var shotWait = map[string]time.Duration{}
+
+// shotNote is what a picture shows, printed beside its name, for the
+// pictures whose content comes from a job (the items of a store set).
+var shotNote = map[string]func(*Console) string{}
+
+// shotWindow is the window a picture is taken of, when not the main one.
+var shotWindow = map[string]func(*Console) fyne.Window{}
 
 // shotReady says, for a picture that waits on a job off the UI goroutine,
 // when it may be taken.

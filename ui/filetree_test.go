@@ -139,7 +139,7 @@ func TestFileSetTree(t *testing.T) {
 		t.Errorf("status %q", p.status.Text)
 	}
 	p.tick("/C:", false)
-	if p.items() != nil || p.under[""] != 0 {
+	if p.items() != nil || !p.ticks.none() {
 		t.Errorf("after unticking all: %v", p.items())
 	}
 	// Another tape closes the tree.

@@ -85,6 +85,9 @@ func (c *Console) Restore() {
 	if c.restoreFiles() { // files ticked in a file set's tree: extract.go
 		return
 	}
+	if c.restoreItems() { // items ticked in a store set's tree: itemjobs.go
+		return
+	}
 	chosen := c.tapes.tickedSets()
 	if len(chosen) == 0 {
 		c.info("Restore", "Select the sets to restore: tick them in the Tapes window (sets that are aborted, unreadable or on a missing tape cannot be ticked).")
@@ -375,6 +378,7 @@ func (c *Console) startRestore(req engine.RestoreRequest) {
 	if c.restoreKey(req, c.startRestore) {
 		return
 	}
+	req.OnBackupStreaming = c.askWait
 	c.runJob("Restore Status", func(j *job) (string, error) {
 		res, err := c.eng.Restore(j.ctx, req, j.progress("Restore"))
 		if err != nil {

@@ -173,16 +173,44 @@ func (c *Console) shoot(dir string) error {
 			m.show()
 		}, hide},
 		{"about", func() { m = c.aboutDialog(); m.show() }, hide},
+		{name: "tapes-items", setup: func() {
+			c.mdi.toggleMaximized(c.mdi.wins[1])
+			c.sampleItemSet()
+		}},
+		{name: "tapes-items-search", setup: c.sampleItemSearch},
+		{name: "message-viewer", setup: c.sampleViewer, teardown: c.closeViewers},
+		{name: "restore-information-items", setup: func() {
+			if d := c.openItemRestore(); d != nil {
+				m = d.m
+			}
+		}, teardown: hide},
+		{name: "export-items", setup: func() {
+			if d := c.openItemExport(); d != nil {
+				m = d.m
+			}
+		}, teardown: func() {
+			hide()
+			c.tapes.files.hide()
+			c.mdi.toggleMaximized(c.mdi.wins[1])
+		}},
 		{"main-dark", func() { c.setTheme(ThemeDark) }, func() { c.setTheme(theme0) }},
 		{"insert-next-tape", func() {
 			d := c.newMemberDialog(sampleMemberNeed(), func(string, error) {})
 			d.m.show()
 			m = d.m
 		}, hide},
+		{"stop-wait", func() {
+			m = c.offerWait("Stop Service", sampleBusy(), stopWaitQuestion, func(bool) {})
+		}, hide},
+		{"stop-waiting", func() { m = c.waitingDialog("Stop Service", sampleBusy().Waiting(), func() {}) }, hide},
 	}
 	for i, s := range shots {
 		ui(s.setup)
-		for end := time.Now().Add(10 * time.Second); shotReady[s.name] != nil && time.Now().Before(end); {
+		wait := 10 * time.Second
+		if w, ok := shotWait[s.name]; ok {
+			wait = w
+		}
+		for end := time.Now().Add(wait); shotReady[s.name] != nil && time.Now().Before(end); {
 			var ok bool
 			ui(func() { ok = shotReady[s.name](c) })
 			if ok {
@@ -192,7 +220,19 @@ func (c *Console) shoot(dir string) error {
 		}
 		time.Sleep(c.settle)
 		var err error
-		ui(func() { err = c.capture(filepath.Join(dir, fmt.Sprintf("%02d-%s.png", i+1, s.name))) })
+		name := fmt.Sprintf("%02d-%s.png", i+1, s.name)
+		if f := shotNote[s.name]; f != nil {
+			var note string
+			ui(func() { note = f(c) })
+			fmt.Printf("%s: %s\n", name, note)
+		}
+		ui(func() {
+			w := c.win
+			if f := shotWindow[s.name]; f != nil {
+				w = f(c)
+			}
+			err = captureWindow(w, filepath.Join(dir, name))
+		})
 		if s.teardown != nil {
 			ui(s.teardown)
 		}
@@ -203,10 +243,10 @@ func (c *Console) shoot(dir string) error {
 	return nil
 }
 
-func (c *Console) capture(path string) error {
-	img := c.win.Canvas().Capture()
+func captureWindow(win fyne.Window, path string) error {
+	img := win.Canvas().Capture()
 	if blank(img) {
-		if x := platformCapture(c.win); x != nil {
+		if x := platformCapture(win); x != nil {
 			img = x
 		}
 	}
@@ -350,6 +390,13 @@ func (c *Console) sampleRestoreChoices() []restoreChoice {
 		is = &restoreChoice{tape: tape, set: catalog.Set{Number: 2, Type: catalog.TypeNormal, Description: "nightly", Created: now, Owner: c.eng.Owner(), Server: "EXCH01", Stores: []string{"IS"}, State: catalog.StateComplete}}
 	}
 	return []restoreChoice{*ds, *is}
+}
+
+// sampleBusy is a stop refused for a streaming backup.
+func sampleBusy() *engine.BackupStreamingError {
+	started := time.Date(2026, 11, 25, 9, 12, 3, 0, time.Local)
+	return &engine.BackupStreamingError{Server: "EXCH01", Backup: exchange.BackupInProgress{Store: exchange.StoreIS, Type: exchange.Normal, Started: started},
+		Err: exchange.Errorf(exchange.CodeConflict, "the Microsoft Information Store on EXCH01 is not stopped: a Normal backup of it is streaming (started %s); stop it when the backup has ended", started.Format("3:04:05 PM"))}
 }
 
 func sampleSnapshot(op string, frac float64) engine.Snapshot {

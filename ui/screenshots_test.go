@@ -13,7 +13,20 @@ import (
 )
 
 func TestScreenshots(t *testing.T) {
-	c, _ := newTestConsole(t, newFakeEngine())
+	c, q, f := newItemsConsole(t)
+	// What goroutines post (the item pane's reads) runs as fyne.Do would.
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case fn := <-q.ch:
+				fyne.DoAndWait(fn)
+			case <-stop:
+				return
+			}
+		}
+	}()
 	c.shotSize = fyne.NewSize(760, 560)
 	if raceEnabled {
 		c.shotSize = fyne.NewSize(320, 240) // the race detector slows the software painter tenfold
@@ -25,7 +38,10 @@ func TestScreenshots(t *testing.T) {
 	want := []string{"01-main.png", "02-tapes.png", "03-exchange-connect.png", "04-backup-information.png", "05-backup-status.png",
 		"06-restore-information-is.png", "07-restore-information-ds.png", "08-restore-status.png", "09-tapes-files.png",
 		"10-restore-information-files.png", "11-verify.png", "12-verify-status.png", "13-replace-confirm.png", "14-erase-confirm.png",
-		"15-encryption-keys.png", "16-passphrase.png", "17-about.png", "18-main-dark.png", "19-insert-next-tape.png"}
+		"15-encryption-keys.png", "16-passphrase.png", "17-about.png",
+		"18-tapes-items.png", "19-tapes-items-search.png", "20-message-viewer.png", "21-restore-information-items.png", "22-export-items.png",
+		"23-main-dark.png", "24-insert-next-tape.png",
+		"25-stop-wait.png", "26-stop-waiting.png"}
 	ents, _ := os.ReadDir(dir)
 	var got []string
 	for _, e := range ents {
@@ -47,5 +63,10 @@ func TestScreenshots(t *testing.T) {
 	}
 	if len(c.keys) != 0 || overlayTop(c) != nil {
 		t.Error("every dialog was closed")
+	}
+	// The item pictures opened a store set, searched it and viewed a
+	// message, in a window of its own since closed.
+	if len(f.opens) == 0 || len(f.src.searches) == 0 || len(c.viewers) != 0 {
+		t.Errorf("opened %d sets, searched %d times, %d viewers left", len(f.opens), len(f.src.searches), len(c.viewers))
 	}
 }

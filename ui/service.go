@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"exbackup/engine"
 	"exbackup/exchange"
 )
 
@@ -50,7 +51,8 @@ func (c *Console) StartService() {
 }
 
 // StopService is Operations > Stop Service. The server refuses while a
-// backup of the store streams, and the console says so.
+// backup of the store streams; the console then offers to wait for the
+// backup to finish and stop the service after it.
 func (c *Console) StopService() {
 	server, id, ok := c.selectedStore()
 	if !ok {
@@ -62,11 +64,136 @@ func (c *Console) StopService() {
 	if id == exchange.StoreDS {
 		detail = "The Information Store, which needs the Directory, stops with it."
 	}
-	c.confirm("Stop Service", "Stop "+what+"?", detail, "Stop", func() {
-		c.serviceCall("Stop Service", "Stopping "+what+"…", func(ctx context.Context) (exchange.RestoreResult, error) {
-			return exchange.RestoreResult{}, c.eng.StopService(ctx, server, id)
-		}, func(exchange.RestoreResult) string { return "Stopped " + what + "." })
+	c.confirm("Stop Service", "Stop "+what+"?", detail, "Stop", func() { c.stopService(server, id) })
+}
+
+func (c *Console) stopService(server string, id exchange.StoreID) {
+	what := fmt.Sprintf("the %s on %s", id.ServiceName(), server)
+	done := func(exchange.RestoreResult) string { return "Stopped " + what + "." }
+	c.statusBar.setActivity("Stopping " + what + "…")
+	c.goDo(func() {
+		ctx, cancel := context.WithTimeout(c.ctx, 10*time.Minute)
+		defer cancel()
+		err := c.eng.StopService(ctx, server, id)
+		c.do(func() {
+			c.statusBar.setActivity("")
+			var busy *engine.BackupStreamingError
+			if errors.As(err, &busy) {
+				c.offerWait("Stop Service", busy, stopWaitQuestion, func(wait bool) {
+					if wait {
+						c.stopAfterBackup(server, id, busy, done)
+					}
+				})
+				return
+			}
+			c.refreshOrg()
+			c.showServiceResult("Stop Service", exchange.RestoreResult{}, err, done)
+		})
 	})
+}
+
+const stopWaitQuestion = "Wait for the backup to finish, then stop the service? The wait can be cancelled."
+
+// stopAfterBackup waits, off the UI goroutine and under a dialog that
+// says so and can cancel it, for the backup to finish, then stops the
+// service.
+func (c *Console) stopAfterBackup(server string, id exchange.StoreID, busy *engine.BackupStreamingError, done func(exchange.RestoreResult) string) {
+	ctx, cancel := context.WithCancel(c.ctx)
+	m := c.waitingDialog("Stop Service", busy.Waiting(), cancel)
+	c.statusBar.setActivity(busy.Waiting())
+	c.goDo(func() {
+		err := c.eng.StopServiceAfterBackup(ctx, server, id)
+		cancelled := ctx.Err() != nil
+		cancel()
+		c.do(func() {
+			m.hide()
+			c.statusBar.setActivity("")
+			c.refreshOrg()
+			if err != nil && cancelled && errors.Is(err, context.Canceled) {
+				c.info("Stop Service", fmt.Sprintf("The %s on %s was not stopped: the console stopped waiting for the backup.", id.ServiceName(), server))
+				return
+			}
+			c.showServiceResult("Stop Service", exchange.RestoreResult{}, err, done)
+		})
+	})
+}
+
+// offerWait shows a stop refused for a streaming backup and offers to wait
+// for the backup to finish; decide gets the choice once (false when the
+// dialog goes otherwise).
+func (c *Console) offerWait(title string, busy *engine.BackupStreamingError, question string, decide func(wait bool)) *modal {
+	keys := &dlgKeys{}
+	var m *modal
+	decided := false
+	choose := func(wait bool) {
+		if decided {
+			return
+		}
+		decided = true
+		m.hide()
+		decide(wait)
+	}
+	cancel := newDlgButton("Cancel", keys, func() { choose(false) })
+	wait := newDlgButton("Wait for the backup to finish", keys, func() { choose(true) })
+	wait.Importance = widget.HighImportance
+	keys.ok, keys.cancel = wait.OnTapped, cancel.OnTapped
+	icon := canvas.NewImageFromResource(theme.WarningIcon())
+	icon.SetMinSize(fyne.NewSquareSize(40))
+	icon.FillMode = canvas.ImageFillContain
+	msg := widget.NewLabelWithStyle(oneLine(busy), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	msg.Wrapping = fyne.TextWrapWord
+	q := widget.NewLabel(question)
+	q.Wrapping = fyne.TextWrapWord
+	content := container.NewBorder(nil, nil, container.NewVBox(icon), nil, container.New(&wrapLayout{width: 380}, msg, q))
+	m = c.newModal(title, content, keys, cancel, wait)
+	m.onHide = func() { choose(false) }
+	m.focus = wait
+	m.show()
+	return m
+}
+
+// waitingDialog says what the console waits for, with a Cancel that calls
+// cancel; the caller hides it when the wait ends.
+func (c *Console) waitingDialog(title, waiting string, cancel func()) *modal {
+	keys := &dlgKeys{}
+	var m *modal
+	var stop *dlgButton
+	stop = newDlgButton("Cancel", keys, func() {
+		stop.SetText("Cancelling…")
+		stop.Disable()
+		cancel()
+	})
+	keys.cancel = stop.OnTapped
+	msg := widget.NewLabel(waiting)
+	msg.Wrapping = fyne.TextWrapWord
+	bar := widget.NewProgressBarInfinite()
+	content := container.New(&wrapLayout{width: 380}, msg, bar)
+	m = c.newModal(title, content, keys, stop)
+	m.onHide = bar.Stop
+	m.focus = stop
+	m.show()
+	return m
+}
+
+// askWait is a restore's OnBackupStreaming: it asks on the UI goroutine
+// whether to wait for the backup, and blocks the job until the answer.
+func (c *Console) askWait(ctx context.Context, busy *engine.BackupStreamingError) bool {
+	answer := make(chan bool, 1)
+	var m *modal
+	c.do(func() {
+		m = c.offerWait("Restore", busy, "Wait for the backup to finish, then stop the service and restore? Restore Status shows the wait; Abort ends it.", func(wait bool) { answer <- wait })
+	})
+	select {
+	case wait := <-answer:
+		return wait
+	case <-ctx.Done():
+		c.do(func() {
+			if m != nil {
+				m.hide()
+			}
+		})
+		return false
+	}
 }
 
 // CancelRestore is Operations > Cancel Restore: drops a staged restore,
@@ -146,12 +273,24 @@ func (c *Console) confirmLike(title, message, detail string) *modal {
 	return m
 }
 
-// storeMenu is the tree's context menu for a store.
-func (c *Console) storeMenu() *fyne.Menu {
-	return fyne.NewMenu("",
-		fyne.NewMenuItem("Start Service", c.action(c.StartService)),
-		fyne.NewMenuItem("Stop Service", c.action(c.StopService)),
-		fyne.NewMenuItemSeparator(),
-		fyne.NewMenuItem("Cancel Restore", c.action(c.CancelRestore)),
-	)
+// storeMenu is the tree's context menu for a store, its items enabled by
+// the store's state: Start Service when it does not run, Stop Service
+// when it does (a backup streaming or not: the console offers to wait),
+// Cancel Restore when a restore is staged. A server that does not answer
+// offers none.
+func (c *Console) storeMenu(server string, id exchange.StoreID) *fyne.Menu {
+	start := fyne.NewMenuItem("Start Service", c.action(c.StartService))
+	stop := fyne.NewMenuItem("Stop Service", c.action(c.StopService))
+	cancel := fyne.NewMenuItem("Cancel Restore", c.action(c.CancelRestore))
+	org := c.exch.ix.org
+	st, known := org.Status[server]
+	if _, unreachable := org.Unreachable[server]; unreachable {
+		known = false
+	}
+	state := st.Service(id)
+	_, staged := st.Restore(id)
+	start.Disabled = !known || state == exchange.Running
+	stop.Disabled = !known || state != exchange.Running
+	cancel.Disabled = !known || !staged
+	return fyne.NewMenu("", start, stop, fyne.NewMenuItemSeparator(), cancel)
 }

@@ -33,9 +33,11 @@ type tapesWindow struct {
 	setWidths  []float32
 	setsTitle  *widget.Label
 	detail     *widget.Label // the whole of the highlighted set or tape
-	footer     *widget.Label
-	errLine    *widget.Label
-	content    fyne.CanvasObject
+	// itemsDetail: the detail line is left out for a store set's items.
+	itemsDetail bool
+	footer      *widget.Label
+	errLine     *widget.Label
+	content     fyne.CanvasObject
 }
 
 // tapeStatusCol is the Tapes list's present-or-missing column; setStateCol
@@ -294,12 +296,19 @@ func (tw *tapesWindow) updateDetail() {
 	var text string
 	sets := tw.currentSets()
 	switch t, ok := tw.selectedTape(); {
+	case tw.setRow >= 0 && tw.setRow < len(sets) && tw.files.content.Visible() && tw.files.store.content.Visible():
+		// The items pane's title names the set: its lines go to the tree.
 	case tw.setRow >= 0 && tw.setRow < len(sets):
 		text = setDetail(sets[tw.setRow])
 	case ok:
 		text = fmt.Sprintf("%s: %s", t.tape.Name, t.tape.Location)
 	}
 	showText(tw.detail, text)
+	// The line's room goes to a store set's items, and comes back after.
+	if items := tw.files.content.Visible() && tw.files.store.content.Visible(); items != tw.itemsDetail {
+		tw.itemsDetail = items
+		tw.files.border.Refresh()
+	}
 }
 
 // setDetail is one line on a set: "Set 2, Normal, 11/24/2026 10:00 PM,

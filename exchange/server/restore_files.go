@@ -128,8 +128,10 @@ func receiveFile(dst string, src io.Reader, syncParent bool) error {
 	}
 	// Past the page cache where the system allows: a restored database is
 	// written once, then read by recovery and the service at their pace.
+	// ReadFrom, not io.Copy: a framed upload's WriteTo would hand the
+	// stream its own buffer, one copy more per byte.
 	st := durable.NewStream(f)
-	_, err = io.Copy(st, src)
+	_, err = st.ReadFrom(src)
 	if cerr := st.Close(); err == nil {
 		err = cerr
 	}

@@ -2,6 +2,7 @@ package durable
 
 import (
 	"errors"
+	"io"
 	"os"
 	"sync"
 	"syscall"
@@ -105,6 +106,35 @@ func (s *Stream) Write(p []byte) (int, error) {
 		}
 	}
 	return written, s.err
+}
+
+// ReadFrom reads r to its end straight into the buffers, handing each
+// full one to the disk as Write does: the copy through io.Copy's own
+// buffer disappears. A reader whose Read fills what it is given (a framed
+// stream, a TLS connection) then copies each byte once. It returns r's
+// error, or the first write's.
+func (s *Stream) ReadFrom(r io.Reader) (int64, error) {
+	if s.closed {
+		return 0, errors.New("durable: write to a closed stream")
+	}
+	var total int64
+	for {
+		if s.err != nil {
+			return total, s.err
+		}
+		n, err := r.Read(s.buf[s.cur][s.n:])
+		s.n += n
+		total += int64(n)
+		if s.n == streamBuffer {
+			s.flush()
+		}
+		if err == io.EOF {
+			return total, s.err
+		}
+		if err != nil {
+			return total, err
+		}
+	}
 }
 
 // flush starts writing the current buffer (the previous write must end

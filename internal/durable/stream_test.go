@@ -2,10 +2,13 @@ package durable
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/iotest"
 )
 
 // Every size around the block and buffer boundaries arrives whole, written
@@ -15,7 +18,8 @@ func TestStreamWritesEveryByte(t *testing.T) {
 	sizes := []int{0, 1, streamAlign - 1, streamAlign, streamAlign + 1, streamBuffer - 1, streamBuffer,
 		streamBuffer + 1, 2 * streamBuffer, 3*streamBuffer + 12345}
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, buffered := range []bool{false, true} {
+	for _, mode := range []string{"direct", "buffered", "ReadFrom"} {
+		buffered := mode == "buffered"
 		for i, size := range sizes {
 			start := []int64{0, 1, 1000, streamAlign, streamAlign + 512}[i%5]
 			data := make([]byte, size)
@@ -35,7 +39,13 @@ func TestStreamWritesEveryByte(t *testing.T) {
 			if buffered {
 				s.direct = setDirect(f, false)
 			}
-			for p := data; len(p) > 0; {
+			if mode == "ReadFrom" {
+				r := &unevenReader{data: data, rng: rng}
+				if n, err := s.ReadFrom(r); err != nil || n != int64(size) {
+					t.Fatalf("size %d: ReadFrom = %d, %v", size, n, err)
+				}
+			}
+			for p := data; len(p) > 0 && mode != "ReadFrom"; {
 				n := min(len(p), 1+rng.IntN(streamBuffer/3))
 				if w, err := s.Write(p[:n]); err != nil || w != n {
 					t.Fatalf("size %d: Write = %d, %v", size, w, err)
@@ -59,9 +69,54 @@ func TestStreamWritesEveryByte(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(got, append(prefix, data...)) {
-				t.Errorf("buffered %v, size %d: the file differs (%d bytes)", buffered, size, len(got))
+				t.Errorf("%s, size %d: the file differs (%d bytes)", mode, size, len(got))
 			}
 		}
+	}
+}
+
+// unevenReader hands out data in pieces of any size up to what is asked,
+// as a network connection does, and io.EOF with the last one.
+type unevenReader struct {
+	data []byte
+	rng  *rand.Rand
+}
+
+func (r *unevenReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), 1+r.rng.IntN(streamBuffer/3))], r.data)
+	r.data = r.data[n:]
+	if len(r.data) == 0 {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// ReadFrom gives back its reader's error, and a write's.
+func TestStreamReadFromReportsErrors(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s := NewStream(f)
+	broken := errors.New("connection reset by peer")
+	if n, err := s.ReadFrom(io.MultiReader(bytes.NewReader(make([]byte, streamBuffer+10)), iotest.ErrReader(broken))); !errors.Is(err, broken) || n != streamBuffer+10 {
+		t.Fatalf("ReadFrom = %d, %v", n, err)
+	}
+	s.Close()
+
+	g, err := os.Create(filepath.Join(t.TempDir(), "db2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = NewStream(g)
+	g.Close() // every write now fails
+	_, rerr := s.ReadFrom(bytes.NewReader(make([]byte, 3*streamBuffer)))
+	if cerr := s.Close(); rerr == nil && cerr == nil {
+		t.Fatal("ReadFrom onto a closed file succeeded")
 	}
 }
 
