@@ -25,7 +25,7 @@ func (t *Tape) QuickScan() (Listing, error) {
 	if err != nil {
 		l, serr := t.Scan()
 		if r.Tape().CatalogType == mtf.CatalogType1 {
-			l.Fallback = fmt.Errorf("tape %q: media based catalog: %w", t.displayName(), err)
+			l.Fallback = err // it names the tape and where
 		}
 		return l, serr
 	}
