@@ -311,3 +311,25 @@ func writeFamily(t *testing.T) (first, second string, big []byte) {
 	os.WriteFile(second, m2.Bytes(), 0o644)
 	return first, second, big
 }
+
+// A tape of ours from before the digest tables is cataloged from its
+// blocks, the output saying why in one line, and verifies.
+func TestOwnTapeWithoutDigestTables(t *testing.T) {
+	h := newHome(t)
+	raw, err := os.ReadFile(filepath.Join("..", "tape", "mtf", "testdata", "own-2026-nodigests.bkf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bkf := filepath.Join(t.TempDir(), "old.bkf")
+	if err := os.WriteFile(bkf, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := h.ok("catalog", "--tape", bkf)
+	if strings.Count(out, "Read from the tape's") != 1 || !strings.Contains(out, "Read from the tape's blocks, not its media based catalog: ") ||
+		!strings.Contains(out, "no digest table") || !strings.Contains(out, "Cataloged 2 sets.") {
+		t.Fatalf("catalog:\n%s", out)
+	}
+	if out := h.ok("verify", "--tape", "Tape created on 11/30/2026"); !strings.Contains(out, "verified 2 sets, 6 files") {
+		t.Errorf("verify:\n%s", out)
+	}
+}

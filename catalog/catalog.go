@@ -22,6 +22,9 @@ var ErrNewerSchema = errors.New("catalog schema is newer than this exbackup")
 // the catalog should give an error, not a hang.
 const openTimeout = 2 * time.Second
 
+// initialMmap is the size bbolt first maps the catalog with (see Open).
+const initialMmap = 1 << 30
+
 // Catalog is an open catalog.db.
 type Catalog struct {
 	db *bolt.DB

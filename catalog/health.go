@@ -92,7 +92,11 @@ func openChecked(path string) (db *bolt.DB, err error) {
 	// Never NoSync: the catalog must survive a crash as well as the tapes
 	// do. NoFreelistSync: the freelist is rebuilt from the tree at open
 	// rather than trusted from disk, and each commit writes a page less.
-	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: openTimeout, NoFreelistSync: true})
+	// InitialMmapSize: the mapping is address space, not memory, and not
+	// the file's size; mapped large from the start, a transaction that
+	// grows the file (the 100,000 entries of a large tape) does not remap
+	// it again and again, each time copying every node it touched.
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: openTimeout, NoFreelistSync: true, InitialMmapSize: initialMmap})
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("open catalog %s: another exbackup has it open: %w", path, err)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"exbackup/catalog"
@@ -82,12 +81,15 @@ func (e *Engine) catalogOne(ctx context.Context, nameOrPath string, members []st
 	p.update(func(s *Snapshot) { s.Tape = info.Name; s.Current = info.Path })
 	p.logf(fmt.Sprintf("Cataloging tape %q (%s)", info.Name, info.Path))
 	stamp := stampOf(info.Path)
-	sets, fromCatalog, err := listForCatalog(t)
+	sets, fromCatalog, fallback, err := listForCatalog(t)
 	if err != nil {
 		return nil, "", tapeErr(info.Name, err)
 	}
 	if fromCatalog {
 		p.logf("Read from the tape's media based catalog (exbackup verify checks it against the data).")
+	}
+	if fallback != nil {
+		p.logf(fmt.Sprintf("Read from the tape's blocks, not its media based catalog: %v", fallback))
 	}
 	owner, restricted := e.owner, false
 	loc, _ := filepath.Abs(info.Path)
@@ -214,17 +216,18 @@ func (e *Engine) startingMember(info tape.Info, number int) uint16 {
 }
 
 // listForCatalog lists a tape's sets for the catalog: from its media based
-// catalog when another program wrote the tape and left one (a few blocks
-// read instead of the whole tape), else from its blocks. exbackup's own
-// sets are always read from their blocks, which alone carry the per-file
-// digests the catalog keeps for them.
-func listForCatalog(t Tape) (sets []tape.Set, fromCatalog bool, err error) {
-	if q, ok := t.(interface{ QuickScan() (tape.Listing, error) }); ok && t.Info().Software != tape.DefaultSoftware {
+// catalog when it has one (a few blocks read instead of the whole tape;
+// exbackup's own sets take their per-file digests from the digest table
+// beside it), else from its blocks. fallback is why a tape with a catalog
+// was read from its blocks all the same.
+func listForCatalog(t Tape) (sets []tape.Set, fromCatalog bool, fallback error, err error) {
+	if q, ok := t.(interface{ QuickScan() (tape.Listing, error) }); ok {
 		l, err := q.QuickScan()
-		if err == nil && l.FromCatalog && !slices.ContainsFunc(l.Sets, func(s tape.Set) bool { return s.Exbackup }) {
-			return l.Sets, true, nil
+		if err != nil {
+			return nil, false, nil, err
 		}
+		return l.Sets, l.FromCatalog, l.Fallback, nil
 	}
 	sets, err = t.Sets()
-	return sets, false, err
+	return sets, false, nil, err
 }

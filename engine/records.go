@@ -43,7 +43,7 @@ func setRecord(s tape.Set) catalog.SetWithEntries {
 			}
 		}
 	}
-	var entries []catalog.Entry
+	entries := make([]catalog.Entry, 0, len(s.Entries))
 	for _, e := range s.Entries {
 		ce := catalog.Entry{Path: e.Path, Size: e.Size, FLA: e.FLA}
 		if e.Volume >= 0 && e.Volume < len(s.Volumes) {

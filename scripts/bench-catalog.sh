@@ -5,10 +5,10 @@
 # writes at the end of each set and without it, and another program's (no
 # exbackup streams) with and without — and `exbackup catalog --tape` of
 # each runs ROUNDS times into a fresh home. The tapes were just written, so
-# they are read from the page cache. exbackup reads another program's
-# tape from its media based catalog; its own sets it reads from their
-# blocks, which alone carry the files' digests the catalog keeps. Prints
-# the median seconds of each, with their range.
+# they are read from the page cache. exbackup reads a tape with a media
+# based catalog from it, its own sets with the digest table beside it that
+# gives the files' digests the catalog keeps, and one without from its
+# blocks. Prints the median seconds of each, with their range.
 #
 #   scripts/bench-catalog.sh [DIR] [ROUNDS] [FILES]   DIR defaults to /tmp, ROUNDS to 3, FILES to 100000
 set -euo pipefail

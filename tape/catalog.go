@@ -10,8 +10,11 @@ import (
 // QuickScan lists the tape from its media based catalog when it has one
 // (Listing.FromCatalog is then set), reading a few blocks rather than the
 // whole tape; without a catalog, or when it cannot be read, it is Scan.
-// Entries from a catalog carry no digests: Verify and OpenEntry read the
-// blocks themselves.
+// exbackup's own sets come with their per-file digests, from the EXBC
+// digest table beside their catalog; when one of them has none (a tape
+// written before the table came) or one that does not check out, the
+// whole tape is read from its blocks, and Listing.Fallback says why. The
+// data are not read: Verify and OpenEntry check them.
 func (t *Tape) QuickScan() (Listing, error) {
 	f, r, err := t.open()
 	if err != nil {
@@ -20,7 +23,18 @@ func (t *Tape) QuickScan() (Listing, error) {
 	c, err := r.Catalog()
 	f.Close()
 	if err != nil {
-		return t.Scan()
+		l, serr := t.Scan()
+		if r.Tape().CatalogType == mtf.CatalogType1 {
+			l.Fallback = err // it names the tape and where
+		}
+		return l, serr
+	}
+	for _, s := range c.Sets {
+		if s.DigestsErr != nil {
+			l, serr := t.Scan()
+			l.Fallback = s.DigestsErr
+			return l, serr
+		}
 	}
 	l := Listing{Info: infoOf(r, t.path), Problems: c.Problems, FromCatalog: true}
 	for _, s := range c.Sets {
@@ -53,7 +67,9 @@ func (t *Tape) QuickTree(number int) (*Tree, error) {
 // VerifyCatalog checks the tape's media based catalog against its blocks:
 // every set the walk finds must be in the set map, and each set's detail
 // must list its volumes, folders and files with their names, sizes and
-// places. It returns one error per difference; a tape without a catalog
+// places; an exbackup set's digest table must check out and record each
+// file's digests as its FILE block does (Verify then checks the data
+// against those). It returns one error per difference; a tape without a catalog
 // has none to check (mtf.ErrNoCatalog).
 func (t *Tape) VerifyCatalog() ([]error, error) {
 	f, r, err := t.open()
@@ -99,6 +115,9 @@ func compareCatalog(tape string, cat, scan *mtf.Contents, number int) []error {
 		if len(c.Volumes) != len(w.Volumes) {
 			bad(n, "%d volumes listed, %d on tape", len(c.Volumes), len(w.Volumes))
 		}
+		if c.DigestsErr != nil && !errors.Is(c.DigestsErr, mtf.ErrNoDigestTable) {
+			out = append(out, fmt.Errorf("tape %q, set %d: media based catalog: %w", tape, n, c.DigestsErr))
+		}
 		if c.End.FDDPBA == 0 {
 			continue // a set map entry without detail
 		}
@@ -110,6 +129,9 @@ func compareCatalog(tape string, cat, scan *mtf.Contents, number int) []error {
 			if cf.Path() != wf.Path() || cf.Block.Offset != wf.Block.Offset || cf.Size != wf.Block.Content().Size {
 				bad(n, "file %q of %d bytes at byte %d listed, the tape holds %q of %d bytes at byte %d",
 					cf.Path(), cf.Size, cf.Block.Offset, wf.Path(), wf.Block.Content().Size, wf.Block.Offset)
+			}
+			if ch, wh := cf.Block.Hash, wf.Block.Hash; ch != nil && (wh == nil || *ch != *wh) {
+				bad(n, "file %q: its digest table entry differs from the digests in its FILE block", wf.Path())
 			}
 		}
 	}

@@ -58,7 +58,10 @@
 // Child each, Child.String being the line `exbackup browse` prints) and
 // Lookup finds a node, both through a map per folder. QuickTree and
 // QuickScan read the tape's media based catalog instead of its blocks when
-// it has one.
+// it has one; QuickScan gives exbackup's sets their files' digests from the
+// digest table beside the catalog, and reads the blocks, saying why
+// (Listing.Fallback), when a set of ours has none or one that does not
+// check out.
 //
 // ExtractTree (Extract, from a set number) writes the chosen items under a
 // folder, the volume first (DIR/C/Documents/report.doc). It creates every
@@ -86,5 +89,5 @@
 //
 // Each set exbackup writes on a tape created since the media based catalog
 // came (the TAPE block says catalog type 1) ends with one: VerifyCatalog
-// and Verify check it against the blocks.
+// and Verify check it, and the digest table, against the blocks.
 package tape

@@ -21,7 +21,9 @@ func extractBytes() int64 {
 // BenchmarkExtract extracts a set of four files (extractBytes in all) to
 // a folder on the same disk: each file read from the tape, checked (CSUM,
 // CRC-32C, BLAKE3), written under a temporary name, synced and renamed.
-// scripts/bench-extract.sh sets it beside dd copying as many bytes.
+// scripts/bench-extract.sh sets it beside dd copying as many bytes. With
+// EXBACKUP_BENCH_DROP_CACHES=1 each timed pass starts with the page cache
+// emptied, the tape then coming from the disk.
 func BenchmarkExtract(b *testing.B) {
 	dir := benchDir(b)
 	l, err := OpenLibrary(filepath.Join(dir, "tapes"))
@@ -63,6 +65,9 @@ func BenchmarkExtract(b *testing.B) {
 		b.StopTimer()
 		os.RemoveAll(dest)
 		settle()
+		if os.Getenv("EXBACKUP_BENCH_DROP_CACHES") == "1" && !dropCaches() {
+			b.Fatal("cannot drop the page cache: EXBACKUP_BENCH_DROP_CACHES=1 needs root on Linux")
+		}
 		b.StartTimer()
 		res, err := tp.ExtractTree(context.Background(), tr, dest, nil, ExtractOptions{})
 		if err != nil || res.Files != 4 {

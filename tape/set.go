@@ -213,6 +213,7 @@ func fromContents(tapeName string, s *mtf.Set, last bool, size int64) Set {
 	for _, v := range s.Volumes {
 		out.Volumes = append(out.Volumes, Volume{Device: v.Device, Name: v.Name, Machine: v.Machine})
 	}
+	out.Entries = make([]Entry, 0, len(s.Files))
 	for _, e := range s.Files {
 		en := Entry{
 			Set: out.Number, Volume: e.Volume, Path: e.Path(), Size: e.Size,

@@ -358,6 +358,10 @@ type Listing struct {
 	// FromCatalog is set when the sets were read from the tape's media
 	// based catalog (QuickScan), not from its blocks.
 	FromCatalog bool
+	// Fallback is, when QuickScan read the blocks of a tape with a media
+	// based catalog, why it could not use the catalog: the catalog, or an
+	// exbackup set's digest table, missing or not checking out.
+	Fallback error
 }
 
 // Scan reads the whole tape's metadata (file data is stepped over) and lists

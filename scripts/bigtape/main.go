@@ -1,7 +1,7 @@
 // Command bigtape writes large tapes for scripts/bench-catalog.sh: one set
 // of many small files in folders of 100, with the MTF writer exbackup
 // uses, in four shapes: exbackup's own (its streams and a media based
-// catalog, as a backup writes it) and the same without the catalog; and
+// catalog with its digest table, as a backup writes it) and the same without the catalog; and
 // as another program's tape (no exbackup streams, as NT Backup wrote it)
 // with and without the catalog.
 //

@@ -161,7 +161,10 @@ func EncodeFDD(entries []FDDEntry) []byte {
 // DecodeFDD decodes a file/directory detail up to its FEND entry. Entries
 // of types it does not know are skipped, as the specification asks.
 func DecodeFDD(b []byte) ([]FDDEntry, error) {
-	var out []FDDEntry
+	// Sized for entries of short names, and files handed out of slabs: a
+	// detail may list hundreds of thousands.
+	out := make([]FDDEntry, 0, len(b)/128)
+	var files []File
 	for off := 0; ; {
 		if len(b)-off < fddHeaderSize {
 			return out, detail(ErrTruncated, "file/directory detail ends at byte %d without FEND", off)
@@ -187,7 +190,11 @@ func DecodeFDD(b []byte) ([]FDDEntry, error) {
 		case typ == TypeDirectory && n >= 68:
 			f.Directory = &Directory{Modified: d.date(36), Created: d.date(41), Backup: d.date(46), Accessed: d.date(51), Attributes: d.u32(56), Name: d.str(60)}
 		case typ == TypeFile && n >= 68:
-			f.File = &File{Modified: d.date(36), Created: d.date(41), Backup: d.date(46), Accessed: d.date(51), Attributes: d.u32(56), Name: d.str(60)}
+			if len(files) == cap(files) {
+				files = make([]File, 0, 1024)
+			}
+			files = append(files, File{Modified: d.date(36), Created: d.date(41), Backup: d.date(46), Accessed: d.date(51), Attributes: d.u32(56), Name: d.str(60)})
+			f.File = &files[len(files)-1]
 		case typ == TypeVolume || typ == TypeDirectory || typ == TypeFile:
 			return out, detail(ErrBounds, "%s entry at byte %d of %d bytes is too short", typ, off, n)
 		default:

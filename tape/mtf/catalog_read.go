@@ -2,8 +2,11 @@ package mtf
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"time"
+
+	"github.com/zeebo/blake3"
 )
 
 // ErrNoCatalog is returned by Catalog for a tape without a media based
@@ -87,7 +90,8 @@ func (r *Reader) lastSetMap() (*SetMap, error) {
 	return nil, r.errAt(at, TypeEndSet, detail(ErrNoCatalog, "the last set's ESET carries no set map"))
 }
 
-// streamAt reads the stream header at off, which must be of the given id.
+// streamAt reads the stream header at off, which must be of the given id
+// (any, for "").
 func (r *Reader) streamAt(off int64, id string) (StreamRef, error) {
 	if off < 0 || off+StreamHeaderSize > r.src.size {
 		return StreamRef{}, r.errAt(off, "", detail(ErrBounds, "%s stream at byte %d is past the end of the file", id, off))
@@ -100,7 +104,7 @@ func (r *Reader) streamAt(off int64, id string) (StreamRef, error) {
 	if err != nil {
 		return StreamRef{}, r.errAt(off, "", err)
 	}
-	if sh.ID != id {
+	if id != "" && sh.ID != id {
 		return StreamRef{}, r.errAt(off, "", detail(ErrBounds, "%s stream where %s should be", printable(sh.ID), id))
 	}
 	return StreamRef{Header: sh, Offset: off + StreamHeaderSize}, nil
@@ -146,6 +150,7 @@ func (r *Reader) catalogSet(e *SetMapEntry) (*Set, error) {
 		for _, v := range e.Volumes {
 			s.Volumes = append(s.Volumes, SetVolume{Volume: *v.Volume, FLA: v.FLA, Offset: off + int64(v.FLA)*r.flb})
 		}
+		r.catalogDigests(s, StreamRef{}, nil)
 		return s, nil // the set map alone: volumes, no files
 	}
 	ref, err := r.streamAt(int64(e.FDDPBA)*r.flb, StreamFDD)
@@ -162,6 +167,16 @@ func (r *Reader) catalogSet(e *SetMapEntry) (*Set, error) {
 	}
 	dirsAt := map[int][]string{}
 	var dir []string
+	// One allocation for all the files' entries and blocks: a set may
+	// list hundreds of thousands.
+	nfiles := 0
+	for i := range fdd {
+		if fdd[i].File != nil {
+			nfiles++
+		}
+	}
+	entries, blocks := make([]Entry, 0, nfiles), make([]Block, 0, nfiles)
+	s.Files = make([]*Entry, 0, nfiles)
 	for _, f := range fdd {
 		at := off + int64(f.FLA)*r.flb
 		switch {
@@ -179,18 +194,129 @@ func (r *Reader) catalogSet(e *SetMapEntry) (*Set, error) {
 		case f.File != nil:
 			fl := *f.File
 			fl.Modified, fl.Created, fl.Backup, fl.Accessed = rezone(fl.Modified, loc), rezone(fl.Created, loc), rezone(fl.Backup, loc), rezone(fl.Accessed, loc)
+			*f.File = fl // the block's descriptor
 			d := dir
 			if p, ok := dirsAt[int(f.Link)]; ok {
 				d = p
 			}
-			blk := &Block{Offset: at, Header: Header{Type: TypeFile, Attributes: f.BlockAttributes, FLA: f.FLA, DisplayableSize: f.DisplayableSize}, Name: fl.Name, Desc: &fl}
-			s.Files = append(s.Files, &Entry{
-				Volume: len(s.Volumes) - 1, Dir: d, Name: fl.Name, Block: blk, File: fl, FLA: f.FLA,
+			blocks = append(blocks, Block{Offset: at, Header: Header{Type: TypeFile, Attributes: f.BlockAttributes, FLA: f.FLA, DisplayableSize: f.DisplayableSize}, Name: fl.Name, Desc: f.File})
+			entries = append(entries, Entry{
+				Volume: len(s.Volumes) - 1, Dir: d, Name: fl.Name, Block: &blocks[len(blocks)-1], File: fl, FLA: f.FLA,
 				Size: int64(f.DisplayableSize), Attributes: fl.Attributes, Corrupt: fl.Attributes&EntryCorrupt != 0,
 			})
+			s.Files = append(s.Files, &entries[len(entries)-1])
 		}
 	}
+	r.catalogDigests(s, ref, b)
 	return s, nil
+}
+
+// catalogDigests completes a set read from its catalog when it is one of
+// exbackup's (its SSET carries an EXBS stream): the SSET's own fields and
+// streams, and each file's EXBH from the set's EXBC digest table, once
+// the table has checked out against its own digest, the SSET, the detail
+// (fdd, its data b) and each file's place and size. Why it could not be
+// completed is Set.DigestsErr; another program's set is left as its
+// catalog lists it.
+func (r *Reader) catalogDigests(s *Set, fdd StreamRef, b []byte) {
+	num := int(s.Start.Number)
+	bad := func(off int64, block string, err error) {
+		s.DigestsErr = &FormatError{Tape: r.name, Offset: off, Block: block, Set: num, Err: err}
+	}
+	table, tableAt, tableErr := r.digestTableAfter(fdd)
+	// Without a table only the SSET tells whether the set is exbackup's.
+	sset, err := r.ReadBlockAt(s.Offset)
+	var start *StartSet
+	if err == nil {
+		start, _ = sset.Desc.(*StartSet)
+	}
+	ours := start != nil && start.Number == s.Start.Number && sset.SetInfo != nil
+	switch {
+	case !ours && table == nil && tableErr == nil:
+		return // another program's set
+	case !ours:
+		if err == nil {
+			err = detail(ErrBounds, "no SSET of set %d with an EXBS stream at its place", num)
+		}
+		bad(s.Offset, TypeStartSet, err)
+		return
+	}
+	s.Start, s.Info, s.Keys = *start, sset.SetInfo, sset.Keys
+	if tableErr != nil {
+		bad(tableAt, TypeEndSet, tableErr)
+		return
+	}
+	if table == nil {
+		s.DigestsErr = fmt.Errorf("tape %q, set %d: %w beside its media based catalog (written before sets carried one)", r.name, num, ErrNoDigestTable)
+		return
+	}
+	if sset.End-sset.Offset > maxCatalog {
+		bad(sset.Offset, TypeStartSet, detail(ErrBounds, "SSET of %d bytes", sset.End-sset.Offset))
+		return
+	}
+	raw := make([]byte, sset.End-sset.Offset)
+	if _, err := r.ra.ReadAt(raw, sset.Offset); err != nil {
+		bad(sset.Offset, TypeStartSet, err)
+		return
+	}
+	if blake3.Sum256(raw) != table.SSET {
+		bad(sset.Offset, TypeStartSet, detail(ErrDigest, "the SSET does not match the digest in its set's %s stream", StreamCatalogDigests))
+		return
+	}
+	if blake3.Sum256(b) != table.FDD {
+		bad(fdd.Offset, "", detail(ErrDigest, "the %s stream does not match the digest in its set's %s stream", StreamFDD, StreamCatalogDigests))
+		return
+	}
+	if len(table.Files) != len(s.Files) {
+		bad(fdd.Offset, "", detail(ErrBounds, "the %s stream lists %d files, the %s stream %d", StreamCatalogDigests, len(table.Files), StreamFDD, len(s.Files)))
+		return
+	}
+	for i, f := range s.Files {
+		t := &table.Files[i]
+		if t.FLA != f.FLA || int64(t.Hash.Size) != f.Size {
+			s.DigestsErr = &FormatError{Tape: r.name, Offset: f.Block.Offset, Block: TypeFile, Set: num, File: f.Path(),
+				Err: detail(ErrBounds, "the %s stream lists the file at FLA %d with %d bytes, the %s stream at FLA %d with %d", StreamCatalogDigests, t.FLA, t.Hash.Size, StreamFDD, f.FLA, f.Size)}
+			return
+		}
+	}
+	for i, f := range s.Files {
+		f.Block.Hash = &table.Files[i].Hash
+	}
+}
+
+// digestTableAfter finds and decodes the EXBC stream of the set whose
+// TFDD stream is fdd: it follows the TFDD and TSMP streams in their ESET.
+// Neither a table nor an error comes back when the ESET has none (another
+// program's set, or one of exbackup's written before the table came); at
+// is where the table's data is.
+func (r *Reader) digestTableAfter(fdd StreamRef) (t *DigestTable, at int64, err error) {
+	if fdd.Offset == 0 {
+		return nil, 0, nil
+	}
+	at = fdd.Offset + int64(fdd.Header.Length)
+	for range 3 {
+		at += Pad4(at)
+		ref, err := r.streamAt(at, "")
+		if err != nil {
+			return nil, 0, nil
+		}
+		switch ref.Header.ID {
+		case StreamCatalogDigests:
+			if ref.Header.Length > maxCatalog || int64(ref.Header.Length) > r.src.size-ref.Offset {
+				return nil, ref.Offset, detail(ErrBounds, "%s stream of %d bytes", StreamCatalogDigests, ref.Header.Length)
+			}
+			b := make([]byte, ref.Header.Length)
+			if _, err := r.ra.ReadAt(b, ref.Offset); err != nil && err != io.EOF {
+				return nil, ref.Offset, err
+			}
+			t, err := DecodeDigestTable(b)
+			return t, ref.Offset, err
+		case StreamPad, StreamDigest:
+			return nil, 0, nil
+		}
+		at = ref.Offset + int64(ref.Header.Length)
+	}
+	return nil, 0, nil
 }
 
 // rezone reads a date decoded as UTC as the wall clock of loc.

@@ -1,6 +1,10 @@
 package mtf
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/zeebo/blake3"
+)
 
 // CatalogBuilder gathers a set's file/directory detail as its blocks are
 // written, and the counts its set map entry needs.
@@ -12,6 +16,7 @@ type CatalogBuilder struct {
 	corrupt       uint32
 	size          uint64
 	volumes       []FDDEntry
+	digests       []TableEntry // for the EXBC stream of exbackup's sets
 }
 
 // Add records a VOLB, DIRB or FILE block as written (h holds its FLA,
@@ -101,8 +106,8 @@ func SetMapFrom(c *Contents, flb int64) []SetMapEntry {
 }
 
 // endSetCatalog closes the open set with its media based catalog: the
-// ESET with the TFDD and TSMP streams (each header on an FLB) and the EXBM
-// digest, the second ESET pointing at both, and the filemark.
+// ESET with the TFDD and TSMP streams (each header on an FLB), on an
+// exbackup set its EXBC digest table, and the EXBM digest, the second ESET pointing at both, and the filemark.
 func (w *Writer) endSetCatalog(e *EndSet) (Written, error) {
 	fddAt := w.pos + w.flb
 	fdd := w.cat.FDD(fddAt, w.flb)
@@ -117,6 +122,10 @@ func (w *Writer) endSetCatalog(e *EndSet) (Written, error) {
 	w.zero(fddAt - w.pos)
 	w.stream(Stream{ID: StreamFDD, Data: fdd})
 	w.stream(Stream{ID: StreamSetMap, Data: EncodeSetMap(&SetMap{FamilyID: w.family, Sets: sets})})
+	if !w.plain {
+		t := DigestTable{SSET: w.ssetHash, FDD: blake3.Sum256(fdd), Files: w.cat.digests}
+		w.stream(Stream{ID: StreamCatalogDigests, Data: t.Encode()})
+	}
 	w.digestStream()
 	w.pad()
 	if _, err := w.head(&Header{}, e); err != nil {

@@ -30,7 +30,7 @@
 // Each FILE holds STAN (media attribute "CSUM follows") with the data, then
 // CSUM. Names longer than MaxInlineName bytes go into FNAM or PNAM streams.
 //
-// exbackup adds three streams of its own; their ids are not MTF's, so an
+// exbackup adds four streams of its own; their ids are not MTF's, so an
 // independent reader skips them like any stream it does not know:
 //
 //   - EXBH, after each FILE's CSUM: the data's length, CRC-32C and digest
@@ -40,6 +40,11 @@
 //     the tape.
 //   - EXBS, in the SSET: a JSON object with the set's restricted-access flag
 //     and free properties (SetInfo). The owner is the SSET user name.
+//   - EXBC, in the ESET of a set with a media based catalog, after TSMP:
+//     the digest table (DigestTable, catalog_digests.go), each FILE's FLA
+//     and EXBH in the order of the detail, with BLAKE3 digests of the SSET
+//     block, of the TFDD data and of the table itself, so that the set is
+//     listed with its files' digests from its catalog alone.
 //   - EXBM, in the TAPE block and in each ESET: SHA-256 over every byte from
 //     the start of the TAPE block, or of the set's SSET, up to the EXBM
 //     stream header, leaving out the data bytes of the sets' STAN streams
@@ -56,9 +61,10 @@
 // With WriterOptions.Catalog, each set ends with a type 1 media based
 // catalog (catalog.go): the ESET's first stream offset puts a TFDD stream
 // (the file/directory detail: an entry per VOLB, DIRB and FILE, then FEND
-// stretched to the next FLB) on the FLB after the ESET's head, a TSMP
-// stream (the set map of every set of the family so far) follows on an FLB
-// boundary, then EXBM and SPAD; a second ESET, whose catalog fields hold
+// stretched to the next FLB; a DIRB or FILE whose name is in a stream is
+// listed with that name) on the FLB after the ESET's head, a TSMP stream
+// (the set map of every set of the family so far) follows on an FLB
+// boundary, then EXBC, EXBM and SPAD; a second ESET, whose catalog fields hold
 // the physical block addresses of both stream headers, and a soft filemark
 // close the set. Such an exbackup set is finished only with its second
 // ESET.
@@ -85,7 +91,8 @@
 // on its StreamRef and checked by StreamReader. Reader.Catalog lists a
 // tape from its media based catalog (the last filemark leads to the last
 // ESET and its set map, each set map entry to its detail) without walking
-// the tape. Lone UTF-16 surrogates in names are kept (as WTF-8), so an
+// the tape; on exbackup's sets it also reads the SSET and the EXBC table,
+// giving each file its EXBH, or says in Set.DigestsErr why it could not. Lone UTF-16 surrogates in names are kept (as WTF-8), so an
 // extractor can map them reversibly. Scan lets a FILE come before the DIRB
 // it names. Package mtftest builds tapes block by block for tests.
 //

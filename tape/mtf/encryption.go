@@ -253,6 +253,7 @@ func (w *Writer) WriteEncryptedFile(f *File, path string, size int64, r io.Reade
 		return Written{}, FileHash{}, fmt.Errorf("mtf: file %q: %w", path, err)
 	}
 	if enc := EncodeString(f.Name, StringUTF16); len(enc) > MaxInlineName {
+		w.longName = f.Name
 		cp := *f
 		cp.Name = ""
 		cp.Attributes |= FileNameInStream
@@ -279,6 +280,7 @@ func (w *Writer) WriteEncryptedFile(f *File, path string, size int64, r io.Reade
 	binary.LittleEndian.PutUint32(c[:], w.xor.Sum32())
 	w.stream(Stream{ID: StreamChecksum, Data: c[:]})
 	w.stream(Stream{ID: StreamFileHash, Data: sum.Encode()})
+	w.tableEntry(at.FLA, sum)
 	w.pad()
 	return at, sum, w.err
 }

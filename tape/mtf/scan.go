@@ -49,6 +49,12 @@ type Set struct {
 	Dirs []*DirEntry
 	// CatalogEnd is the second ESET, after the media based catalog.
 	CatalogEnd *EndSet
+	// DigestsErr is, on one of exbackup's sets read from its media based
+	// catalog (Reader.Catalog), why its files carry no digests: its ESET
+	// has no EXBC digest table (ErrNoDigestTable), or the table is damaged
+	// or disagrees with the catalog or the SSET. Such a set must be read
+	// from its blocks to be listed whole. Nil otherwise.
+	DigestsErr error
 	// Continues is set when the medium ended inside the set (EOTM): it
 	// goes on on the next member of the media family. Continuation is set
 	// on the part of a set that began on an earlier member.
@@ -86,7 +92,21 @@ type Entry struct {
 
 // Path returns the entry's path with '/' separators.
 func (e *Entry) Path() string {
-	return strings.Join(append(append([]string(nil), e.Dir...), e.Name), "/")
+	if len(e.Dir) == 0 {
+		return e.Name
+	}
+	n := len(e.Name)
+	for _, d := range e.Dir {
+		n += len(d) + 1
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, d := range e.Dir {
+		b.WriteString(d)
+		b.WriteByte('/')
+	}
+	b.WriteString(e.Name)
+	return b.String()
 }
 
 // Modified returns the FILE's modification date.

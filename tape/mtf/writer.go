@@ -7,6 +7,8 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
+
+	"github.com/zeebo/blake3"
 )
 
 // Defaults of the tapes exbackup writes.
@@ -100,6 +102,9 @@ type Writer struct {
 	setMap   []SetMapEntry
 	family   uint32
 	mediaSeq uint16
+	ssetSum  hash.Hash // BLAKE3 of the SSET block being written, for the EXBC stream
+	ssetHash [32]byte
+	longName string // the name a DIRB or FILE being written keeps in a stream
 
 	meta hash.Hash // SHA-256 of metadata bytes, nil when off
 	algo HashAlgo  // of the file data's digest
@@ -219,6 +224,9 @@ func (w *Writer) emit(p []byte) {
 	if w.meta != nil {
 		w.meta.Write(p)
 	}
+	if w.ssetSum != nil {
+		w.ssetSum.Write(p)
+	}
 	w.raw(p)
 }
 
@@ -268,6 +276,8 @@ func (w *Writer) pad() {
 
 // head encodes and emits a block's header, fixed part and strings.
 func (w *Writer) head(h *Header, d Descriptor) (Written, error) {
+	longName := w.longName
+	w.longName = ""
 	if w.err != nil {
 		return Written{}, w.err
 	}
@@ -292,7 +302,8 @@ func (w *Writer) head(h *Header, d Descriptor) (Written, error) {
 	}
 	at.FLA, at.ControlBlockID = h.FLA, h.ControlBlockID
 	if w.cat != nil && w.inSet {
-		w.cat.Add(*h, d)
+		// The detail names a DIRB or FILE whose name is in a stream.
+		w.cat.Add(*h, withName(d, longName))
 	}
 	w.emit(b)
 	return at, w.err
@@ -374,10 +385,14 @@ func (w *Writer) BeginSet(s *StartSet, info *SetInfo, streams ...Stream) (Writte
 	if w.catalog {
 		s.CatalogVersion = 2 // a type 1 catalog follows the set
 		w.cat = &CatalogBuilder{MediaSequence: w.mediaSeq}
+		if !w.plain {
+			w.ssetSum = blake3.New()
+		}
 	}
 	var h Header
 	at, err := w.head(&h, s)
 	if err != nil {
+		w.ssetSum = nil
 		return at, err
 	}
 	w.catSet, w.catSetH = s, h
@@ -391,6 +406,10 @@ func (w *Writer) BeginSet(s *StartSet, info *SetInfo, streams ...Stream) (Writte
 		w.stream(st)
 	}
 	w.pad()
+	if w.ssetSum != nil {
+		w.ssetSum.Sum(w.ssetHash[:0])
+		w.ssetSum = nil
+	}
 	return at, w.err
 }
 
@@ -404,6 +423,7 @@ func (w *Writer) WriteBlock(d Descriptor, streams ...Stream) (Written, error) {
 			cp.Name = ""
 			cp.Attributes |= DirectoryInStream
 			d = &cp
+			w.longName = dir.Name
 			streams = append([]Stream{{ID: StreamPath, Data: enc}}, streams...)
 		}
 	}
@@ -431,6 +451,7 @@ func (w *Writer) WriteFile(f *File, size int64, r io.Reader, streams ...Stream) 
 		return Written{}, FileHash{}, fmt.Errorf("mtf: file %q of negative size", f.Name)
 	}
 	if enc := EncodeString(f.Name, StringUTF16); len(enc) > MaxInlineName {
+		w.longName = f.Name
 		cp := *f
 		cp.Name = ""
 		cp.Attributes |= FileNameInStream
@@ -456,9 +477,35 @@ func (w *Writer) WriteFile(f *File, size int64, r io.Reader, streams ...Stream) 
 	w.stream(Stream{ID: StreamChecksum, Data: c[:]})
 	if !w.plain {
 		w.stream(Stream{ID: StreamFileHash, Data: sum.Encode()})
+		w.tableEntry(at.FLA, sum)
 	}
 	w.pad()
 	return at, sum, w.err
+}
+
+// tableEntry records a FILE's EXBH for the set's EXBC stream.
+func (w *Writer) tableEntry(fla uint64, sum FileHash) {
+	if w.cat != nil {
+		w.cat.digests = append(w.cat.digests, TableEntry{FLA: fla, Hash: sum})
+	}
+}
+
+// withName is d with the name it keeps in a stream, for the detail.
+func withName(d Descriptor, name string) Descriptor {
+	if name == "" {
+		return d
+	}
+	switch v := d.(type) {
+	case *File:
+		cp := *v
+		cp.Name = name
+		return &cp
+	case *Directory:
+		cp := *v
+		cp.Name = name
+		return &cp
+	}
+	return d
 }
 
 // data copies size bytes from r straight into the write buffer; they stay
