@@ -358,11 +358,11 @@ func openOfflineIndex(dir string, ref offlineIndexRef) (*openedIndex, error) {
 		file.Close()
 		return nil, fmt.Errorf("the backup staged in %s: reading its index (%s): %w", dir, offlineIndexFile, err)
 	}
-	head := make([]byte, max(ref.HeaderLen, 0))
-	if n != ref.Size || hex.EncodeToString(sum.Sum(nil)) != ref.SHA256 || ref.HeaderOff+ref.HeaderLen != ref.Size {
+	if n != ref.Size || hex.EncodeToString(sum.Sum(nil)) != ref.SHA256 || ref.HeaderOff < 0 || ref.HeaderLen < 0 || ref.HeaderOff+ref.HeaderLen != ref.Size {
 		file.Close()
 		return nil, x.damaged("")
 	}
+	head := make([]byte, ref.HeaderLen)
 	if _, err := file.ReadAt(head, ref.HeaderOff); err != nil {
 		file.Close()
 		return nil, fmt.Errorf("the backup staged in %s: reading its index (%s): %w", dir, offlineIndexFile, err)
