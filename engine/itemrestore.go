@@ -107,10 +107,6 @@ func (e *Engine) RestoreItems(ctx context.Context, req ItemRestoreRequest, p *Pr
 	if err != nil {
 		return res, err
 	}
-	// Listing them read every message record of their folders.
-	if err := it.remap(); err != nil {
-		return res, err
-	}
 	dest := firstNonEmpty(strings.TrimSpace(req.Server), it.Server)
 	to := strings.TrimSpace(req.To)
 	c, err := e.client(ctx, dest)
@@ -343,10 +339,6 @@ func (e *Engine) ExportItems(ctx context.Context, req ItemExportRequest, p *Prog
 	defer it.Close()
 	picked, err := it.pickItems(req.Items)
 	if err != nil {
-		return res, err
-	}
-	// Listing them read every message record of their folders.
-	if err := it.remap(); err != nil {
 		return res, err
 	}
 	var total int64

@@ -36,8 +36,10 @@
 // Store, staged in a folder of their own, with the same hard recovery a
 // staged restore runs (hardRecovery), and opens the result read-only as an
 // OfflineStore: mailboxes, folders, messages and posts to browse and
-// export, with no server involved. recovered.json marks a folder finished;
-// ReopenOffline opens it again. ImportItems puts a batch of messages and
+// export, with no server involved. Listings read a summary index written
+// at the end of the recovery (items.idx), never the databases, whose
+// mapped pages would count in the reader's memory; recovered.json marks a
+// folder finished and locates the index; ReopenOffline opens it again. ImportItems puts a batch of messages and
 // posts back into the running store: the batch is one log record
 // (items.import; post.import per post) whose apply skips what the folder
 // already holds, so replay imports exactly what the live server did.

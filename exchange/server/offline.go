@@ -2,15 +2,14 @@ package server
 
 import (
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"time"
 
 	"exbackup/exchange"
@@ -35,10 +34,17 @@ type offlineInfo struct {
 	Sets      []exchange.RestoreEnv `json:"sets"`
 	LastLSN   uint64                `json:"lastLSN"`
 	Recovered time.Time             `json:"recovered"`
-	// Files are the recovered databases with their sizes and modification
-	// times: a folder whose databases changed since is not reopened.
+	// Files are the recovered databases and the index with their sizes
+	// and modification times: a folder whose files changed since is not
+	// reopened.
 	Files map[string]offlineFile `json:"files"`
+	// Index locates the summary index (items.idx) listings read.
+	Index offlineIndexRef `json:"index"`
 }
+
+// offlineVersion is the version of recovered.json; a folder recovered
+// before the index (version 1) is recovered again.
+const offlineVersion = 2
 
 type offlineFile struct {
 	Size    int64     `json:"size"`
@@ -51,6 +57,7 @@ type OfflineStore struct {
 	dir       string
 	info      offlineInfo
 	priv, pub *bolt.DB
+	index     *openedIndex
 }
 
 // RecoverOffline runs hard recovery in dir, which holds the files of a
@@ -59,7 +66,8 @@ type OfflineStore struct {
 // read-only. sets are the chain's restore environments, full set first;
 // they must be one log set with no generation missing. Databases of
 // schema 1 are migrated as the server migrates them. Success is recorded
-// in dir (recovered.json), which ReopenOffline needs.
+// in dir (recovered.json), which ReopenOffline needs, after the summary
+// index listings read (items.idx) is written.
 func RecoverOffline(dir string, sets []exchange.RestoreEnv) (*OfflineStore, error) {
 	// A folder recovered before is recovered again: it is unfinished until
 	// the marker is back, whatever stops this recovery.
@@ -88,12 +96,21 @@ func RecoverOffline(dir string, sets []exchange.RestoreEnv) (*OfflineStore, erro
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("recovering the backup in %s: %w", dir, err)
 	}
-	info := offlineInfo{Version: 1, Sets: slices.Clone(sets), LastLSN: lsn, Recovered: time.Now().UTC(), Files: map[string]offlineFile{}}
+	info := offlineInfo{Version: offlineVersion, Sets: slices.Clone(sets), LastLSN: lsn, Recovered: time.Now().UTC(), Files: map[string]offlineFile{}}
 	for _, name := range []string{privEDB, pubEDB} {
 		if fi, err := os.Stat(filepath.Join(dir, name)); err == nil {
 			info.Files[name] = offlineFile{Size: fi.Size(), ModTime: fi.ModTime().UTC()}
 		}
 	}
+	_, pub := info.Files[pubEDB]
+	if info.Index, err = buildOfflineIndex(dir, pub); err != nil {
+		return nil, fmt.Errorf("recovering the backup in %s: indexing its mailboxes and public folders: %w", dir, err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, offlineIndexFile))
+	if err != nil {
+		return nil, fmt.Errorf("recovering the backup in %s: %w", dir, err)
+	}
+	info.Files[offlineIndexFile] = offlineFile{Size: fi.Size(), ModTime: fi.ModTime().UTC()}
 	data, _ := json.MarshalIndent(info, "", "  ")
 	if err := writeFileAtomic(filepath.Join(dir, offlineMarker), data); err != nil {
 		return nil, fmt.Errorf("recovering the backup in %s: recording it: %w", dir, err)
@@ -102,8 +119,8 @@ func RecoverOffline(dir string, sets []exchange.RestoreEnv) (*OfflineStore, erro
 }
 
 // ReopenOffline opens a folder RecoverOffline finished, read-only; a
-// folder whose recovery did not finish, or whose databases changed since,
-// is refused.
+// folder whose recovery did not finish, whose databases or index changed
+// since, or whose index is missing or damaged, is refused.
 func ReopenOffline(dir string) (*OfflineStore, error) {
 	data, err := os.ReadFile(filepath.Join(dir, offlineMarker))
 	if errors.Is(err, os.ErrNotExist) {
@@ -113,11 +130,21 @@ func ReopenOffline(dir string) (*OfflineStore, error) {
 		return nil, fmt.Errorf("the backup staged in %s: %w", dir, err)
 	}
 	var info offlineInfo
-	if err := json.Unmarshal(data, &info); err != nil || info.Version != 1 || len(info.Sets) == 0 {
+	if err := json.Unmarshal(data, &info); err != nil || len(info.Sets) == 0 {
 		return nil, fmt.Errorf("the backup staged in %s: %s is unreadable: recover it again", dir, offlineMarker)
 	}
-	for name, want := range info.Files {
+	if info.Version != offlineVersion {
+		return nil, fmt.Errorf("the backup staged in %s was recovered by another version of exbackup: recover it again", dir)
+	}
+	if _, ok := info.Files[offlineIndexFile]; !ok {
+		return nil, fmt.Errorf("the backup staged in %s: %s names no index: recover it again", dir, offlineMarker)
+	}
+	for _, name := range slices.Sorted(maps.Keys(info.Files)) {
+		want := info.Files[name]
 		fi, err := os.Stat(filepath.Join(dir, name))
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("the backup staged in %s: %s is missing: recover it again", dir, name)
+		}
 		if err != nil || fi.Size() != want.Size || !fi.ModTime().UTC().Equal(want.ModTime) {
 			return nil, fmt.Errorf("the backup staged in %s: %s changed since it was recovered: recover it again", dir, name)
 		}
@@ -128,12 +155,17 @@ func ReopenOffline(dir string) (*OfflineStore, error) {
 func openOffline(dir string, info offlineInfo) (*OfflineStore, error) {
 	o := &OfflineStore{dir: dir, info: info}
 	var err error
+	if o.index, err = openOfflineIndex(dir, info.Index); err != nil {
+		return nil, err
+	}
 	if o.priv, err = boltOpen(filepath.Join(dir, privEDB), true); err != nil {
+		o.index.Close()
 		return nil, fmt.Errorf("the backup staged in %s: opening %s: %w", dir, privEDB, err)
 	}
 	if _, ok := info.Files[pubEDB]; ok {
 		if o.pub, err = boltOpen(filepath.Join(dir, pubEDB), true); err != nil {
 			o.priv.Close()
+			o.index.Close()
 			return nil, fmt.Errorf("the backup staged in %s: opening %s: %w", dir, pubEDB, err)
 		}
 	}
@@ -200,9 +232,13 @@ func describeEnvs(sets []exchange.RestoreEnv) string {
 	return describeSets(st)
 }
 
-// Close closes the databases; the folder stays for ReopenOffline.
+// Close closes the databases and the index; the folder stays for
+// ReopenOffline.
 func (o *OfflineStore) Close() error {
 	var errs []error
+	if o.index != nil {
+		errs = append(errs, o.index.Close())
+	}
 	if o.priv != nil {
 		errs = append(errs, o.priv.Close())
 	}
@@ -222,28 +258,14 @@ func (o *OfflineStore) noMailbox(alias string) error {
 	return exchange.Errorf(exchange.CodeNotFound, "there is no mailbox %s in the backup of %s", alias, o.info.Sets[0].Server)
 }
 
-// Mailboxes lists the mailboxes of the private store, by alias.
+// Mailboxes lists the mailboxes of the private store, by alias, from the
+// index.
 func (o *OfflineStore) Mailboxes() ([]exchange.MailboxSummary, error) {
 	var out []exchange.MailboxSummary
-	err := o.priv.View(func(tx *bolt.Tx) error {
-		mbs := tx.Bucket(bMailboxes)
-		if mbs == nil {
-			return nil
-		}
-		return mbs.ForEachBucket(func(k []byte) error {
-			mb := mbs.Bucket(k)
-			s := exchange.MailboxSummary{Recipient: exchange.Recipient{Alias: string(k)}}
-			json.Unmarshal(mb.Get(kInfo), &s.Recipient)
-			eachFolderInfo(mb, func(_ string, fi folderInfo) {
-				s.Folders++
-				s.Messages += fi.Messages
-				s.Size += fi.Size
-			})
-			out = append(out, s)
-			return nil
-		})
-	})
-	return out, err
+	for _, m := range o.index.head.Mailboxes {
+		out = append(out, m.Summary)
+	}
+	return out, nil
 }
 
 // eachFolderInfo calls fn for each folder of a mailbox, in name order.
@@ -261,20 +283,21 @@ func eachFolderInfo(mb *bolt.Bucket, fn func(name string, fi folderInfo)) {
 }
 
 // Folders lists a mailbox's folders, in name order (a parent before its
-// subfolders).
+// subfolders), from the index.
 func (o *OfflineStore) Folders(alias string) ([]exchange.FolderSummary, error) {
+	m := o.index.mailbox(alias)
+	if m == nil {
+		return nil, o.noMailbox(alias)
+	}
 	out := []exchange.FolderSummary{}
-	err := o.priv.View(func(tx *bolt.Tx) error {
-		mb := mailbox2(tx, alias)
-		if mb == nil {
-			return o.noMailbox(alias)
-		}
-		eachFolderInfo(mb, func(name string, fi folderInfo) {
-			out = append(out, exchange.FolderSummary{Path: name, Messages: fi.Messages, Size: fi.Size})
-		})
-		return nil
-	})
-	return out, err
+	for _, f := range m.Folders {
+		out = append(out, f.Summary)
+	}
+	return out, nil
+}
+
+func (o *OfflineStore) noFolder(alias, name string) error {
+	return exchange.Errorf(exchange.CodeNotFound, "mailbox %s has no folder %s in the backup of %s", alias, name, o.info.Sets[0].Server)
 }
 
 // folder runs fn on a folder of a mailbox.
@@ -286,7 +309,7 @@ func (o *OfflineStore) folder(alias, name string, fn func(f *folderRef) error) e
 		}
 		f := openFolder(mb, name)
 		if f == nil {
-			return exchange.Errorf(exchange.CodeNotFound, "mailbox %s has no folder %s in the backup of %s", alias, name, o.info.Sets[0].Server)
+			return o.noFolder(alias, name)
 		}
 		return fn(f)
 	})
@@ -307,22 +330,18 @@ func itemOf(uid uint32, r msgRecord) exchange.ItemSummary {
 	return it
 }
 
-// Messages lists a folder's messages in UID order from their records,
-// without reading their bytes; Attachments are filled in by Message.
+// Messages lists a folder's messages in UID order from the index,
+// without reading the databases; Attachments are filled in by Message.
 func (o *OfflineStore) Messages(alias, folder string) ([]exchange.ItemSummary, error) {
-	var out []exchange.ItemSummary
-	err := o.folder(alias, folder, func(f *folderRef) error {
-		out = make([]exchange.ItemSummary, 0, f.info.Messages)
-		return f.b.Bucket(bMsgs).ForEach(func(k, v []byte) error {
-			var r msgRecord
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("message %d of %s/%s: %w", binary.BigEndian.Uint32(k), alias, folder, err)
-			}
-			out = append(out, itemOf(binary.BigEndian.Uint32(k), r))
-			return nil
-		})
-	})
-	return out, err
+	m := o.index.mailbox(alias)
+	if m == nil {
+		return nil, o.noMailbox(alias)
+	}
+	f := findIndexFolder(m.Folders, folder)
+	if f == nil {
+		return nil, o.noFolder(alias, folder)
+	}
+	return o.index.items(f, fmt.Sprintf("folder %s of mailbox %s", folder, alias))
 }
 
 // Message answers a message's exact stored bytes and its summary with
@@ -351,34 +370,16 @@ func (o *OfflineStore) Message(alias, folder string, uid uint64) ([]byte, exchan
 	return raw, it, nil
 }
 
-// PublicFolders lists the public folders, in name order.
+// PublicFolders lists the public folders, in name order, from the index.
 func (o *OfflineStore) PublicFolders() ([]exchange.FolderSummary, error) {
 	out := []exchange.FolderSummary{}
-	if o.pub == nil {
-		return out, nil
-	}
-	err := o.pub.View(func(tx *bolt.Tx) error {
-		fs := tx.Bucket(bFolders)
-		if fs == nil {
-			return nil
+	for _, f := range o.index.head.Public {
+		if f.Error != "" {
+			return out, errors.New(f.Error)
 		}
-		return fs.ForEachBucket(func(k []byte) error {
-			s := exchange.FolderSummary{Path: string(k)}
-			err := fs.Bucket(k).ForEach(func(lk, v []byte) error {
-				var p exchange.Post
-				if err := json.Unmarshal(v, &p); err != nil {
-					return err
-				}
-				s.Messages++
-				s.Size += int64(len(renderPost(binary.BigEndian.Uint64(lk), p)))
-				return nil
-			})
-			out = append(out, s)
-			return err
-		})
-	})
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out, err
+		out = append(out, f.Summary)
+	}
+	return out, nil
 }
 
 // renderPost is a post as an RFC 5322 message, as IMAP shows it
@@ -410,21 +411,17 @@ func (o *OfflineStore) publicFolder(folder string, fn func(b *bolt.Bucket) error
 	})
 }
 
-// Posts lists a public folder's posts in the order they were stored.
+// Posts lists a public folder's posts in the order they were stored,
+// from the index.
 func (o *OfflineStore) Posts(folder string) ([]exchange.ItemSummary, error) {
-	var out []exchange.ItemSummary
-	err := o.publicFolder(folder, func(b *bolt.Bucket) error {
-		return b.ForEach(func(k, v []byte) error {
-			var p exchange.Post
-			if err := json.Unmarshal(v, &p); err != nil {
-				return fmt.Errorf("post %d of public folder %s: %w", binary.BigEndian.Uint64(k), folder, err)
-			}
-			it, _ := postItem(binary.BigEndian.Uint64(k), p)
-			out = append(out, it)
-			return nil
-		})
-	})
-	return out, err
+	if o.pub == nil {
+		return nil, exchange.Errorf(exchange.CodeNotFound, "the backup of %s holds no public folders", o.info.Sets[0].Server)
+	}
+	f := findIndexFolder(o.index.head.Public, folder)
+	if f == nil {
+		return nil, exchange.Errorf(exchange.CodeNotFound, "there is no public folder %s in the backup of %s", folder, o.info.Sets[0].Server)
+	}
+	return o.index.items(f, "public folder "+folder)
 }
 
 // Post answers a post as stored, rendered as an RFC 5322 message, and its
