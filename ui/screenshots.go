@@ -196,7 +196,6 @@ func (c *Console) shoot(dir string) error {
 			c.tapes.files.hide()
 			c.mdi.toggleMaximized(c.mdi.wins[1])
 		}},
-		{"main-dark", func() { c.setTheme(ThemeDark) }, func() { c.setTheme(theme0) }},
 		{"insert-next-tape", func() {
 			d := c.newMemberDialog(sampleMemberNeed(), func(string, error) {})
 			d.m.show()
@@ -206,6 +205,8 @@ func (c *Console) shoot(dir string) error {
 			m = c.offerWait("Stop Service", sampleBusy(), stopWaitQuestion, func(bool) {})
 		}, hide},
 		{"stop-waiting", func() { m = c.waitingDialog("Stop Service", sampleBusy().Waiting(), func() {}) }, hide},
+		// Last: the pictures after it would be dark too.
+		{"main-dark", func() { c.setTheme(ThemeDark) }, func() { c.setTheme(theme0) }},
 	}
 	for i, s := range shots {
 		ui(s.setup)
