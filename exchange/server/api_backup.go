@@ -59,6 +59,9 @@ func (h *apiHandler) backupRead(w http.ResponseWriter, r *http.Request) error {
 		n, err := fw.ReadFrom(rc)
 		if err != nil && fw.WriteErr() == nil {
 			err = fmt.Errorf("reading failed after %d bytes: %w", n, err)
+			// The frames before the failure go out whole, so that the
+			// console's report of the truncation names where it was.
+			sw.flush()
 		}
 		if cerr := rc.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("closing after %d bytes failed: %w", n, cerr)
@@ -89,6 +92,13 @@ func (h *apiHandler) backupRead(w http.ResponseWriter, r *http.Request) error {
 type apiStreamWriter struct {
 	w       http.ResponseWriter
 	started bool
+}
+
+// flush sends what the response holds back, once it has begun.
+func (sw *apiStreamWriter) flush() {
+	if sw.started {
+		http.NewResponseController(sw.w).Flush()
+	}
 }
 
 func (sw *apiStreamWriter) Write(p []byte) (int, error) {

@@ -1,12 +1,12 @@
 package server
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"exbackup/exchange"
+	"exbackup/exchange/wire"
 
 	"exbackup/exchange/xlog"
 
@@ -267,24 +268,30 @@ func (b *backupSession) open(name string) (io.ReadCloser, error) {
 	if size < 0 {
 		return nil, exchange.Errorf(exchange.CodeNotFound, "the backup of %s has no file %q", b.st.what(), name)
 	}
-	var rc io.ReadCloser
+	var src backupSource
 	switch {
 	case name == restoreEnvFile:
-		rc = io.NopCloser(bytes.NewReader(b.env))
+		src = backupSource{head: b.env, size: size}
 	case b.txs[name] != nil:
-		snap, err := openSnapshot(b.txs[name])
-		if err != nil {
+		var err error
+		if src, err = snapshotSource(b.txs[name]); err != nil {
 			return nil, exchange.Errorf(exchange.CodeInternal, "%s: snapshot of %s: %w", b.st.what(), name, err)
 		}
-		rc = snap
 	default:
-		f, err := os.Open(b.paths[name])
+		f, err := openBackupFile(b.paths[name])
 		if err != nil {
 			return nil, exchange.Errorf(exchange.CodeInternal, "%s: %w", b.st.what(), err)
 		}
-		rc = f
+		src = backupSource{f: f, size: size, exact: true}
 	}
-	r := &sessionReader{rc: rc, sess: b, name: name, size: size, pace: backupPacer{waiting: &b.st.waiting}}
+	r := &sessionReader{src: src, sess: b, name: name, size: size, pace: backupPacer{waiting: &b.st.waiting}}
+	if src.f != nil {
+		if size > 0 {
+			r.ra = startReadAhead(src)
+		} else {
+			src.f.Close()
+		}
+	}
 	b.readers[r] = struct{}{}
 	b.reading++
 	b.lastUse = time.Now()
@@ -292,27 +299,102 @@ func (b *backupSession) open(name string) (io.ReadCloser, error) {
 }
 
 // sessionReader tracks how much of a file was read, so that a backup is
-// only marked and its logs truncated when every file reached its end.
+// only marked and its logs truncated when every file reached its end. It
+// hands the file out in the chunks its read-ahead read (ReadChunk, which
+// FrameWriter.ReadFrom uses) or as an io.Reader.
 type sessionReader struct {
-	rc     io.ReadCloser
+	src    backupSource
+	ra     *readAhead // nil when src is all in memory
 	sess   *backupSession
 	name   string
 	size   int64
-	n      int64
+	pos    int64  // bytes taken from the source
+	n      int64  // bytes handed to the caller
+	cur    []byte // the chunk handed out last: its buffer goes back on the next call
+	rest   []byte // what Read has not yet returned of cur
+	err    error  // sticky: io.EOF or the failure
 	closed bool
 	pace   backupPacer
 }
 
-func (r *sessionReader) Read(p []byte) (int, error) {
-	r.pace.wait()
-	n, err := r.rc.Read(p)
-	r.n += int64(n)
-	if err == io.EOF && r.n != r.size {
-		err = exchange.Errorf(exchange.CodeInternal, "%s: %s ended after %d of %d bytes", r.sess.st.what(), r.name, r.n, r.size)
+// ReadChunk implements wire.ChunkReader: the next chunk and its CRC-32C.
+// The chunk stays valid until the next call.
+func (r *sessionReader) ReadChunk() ([]byte, uint32, error) {
+	if len(r.rest) > 0 { // the rest of a chunk a Read began
+		p := r.rest
+		r.rest = nil
+		r.n += int64(len(p))
+		return p, crc32.Checksum(p, castagnoli), nil
 	}
-	return n, err
+	p, crc, err := r.chunk()
+	r.n += int64(len(p))
+	return p, crc, err
 }
 
+func (r *sessionReader) Read(p []byte) (int, error) {
+	if len(r.rest) == 0 {
+		c, _, err := r.chunk()
+		if err != nil {
+			return 0, err
+		}
+		r.rest = c
+	}
+	n := copy(p, r.rest)
+	r.rest = r.rest[n:]
+	r.n += int64(n)
+	return n, nil
+}
+
+// chunk takes the next chunk from the source, pacing the stream first.
+func (r *sessionReader) chunk() ([]byte, uint32, error) {
+	if r.err != nil {
+		return nil, 0, r.err
+	}
+	if r.cur != nil {
+		r.ra.release(r.cur)
+		r.cur = nil
+	}
+	if r.pos == r.size {
+		r.err = io.EOF
+		return nil, 0, r.err
+	}
+	if r.ra == nil {
+		r.pace.wait(0)
+		p := r.src.head[min(r.pos, int64(len(r.src.head))):min(r.size, int64(len(r.src.head)), r.pos+wire.MaxChunk)]
+		if len(p) == 0 {
+			r.err = r.short(r.pos)
+			return nil, 0, r.err
+		}
+		r.pos += int64(len(p))
+		return p, crc32.Checksum(p, castagnoli), nil
+	}
+	c, ok := r.ra.next()
+	if !ok {
+		r.err = exchange.Errorf(exchange.CodeConflict, "the backup session of %s has ended", r.sess.st.what())
+		return nil, 0, r.err
+	}
+	r.pace.wait(c.cpu)
+	switch {
+	case c.err == errShortFile:
+		r.err = r.short(c.end)
+	case c.err == errLongFile:
+		r.err = exchange.Errorf(exchange.CodeInternal, "%s: %s goes on past the %d bytes listed", r.sess.st.what(), r.name, r.size)
+	case c.err != nil:
+		r.err = c.err
+	}
+	if r.err != nil {
+		return nil, 0, r.err
+	}
+	r.pos, r.cur = c.end, c.p
+	return c.p, c.crc, nil
+}
+
+func (r *sessionReader) short(read int64) error {
+	return exchange.Errorf(exchange.CodeInternal, "%s: %s ended after %d of %d bytes", r.sess.st.what(), r.name, read, r.size)
+}
+
+// Close ends the stream and its read-ahead, which it waits for: at most
+// one read.
 func (r *sessionReader) Close() error {
 	b := r.sess
 	b.mu.Lock()
@@ -330,21 +412,33 @@ func (r *sessionReader) Close() error {
 		b.broken = true
 	}
 	b.mu.Unlock()
-	return r.rc.Close()
+	if r.ra != nil {
+		r.ra.stop()
+		r.ra.wait()
+	}
+	return nil
 }
 
 // backupPacer makes a backup stream give way to the changes waiting on
-// its store. Each read of the stream starts a cycle that ends at the next
-// read: reading a chunk, then framing, checksumming, encrypting and
-// sending it. While changes wait to be logged or applied, the next read
-// first pauses for twice as long as the cycle kept the stream's thread on
-// a CPU (at most maxPause), so that the stream takes at most a third of a
-// core from them and still moves at that pace however busy the store is. Time spent
-// waiting for the network does not count: a stream to a slow console
-// takes little CPU and is barely paused. With nothing waiting it runs flat
-// out.
+// its store. Each chunk handed to the sender starts a cycle that ends at
+// the next: framing, encrypting and sending that chunk on the sender's
+// thread, while the read-ahead's thread reads and checksums the chunks
+// after it. While changes wait to be logged or applied, the next chunk is
+// handed out only after a pause that keeps the stream's two threads
+// together at 1/(1+pauseShare) of a core (at most maxPause), so that the
+// stream still moves at that pace however busy the store is. Time spent
+// waiting for the network or the disk does not count: a stream to a slow
+// console takes little CPU and is barely paused. With nothing waiting it
+// runs flat out.
 //
-// The background priority of the stream's thread (inBackground) is not
+// The cycle costs the sender's CPU s and the read-ahead's CPU r for the
+// chunk; only s stretches the cycle, r ran beside it. The pause is
+// pauseShare·(s+r) + r, so that the cycle lasts (1+pauseShare)·(s+r): the
+// same share of a core as when one thread read, checksummed and sent in
+// series, and paused pauseShare times what it used. Charging r only as
+// pauseShare·r would let the stream take up to half a core.
+//
+// The background priority of the stream's threads (inBackground) is not
 // enough alone: the kernel runs a low-priority thread whenever a core is
 // free for a moment, and that is enough for it to hold one of the Go
 // runtime's processors, on whose queue the goroutine of a delivery whose
@@ -352,7 +446,7 @@ func (r *sessionReader) Close() error {
 type backupPacer struct {
 	waiting *atomic.Int64
 	wall    time.Time     // when the cycle began
-	cpu     time.Duration // the thread's CPU time then
+	cpu     time.Duration // the sender thread's CPU time then
 }
 
 const (
@@ -363,18 +457,20 @@ const (
 // pauseFor is time.Sleep; tests record the pauses instead.
 var pauseFor = time.Sleep
 
-func (p *backupPacer) wait() {
+// wait ends a cycle and begins the next; read is the read-ahead's CPU for
+// the chunk about to be handed out.
+func (p *backupPacer) wait(read time.Duration) {
 	now := time.Now()
 	cpu, ok := threadCPU()
 	if !p.wall.IsZero() && p.waiting != nil && p.waiting.Load() > 0 {
-		// A goroutine that moved to another thread between two reads
-		// compares two threads' clocks: the pause never exceeds the
+		// A goroutine that moved to another thread between two chunks
+		// compares two threads' clocks: its share never exceeds the
 		// time that passed.
 		spent := now.Sub(p.wall)
 		if used := cpu - p.cpu; ok && used >= 0 && used < spent {
 			spent = used
 		}
-		pauseFor(min(pauseShare*spent, maxPause))
+		pauseFor(min(pauseShare*(spent+read)+read, maxPause))
 		now = time.Now()
 		cpu, _ = threadCPU()
 	}
@@ -462,22 +558,39 @@ func (s *store) abortSession() {
 func (b *backupSession) close() {
 	b.mu.Lock()
 	b.ended = true
+	var stopped []*readAhead
 	for r := range b.readers {
-		r.rc.Close()
+		if r.ra != nil {
+			r.ra.stop()
+			stopped = append(stopped, r.ra)
+		}
 	}
 	b.mu.Unlock()
+	// The read-aheads end before the read transactions do: none reads a
+	// page that a later commit may then reuse.
+	for _, ra := range stopped {
+		ra.wait()
+	}
 	b.rollback()
 }
 
-// snapshot reads a consistent copy of a database as of a read transaction:
-// the two meta pages bbolt's Tx.WriteTo makes for that transaction, then the
-// file's pages up to the transaction's size straight from the file. Pages
-// a read transaction can see are never overwritten while it is open, so
-// the reader needs no goroutine and copies nothing twice.
-type snapshot struct {
-	meta []byte
-	data *io.SectionReader
-	f    *os.File
+// snapshotSource streams a consistent copy of a database as of a read
+// transaction: the two meta pages bbolt's Tx.WriteTo makes for that
+// transaction, then the file's pages up to the transaction's size straight
+// from the file. Pages a read transaction can see are never overwritten
+// while it is open, so the copy needs no lock and is read ahead like any
+// file.
+func snapshotSource(tx *bolt.Tx) (backupSource, error) {
+	ps := tx.DB().Info().PageSize
+	mc := &metaCapture{want: 2 * ps}
+	if _, err := tx.WriteTo(mc); !errors.Is(err, errMetaDone) && len(mc.buf) < 2*ps {
+		return backupSource{}, fmt.Errorf("reading its meta pages: %v", err)
+	}
+	f, err := openBackupFile(tx.DB().Path())
+	if err != nil {
+		return backupSource{}, err
+	}
+	return backupSource{head: mc.buf, f: f, size: tx.Size()}, nil
 }
 
 // errMetaDone stops Tx.WriteTo once it has written the meta pages.
@@ -496,30 +609,6 @@ func (m *metaCapture) Write(p []byte) (int, error) {
 	}
 	return n, nil
 }
-
-func openSnapshot(tx *bolt.Tx) (*snapshot, error) {
-	ps := tx.DB().Info().PageSize
-	mc := &metaCapture{want: 2 * ps}
-	if _, err := tx.WriteTo(mc); !errors.Is(err, errMetaDone) && len(mc.buf) < 2*ps {
-		return nil, fmt.Errorf("reading its meta pages: %v", err)
-	}
-	f, err := os.Open(tx.DB().Path())
-	if err != nil {
-		return nil, err
-	}
-	return &snapshot{meta: mc.buf, data: io.NewSectionReader(f, int64(2*ps), tx.Size()-int64(2*ps)), f: f}, nil
-}
-
-func (s *snapshot) Read(p []byte) (int, error) {
-	if len(s.meta) > 0 {
-		n := copy(p, s.meta)
-		s.meta = s.meta[n:]
-		return n, nil
-	}
-	return s.data.Read(p)
-}
-
-func (s *snapshot) Close() error { return s.f.Close() }
 
 // article puts "a" or "an" before a word said in a message.
 func article(word string) string {
