@@ -71,6 +71,7 @@ type readAhead struct {
 	src    backupSource
 	filled chan backupChunk // read-ahead → consumer
 	free   chan []byte      // consumer → read-ahead
+	spare  [][]byte         // the consumer's: released, not yet given back
 	quit   chan struct{}
 	done   chan struct{} // closed once the goroutine ended and closed the file
 	once   sync.Once
@@ -86,6 +87,10 @@ func startReadAhead(src backupSource) *readAhead {
 	for range depth {
 		ra.free <- make([]byte, size)
 	}
+	// The read-ahead's thread is a background thread as the sender's is,
+	// for the same reasons (see inBackground): delivery goes first, and
+	// the thread's checksumming holds a processor of its own, not one of
+	// those delivery's goroutines run on.
 	go func() {
 		defer close(ra.done)
 		inBackground(func() error { ra.run(); return nil })
@@ -172,12 +177,24 @@ func (ra *readAhead) next() (backupChunk, bool) {
 	}
 }
 
-// release gives a chunk's buffer back for reading ahead.
+// release gives a chunk's buffer back for reading ahead. Buffers go back
+// in pairs, so that a read-ahead that is ahead of the sender, as it is
+// from the page cache, wakes once for two chunks rather than for each:
+// every wake of its thread costs a hand-off between threads. A pair never
+// waits for a buffer the sender holds: the sender holds none when it next
+// waits for a chunk.
 func (ra *readAhead) release(buf []byte) {
-	select {
-	case ra.free <- buf[:cap(buf)]:
-	default: // never: there are as many places as buffers
+	ra.spare = append(ra.spare, buf[:cap(buf)])
+	if len(ra.spare) < min(2, cap(ra.free)) {
+		return
 	}
+	for _, b := range ra.spare {
+		select {
+		case ra.free <- b:
+		default: // never: there are as many places as buffers
+		}
+	}
+	ra.spare = ra.spare[:0]
 }
 
 // stop ends the read-ahead; a read in progress finishes first, and its

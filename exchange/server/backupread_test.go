@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"log/slog"
 	"os"
@@ -404,4 +405,52 @@ func TestBackupStreamPausesForWaitingChanges(t *testing.T) {
 		}
 	}
 	c.BackupEnd(bg, info.Session, false)
+}
+
+// The read-ahead hands out every byte of files of every number of chunks,
+// each chunk with its CRC-32C, the head in place of the file's first
+// bytes, and ends.
+func TestReadAheadChunksAndHead(t *testing.T) {
+	for _, size := range []int64{1, wire.MaxChunk - 1, wire.MaxChunk, wire.MaxChunk + 1, 2*wire.MaxChunk + 5, 3 * wire.MaxChunk, 5*wire.MaxChunk + 7} {
+		for _, head := range []int{0, 8192} {
+			if int64(head) > size {
+				continue
+			}
+			data := make([]byte, size)
+			for i := range data {
+				data[i] = byte(i*7 + i>>11)
+			}
+			path := t.TempDir() + "/f"
+			if err := os.WriteFile(path, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			want := append([]byte{}, data...)
+			h := make([]byte, head)
+			for i := range h {
+				h[i] = 0xee
+			}
+			copy(want, h)
+			f, err := openBackupFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ra := startReadAhead(backupSource{head: h, f: f, size: size, exact: true})
+			var got []byte
+			for int64(len(got)) < size {
+				c, ok := ra.next()
+				if !ok || c.err != nil {
+					t.Fatalf("size %d, head %d: after %d bytes: %v %v", size, head, len(got), ok, c.err)
+				}
+				if crc32.Checksum(c.p, castagnoli) != c.crc || c.end != int64(len(got)+len(c.p)) || len(c.p) > wire.MaxChunk {
+					t.Fatalf("size %d, head %d: chunk of %d bytes ending at %d, crc %08x", size, head, len(c.p), c.end, c.crc)
+				}
+				got = append(got, c.p...)
+				ra.release(c.p)
+			}
+			ra.wait() // it ends by itself after the last chunk
+			if !bytes.Equal(got, want) {
+				t.Fatalf("size %d, head %d: wrong bytes", size, head)
+			}
+		}
+	}
 }
