@@ -394,7 +394,7 @@ func (r *sessionReader) short(read int64) error {
 }
 
 // Close ends the stream and its read-ahead, which it waits for: at most
-// one read.
+// one read. The chunks handed out are no longer valid.
 func (r *sessionReader) Close() error {
 	b := r.sess
 	b.mu.Lock()
@@ -415,6 +415,8 @@ func (r *sessionReader) Close() error {
 	if r.ra != nil {
 		r.ra.stop()
 		r.ra.wait()
+		r.cur, r.rest = nil, nil
+		r.ra.recycle()
 	}
 	return nil
 }

@@ -74,6 +74,7 @@ type readAhead struct {
 	spare  [][]byte         // the consumer's: released, not yet given back
 	quit   chan struct{}
 	done   chan struct{} // closed once the goroutine ended and closed the file
+	bufs   [][]byte      // all of its buffers
 	once   sync.Once
 }
 
@@ -85,7 +86,14 @@ func startReadAhead(src backupSource) *readAhead {
 	ra := &readAhead{src: src, filled: make(chan backupChunk, depth), free: make(chan []byte, depth),
 		quit: make(chan struct{}), done: make(chan struct{})}
 	for range depth {
-		ra.free <- make([]byte, size)
+		var buf []byte
+		if size == wire.MaxChunk {
+			buf = *chunkPool.Get().(*[]byte)
+		} else {
+			buf = make([]byte, size)
+		}
+		ra.bufs = append(ra.bufs, buf)
+		ra.free <- buf
 	}
 	// The read-ahead's thread is a background thread as the sender's is,
 	// for the same reasons (see inBackground): delivery goes first, and
@@ -195,6 +203,23 @@ func (ra *readAhead) release(buf []byte) {
 		}
 	}
 	ra.spare = ra.spare[:0]
+}
+
+// chunkPool holds full-size chunk buffers between streams: a backup
+// streams one log generation after another, and fresh buffers for each
+// would cost as much zeroing and page faulting as a tenth of its bytes.
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, wire.MaxChunk); return &b }}
+
+// recycle gives the buffers to the next stream. Only the consumer calls
+// it, once it is done with the chunks, and only after wait.
+func (ra *readAhead) recycle() {
+	for _, b := range ra.bufs {
+		if cap(b) == wire.MaxChunk {
+			b = b[:cap(b)]
+			chunkPool.Put(&b)
+		}
+	}
+	ra.bufs, ra.spare = nil, nil
 }
 
 // stop ends the read-ahead; a read in progress finishes first, and its
