@@ -25,6 +25,28 @@ func chunkBenchBytes() int64 {
 // thread, which ReadChunk's work sets (its waits for the disk cost none),
 // and cpu-ns/B, the whole process's.
 func BenchmarkReadChunk(b *testing.B) {
+	benchDrain(b, func(r *EntryReader) (int64, error) {
+		var n int64
+		for {
+			p, _, err := r.ReadChunk()
+			n += int64(len(p))
+			if err == io.EOF {
+				return n, nil
+			}
+			if err != nil {
+				return n, err
+			}
+		}
+	})
+}
+
+// BenchmarkReadEntry drains the entry as BenchmarkReadChunk does, with
+// io.Copy (WriteTo) as an extract or a verify reads it.
+func BenchmarkReadEntry(b *testing.B) {
+	benchDrain(b, func(r *EntryReader) (int64, error) { return io.Copy(io.Discard, r) })
+}
+
+func benchDrain(b *testing.B, drain func(*EntryReader) (int64, error)) {
 	size := chunkBenchBytes()
 	l, err := OpenLibrary(benchDir(b))
 	if err != nil {
@@ -45,22 +67,12 @@ func BenchmarkReadChunk(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		var n int64
-		for {
-			p, _, err := r.ReadChunk()
-			n += int64(len(p))
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-		}
+		n, err := drain(r)
 		consumer += threadTime() - thread
 		r.Close()
 		process += cpuTime() - cpu
-		if n != size {
-			b.Fatalf("read %d of %d bytes", n, size)
+		if err != nil || n != size {
+			b.Fatalf("read %d of %d bytes: %v", n, size, err)
 		}
 	}
 	if consumer > 0 {
