@@ -55,7 +55,7 @@ func waitGoroutines(t *testing.T, base int) {
 
 func TestFrameReadDeferredRoundTrip(t *testing.T) {
 	for _, c := range []struct{ size, chunk, buf int }{
-		{5*MaxChunk + 3, MaxChunk, 4 * MaxChunk},  // as a restored database arrives
+		{5*MaxChunk + 3, MaxChunk, 4 * MaxChunk},   // as a restored database arrives
 		{5*MaxChunk + 3, MaxChunk, 3*MaxChunk - 5}, // frames across buffer ends
 		{3 << 20, 100 << 10, 1 << 20},
 		{1 << 20, 1000, 64 << 10}, // small frames: checked at once
