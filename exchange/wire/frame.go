@@ -598,12 +598,16 @@ func (fr *FrameReader) trailer() error {
 	}
 }
 
-// frameChecker checks the CRCs of the frames ReadDeferred handed out, in
-// their order, on a goroutine of its own that runs only while there is
-// something to check: no reader left unread or abandoned keeps one.
+// frameChecker checks the CRCs of the frames ReadDeferred handed out, on
+// a goroutine of its own that runs only while there is something to check:
+// no reader left unread or abandoned keeps one. A reader that settles
+// checks itself the frames the goroutine has not begun, so that a busy
+// machine, where the goroutine waits for a processor, costs no more than
+// checking each frame on arrival.
 type frameChecker struct {
 	mu      sync.Mutex
 	queue   []deferredFrame
+	next    int // the first frame in queue nobody checks yet
 	running bool
 	idle    chan struct{} // closed when the running goroutine is done
 	bad     *StreamError  // the first frame that failed
@@ -629,29 +633,65 @@ func (c *frameChecker) add(f deferredFrame) {
 	c.mu.Unlock()
 }
 
+// run checks frames until none is left; finding none and ending happen
+// under one lock, so that a frame added meanwhile starts another run.
 func (c *frameChecker) run(idle chan struct{}) {
 	c.mu.Lock()
-	for i := 0; i < len(c.queue); i++ {
-		f := c.queue[i]
-		c.queue[i] = deferredFrame{}
-		failed := c.bad != nil
-		c.mu.Unlock()
-		good := failed || crc32.Checksum(f.p, frameCRCTable) == f.crc
-		c.mu.Lock()
-		if !good {
-			c.bad = &StreamError{Chunk: f.chunk, Offset: f.off, Reason: "checksum mismatch"}
+	for {
+		f, ok := c.claimLocked()
+		if !ok {
+			break
 		}
+		c.mu.Unlock()
+		c.check(f)
+		c.mu.Lock()
 	}
-	c.queue = c.queue[:0]
+	c.queue, c.next = c.queue[:0], 0
 	c.running = false
 	close(idle)
 	c.mu.Unlock()
 }
 
+// claimLocked takes the next frame nobody checks yet.
+func (c *frameChecker) claimLocked() (deferredFrame, bool) {
+	if c.next == len(c.queue) {
+		return deferredFrame{}, false
+	}
+	f := c.queue[c.next]
+	c.queue[c.next] = deferredFrame{}
+	c.next++
+	return f, true
+}
+
+// check checks f, unless a frame before it failed already, and keeps the
+// failure of the first frame that failed.
+func (c *frameChecker) check(f deferredFrame) {
+	c.mu.Lock()
+	after := c.bad != nil && c.bad.Chunk < f.chunk
+	c.mu.Unlock()
+	if after || crc32.Checksum(f.p, frameCRCTable) == f.crc {
+		return
+	}
+	c.mu.Lock()
+	if c.bad == nil || f.chunk < c.bad.Chunk {
+		c.bad = &StreamError{Chunk: f.chunk, Offset: f.off, Reason: "checksum mismatch"}
+	}
+	c.mu.Unlock()
+}
+
 // wait returns once every frame added so far has been checked, with the
-// first that failed.
+// first that failed. It checks those the goroutine has not begun itself.
 func (c *frameChecker) wait() *StreamError {
 	c.mu.Lock()
+	for {
+		f, ok := c.claimLocked()
+		if !ok {
+			break
+		}
+		c.mu.Unlock()
+		c.check(f)
+		c.mu.Lock()
+	}
 	running, idle := c.running, c.idle
 	c.mu.Unlock()
 	if running {
@@ -659,5 +699,6 @@ func (c *frameChecker) wait() *StreamError {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.queue, c.next = c.queue[:0], 0
 	return c.bad
 }

@@ -149,6 +149,7 @@ func TestFrameReadDeferredReportsTheFirstFailure(t *testing.T) {
 		{"bad frame, then a cut at a frame boundary", flip(stream, frame+4+5)[:2*frame]},
 		{"bad frame, then a bad small frame", flip(flip(stream, frame+9), 3*frame+4+50)},
 		{"bad frame, then a bad trailer", flip(flip(stream, 4+1), len(stream)-3)},
+		{"two bad frames", flip(flip(stream, frame+4+9), 2*frame+4+9)},
 		{"bad frame CRC", flip(stream, frame-1)},
 		{"bad length", flip(stream, frame+1)},
 		{"bad trailer only", flip(stream, len(stream)-3)},
