@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"io"
+	"runtime"
 	"testing"
 
 	"exbackup/internal/crc32c"
@@ -66,6 +67,8 @@ func loopFrames(n int) [][]byte {
 // receiving goroutine does: into a disk stream's 4 MiB buffer, settled
 // before each buffer would go to the disk. Read checks each frame before
 // it returns; ReadDeferred leaves the checks to another goroutine.
+// recv-cpu-ns/op is the CPU time of the receiving goroutine alone (on
+// Linux), which a busy machine does not blur as it does the wall time.
 func BenchmarkFrameReceive(b *testing.B) {
 	const total = 256
 	frames := loopFrames(16)
@@ -73,6 +76,10 @@ func BenchmarkFrameReceive(b *testing.B) {
 	for _, mode := range []string{"Read", "ReadDeferred"} {
 		b.Run(mode, func(b *testing.B) {
 			b.SetBytes(total * MaxChunk)
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			cpu0 := threadCPU()
+			defer func() { b.ReportMetric(float64(threadCPU()-cpu0)/float64(b.N), "recv-cpu-ns/op") }()
 			for b.Loop() {
 				fr := NewFrameReader(newLoopStream(frames, total))
 				read, settle := fr.Read, func() error { return nil }
@@ -112,6 +119,10 @@ func BenchmarkFrameTapeRead(b *testing.B) {
 	for _, mode := range []string{"Read+CRC", "ReadCRC"} {
 		b.Run(mode, func(b *testing.B) {
 			b.SetBytes(total * MaxChunk)
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			cpu0 := threadCPU()
+			defer func() { b.ReportMetric(float64(threadCPU()-cpu0)/float64(b.N), "cpu-ns/op") }()
 			for b.Loop() {
 				fr := NewFrameReader(newLoopStream(frames, total))
 				var crc uint32
