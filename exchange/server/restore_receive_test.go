@@ -38,8 +38,9 @@ func framedTestData(t *testing.T, n int) []byte {
 
 // A database whose upload is corrupt in a frame checked while the next
 // ones arrive fails with the error of that frame, and leaves neither the
-// file nor its temporary in the staging area; the session is aborted, no
-// goroutine is left checking, and the next restore works.
+// file nor its temporary in the staging area; so does one cut off. The
+// session is aborted, no goroutine is left checking, and the next restore
+// works.
 func TestCorruptUploadIsNotStaged(t *testing.T) {
 	s := newTestServer(t, "Org", "Site", "EX1", false)
 	deliver(t, s, "alice", 5, "a")
@@ -62,6 +63,8 @@ func TestCorruptUploadIsNotStaged(t *testing.T) {
 		{"first frame", flip(4 + 1), "chunk 1 at byte 0: checksum mismatch"},
 		{"last full frame, stream cut after it", flip(8*frame + 4 + 99)[:9*frame+3], "chunk 9 at byte 8388608: checksum mismatch"},
 		{"a frame's CRC", flip(3*frame - 2), "chunk 3 at byte 2097152: checksum mismatch"},
+		// The console goes away in the middle of the second buffer.
+		{"cut off", good[:6*frame+500], "stream truncated after 6291456 bytes"},
 	}
 	for _, c := range cases {
 		ri, err := s.RestorePrepare(bg, exchange.RestoreRequest{Env: full.info.Env, Erase: true, Private: true, Public: true})
