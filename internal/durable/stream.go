@@ -113,18 +113,35 @@ func (s *Stream) Write(p []byte) (int, error) {
 // buffer disappears. A reader whose Read fills what it is given (a framed
 // stream, a TLS connection) then copies each byte once. It returns r's
 // error, or the first write's.
+//
+// A CheckingReader is read with ReadDeferred, and settled before each
+// buffer goes to the disk and before ReadFrom returns: no byte reaches the
+// file before it was found good, and a buffer is written and filled again
+// only once no check reads it. When the checks fail, the stream fails
+// with their error and writes nothing more.
 func (s *Stream) ReadFrom(r io.Reader) (int64, error) {
 	if s.closed {
 		return 0, errors.New("durable: write to a closed stream")
 	}
+	read, settle := r.Read, func() error { return nil }
+	if cr, ok := r.(CheckingReader); ok {
+		read, settle = cr.ReadDeferred, cr.Settle
+	}
 	var total int64
 	for {
 		if s.err != nil {
+			settle()
 			return total, s.err
 		}
-		n, err := r.Read(s.buf[s.cur][s.n:])
+		n, err := read(s.buf[s.cur][s.n:])
 		s.n += n
 		total += int64(n)
+		if s.n == streamBuffer || err != nil {
+			if serr := settle(); serr != nil {
+				s.err = serr
+				return total, serr
+			}
+		}
 		if s.n == streamBuffer {
 			s.flush()
 		}
@@ -135,6 +152,17 @@ func (s *Stream) ReadFrom(r io.Reader) (int64, error) {
 			return total, err
 		}
 	}
+}
+
+// CheckingReader is a source that checks what it reads on another
+// goroutine, such as a framed stream checking its frames' CRCs while the
+// next ones arrive. ReadDeferred is Read, except that what it puts in p is
+// known good only once Settle has returned nil, and p must not change
+// before; Settle waits until every byte ReadDeferred handed out has been
+// checked and returns the first failure.
+type CheckingReader interface {
+	ReadDeferred(p []byte) (int, error)
+	Settle() error
 }
 
 // flush starts writing the current buffer (the previous write must end

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 	"testing/iotest"
+	"unsafe"
 )
 
 // Every size around the block and buffer boundaries arrives whole, written
@@ -185,4 +186,142 @@ func TestStreamClosedGivesBuffersBack(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(dir, "a")); len(got) != streamBuffer+10 || got[len(got)-1] != 1 {
 		t.Errorf("a holds %d bytes", len(got))
 	}
+}
+
+// checkingSource is a CheckingReader over data, in uneven pieces. It fails
+// the test when a buffer it handed out is given to it again before Settle,
+// and its Settle fails once more than failAt bytes were handed out.
+type checkingSource struct {
+	t       *testing.T
+	data    []byte
+	rng     *rand.Rand
+	err     error // after the data, instead of io.EOF
+	failAt  int   // 0: never
+	handed  int
+	settled int // bytes handed out before the last Settle
+	open    [][]byte
+	settles int
+}
+
+var errSettle = errors.New("chunk 3 at byte 8388608: checksum mismatch")
+
+func (c *checkingSource) Read([]byte) (int, error) {
+	c.t.Fatal("a CheckingReader was read with Read")
+	return 0, nil
+}
+
+func (c *checkingSource) ReadDeferred(p []byte) (int, error) {
+	for _, q := range c.open {
+		if overlaps(p, q) {
+			c.t.Fatal("a buffer was filled again before it was settled")
+		}
+	}
+	if len(c.data) == 0 {
+		if c.err != nil {
+			return 0, c.err
+		}
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), 1+c.rng.IntN(streamBuffer/3))], c.data)
+	c.data = c.data[n:]
+	c.open = append(c.open, p[:n])
+	c.handed += n
+	return n, nil
+}
+
+// overlaps reports whether a and b share memory.
+func overlaps(a, b []byte) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	a0, b0 := uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&b[0]))
+	return a0 < b0+uintptr(len(b)) && b0 < a0+uintptr(len(a))
+}
+
+func (c *checkingSource) Settle() error {
+	c.settles++
+	if c.failAt > 0 && c.handed > c.failAt {
+		return errSettle
+	}
+	c.open, c.settled = nil, c.handed
+	return nil
+}
+
+// A CheckingReader is settled before each buffer goes to the disk and
+// before ReadFrom returns; a buffer is filled again only after; and when
+// Settle fails, nothing it covered reaches the file.
+func TestStreamReadFromSettlesBeforeWriting(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	mk := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		return b
+	}
+	broken := errors.New("connection reset by peer")
+	cases := []struct {
+		name    string
+		size    int
+		err     error
+		failAt  int
+		wantErr error
+		kept    int // bytes in the file after Close
+	}{
+		{"whole", 3*streamBuffer + 12345, nil, 0, nil, 3*streamBuffer + 12345},
+		{"fails in the second buffer", 3*streamBuffer + 12345, nil, streamBuffer + 100, errSettle, streamBuffer},
+		{"fails at the end", streamBuffer + 5000, nil, streamBuffer + 100, errSettle, streamBuffer},
+		{"source fails", 2*streamBuffer + 7, broken, 0, broken, 2*streamBuffer + 7},
+	}
+	for _, c := range cases {
+		data := mk(c.size)
+		path := filepath.Join(t.TempDir(), "db")
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := &checkingSource{t: t, data: data, rng: rng, err: c.err, failAt: c.failAt}
+		s := NewStream(f)
+		n, rerr := s.ReadFrom(src)
+		if !errors.Is(rerr, c.wantErr) || (c.wantErr == nil) != (rerr == nil) {
+			t.Fatalf("%s: ReadFrom = %d, %v; want %v", c.name, n, rerr, c.wantErr)
+		}
+		if c.failAt == 0 && src.settled != src.handed {
+			t.Errorf("%s: ReadFrom returned with %d bytes unsettled", c.name, src.handed-src.settled)
+		}
+		if min := c.size / streamBuffer; c.failAt == 0 && src.settles < min+1 {
+			t.Errorf("%s: %d settles for %d bytes", c.name, src.settles, c.size)
+		}
+		cerr := s.Close()
+		if c.wantErr == errSettle && !errors.Is(cerr, errSettle) {
+			t.Errorf("%s: Close after a failed Settle: %v", c.name, cerr)
+		}
+		if c.wantErr != errSettle && cerr != nil {
+			t.Errorf("%s: Close: %v", c.name, cerr)
+		}
+		f.Close()
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, data[:c.kept]) {
+			t.Errorf("%s: the file holds %d bytes, want the first %d", c.name, len(got), c.kept)
+		}
+	}
+
+	// A write that fails: ReadFrom settles before it gives up.
+	g, err := os.Create(filepath.Join(t.TempDir(), "db2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewStream(g)
+	g.Close()
+	src := &checkingSource{t: t, data: mk(3 * streamBuffer), rng: rng}
+	if _, err := s.ReadFrom(src); err == nil {
+		t.Fatal("ReadFrom onto a closed file succeeded")
+	}
+	if src.settled != src.handed {
+		t.Errorf("a failed write left %d bytes unsettled", src.handed-src.settled)
+	}
+	s.Close()
 }
