@@ -113,8 +113,11 @@ func (t *Tape) appendSet(o SetOptions) (*SetWriter, error) {
 	}
 	// A tape set is written once and read back seldom: it goes past the
 	// page cache, as to a tape drive, and evicts nothing the server uses.
+	// The writer's buffers are laid out as the tape, so that the stream
+	// writes their whole blocks from them, without a copy of its own.
 	disk := durable.NewStreamAt(f, ap.Offset)
-	w, err := mtf.NewWriter(disk, ap.Offset, mtf.WriterOptions{
+	w, err := mtf.NewWriter(directWriter{disk}, ap.Offset, mtf.WriterOptions{
+		Align:            durable.Alignment,
 		FLBSize:          int(r.FLBSize()),
 		SoftFilemarkSize: int(r.FilemarkSize()),
 		Filemarks:        ap.Filemarks,
@@ -177,6 +180,13 @@ func (t *Tape) appendSet(o SetOptions) (*SetWriter, error) {
 	sw.set.Offset, sw.whole = at.Offset, w.Offset()
 	return sw, nil
 }
+
+// directWriter hands the mtf writer's buffers to the stream's WriteDirect:
+// the writer writes each from a goroutine of its own and reuses it only
+// once the write returned.
+type directWriter struct{ s *durable.Stream }
+
+func (d directWriter) Write(p []byte) (int, error) { return d.s.WriteDirect(p) }
 
 // Number returns the set's data set number.
 func (w *SetWriter) Number() int { return w.set.Number }
