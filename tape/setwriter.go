@@ -253,9 +253,11 @@ func (w *SetWriter) enterDir(parts []string) error {
 }
 
 // AddFile writes a file of the current volume: exactly size bytes from r,
-// with their CSUM, CRC-32C and digest; it returns the digest. name may
-// hold directories separated by '/' or '\'. A failure leaves the set
-// unfinished: call Abort.
+// with their CSUM, CRC-32C and digest; it returns the digest. An r that
+// is an mtf.CRCReader gives the CRC-32C, which is recorded as it says:
+// the caller vouches for it (a framed stream checked it on arrival), and
+// Verify finds a wrong one. name may hold directories separated by '/' or
+// '\'. A failure leaves the set unfinished: call Abort.
 func (w *SetWriter) AddFile(name string, size int64, modTime time.Time, r io.Reader) (Hash, error) {
 	if err := w.check(); err != nil {
 		return Hash{}, err
