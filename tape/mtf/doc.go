@@ -75,7 +75,11 @@
 // Reader walks blocks (Next) with one fixed buffer, jumping over file data,
 // so that listing a tape (Scan) costs its metadata, not its size. OpenData
 // streams one file's data through a few read-ahead chunks, whatever the file
-// size, and checks CSUM, CRC-32C and, when asked, the digest at the end. Foreign
+// size, and checks CSUM, CRC-32C and, when asked, the digest at the end. Each
+// chunk's share of the CSUM and its CRC-32C are computed by the goroutine that
+// read it (an encrypted chunk's CRC-32C once decrypted) and combined in order
+// (internal/crc32c), so that ReadChunk hands the consumer each chunk with its
+// CRC-32C and no checksum left to compute. Foreign
 // tapes are read too: ANSI strings, an SFMB right after TAPE, NT streams
 // (NACL, NTEA, ADAT…), CFIL and ESPB blocks, blocks without SPAD; what is not
 // needed is skipped.
