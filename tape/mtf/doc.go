@@ -36,8 +36,9 @@
 //   - EXBH, after each FILE's CSUM: the data's length, CRC-32C and digest
 //     (FileHash): BLAKE3 since version 2 of the stream, SHA-256 in version
 //     1, which the first tapes carry and which is still read. The hashes
-//     and the CSUM are computed in the one pass that copies the data to
-//     the tape.
+//     and the CSUM are computed as the data is copied to the tape, by
+//     goroutines beside the one copying it; a source that has checked the
+//     data's CRC-32C already (a CRCReader) hands it over instead.
 //   - EXBS, in the SSET: a JSON object with the set's restricted-access flag
 //     and free properties (SetInfo). The owner is the SSET user name.
 //   - EXBC, in the ESET of a set with a media based catalog, after TSMP:
