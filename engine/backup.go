@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"strings"
 	"time"
@@ -476,6 +477,30 @@ func (c *countingReader) Read(b []byte) (int, error) {
 		c.p.update(func(s *Snapshot) { s.Bytes += int64(n) })
 	}
 	return n, err
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// ReadCRC counts as Read does and gives the CRC-32C of b[:n]: the one its
+// source computed when it has one (a server's verified stream), so that
+// the tape writer need not compute it again; else it computes it.
+func (c *countingReader) ReadCRC(b []byte) (int, uint32, error) {
+	var n int
+	var crc uint32
+	var err error
+	if cr, ok := c.r.(interface {
+		ReadCRC([]byte) (int, uint32, error)
+	}); ok {
+		n, crc, err = cr.ReadCRC(b)
+	} else {
+		n, err = c.r.Read(b)
+		crc = crc32.Checksum(b[:n], castagnoli)
+	}
+	if n > 0 {
+		c.n += int64(n)
+		c.p.update(func(s *Snapshot) { s.Bytes += int64(n) })
+	}
+	return n, crc, err
 }
 
 // chunkCounter is a countingReader over a source that checksums its own

@@ -14,7 +14,14 @@
 # median and range of each ratio.
 # and the console's peak memory (max RSS) in each. Ratios are tar's time over
 # exbackup's: 1.0 means as fast as tar, above 1 faster. Each timed step
-# starts after a sync, a pause and a page-cache warm-up (WARM=0: none).
+# starts after a sync, a pause and a page-cache warm-up (WARM=0: none), and
+# then, when run as root, with the page cache emptied (CACHE=keep: not), so
+# that exbackup and tar both start from the disk. Without that the order of
+# the steps decides who reads from memory: tar archives the store the backup
+# has just read into the cache, and extracts the archive it has just written
+# there, while exbackup reads and writes tapes and restored databases past
+# the page cache (as to a drive), so its backup after a restore and its
+# restore read from the disk.
 # ENCRYPT=1 makes the console's key first (keys init, the default scrypt
 # work factor) and backs up with /encrypt; the restore then unlocks the key
 # with --passphrase-file, and its time includes that unlock.
@@ -79,7 +86,16 @@ settle() {
     dd if=/dev/zero of="$work/warm" bs=1M count=$(( store_bytes / 1048576 )) status=none
     rm -f "$work/warm"; sync
   fi
+  if [ "$drop" = 1 ]; then echo 3 > /proc/sys/vm/drop_caches; fi
 }
+drop=0
+if [ "${CACHE:-drop}" != keep ]; then
+  if [ -w /proc/sys/vm/drop_caches ]; then
+    drop=1
+  else
+    echo "not root: the page cache is not emptied before each step, so tar may read from memory what exbackup reads from disk" >&2
+  fi
+fi
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) b = 0.01; printf "%.2f", a / b }'; }
 stats() { # values… → "median (min–max)"
   printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f (%.2f–%.2f)", m, v[1], v[NR] }'
@@ -112,6 +128,7 @@ printf "restore   %10ss (%s MiB/s) %6ss   %s                  %s MiB\n" "$rs_s" 
 echo
 echo "moved: exbackup $(( tape_bytes / 1048576 )) MiB onto tape, tar $(( tar_bytes / 1048576 )) MiB (the backup"
 echo "truncated the logs it no longer needs; tar ran after it). MiB/s is of the tape."
+if [ "$drop" = 1 ]; then echo "Page cache emptied before each timed step."; else echo "Page cache kept between steps (CACHE=keep or not root)."; fi
 if [ "$runs" -gt 1 ]; then
   echo
   echo "$runs runs, $type backup: backup ratio $(stats "${bk_ratios[@]}"), restore ratio $(stats "${rs_ratios[@]}") (median (range), tar/exbackup)"

@@ -65,3 +65,36 @@ func TestReadChunkChecksLikeRead(t *testing.T) {
 		}
 	}
 }
+
+// ReadChunk hands out plain, encrypted and sealed entries of every size
+// whole, each piece with its own CRC-32C, through chunk sizes that do and
+// do not divide the data, and through the tape's own handle.
+func TestReadChunkEveryKind(t *testing.T) {
+	id := newIdentity(t)
+	tp, s, files := writeEncrypted(t, id)
+	plain := []file{{"empty", nil}, {"one", []byte{7}}, {"three", []byte("abc")}, {"page", randomBytes(5, 4<<10+1)}, {"big", randomBytes(6, 1<<20+3)}}
+	ps := writeSet(t, tp, SetOptions{Created: when}, "Microsoft Information Store", plain)
+	for i, e := range ps.Entries {
+		for _, cs := range []int{0, 3, 1000, 4 << 10} {
+			if cs == 3 && len(plain[i].data) > 1<<20 {
+				continue // a direct read from the disk each three bytes
+			}
+			got, err := readChunks(t, tp, e, ReadOptions{Fast: cs == 1000, ChunkSize: cs})
+			if err != nil || !bytes.Equal(got, plain[i].data) {
+				t.Errorf("%s in chunks of %d: %d bytes, %v", e.Path, cs, len(got), err)
+			}
+		}
+	}
+	for i, e := range s.Entries {
+		for _, cs := range []int{0, 1, 3 * mtf.PayloadChunk} {
+			got, err := readChunks(t, tp, e, ReadOptions{Keys: Identities{id}, ChunkSize: cs})
+			if err != nil || !bytes.Equal(got, files[i].data) {
+				t.Errorf("encrypted %s in chunks of %d: %d bytes, %v", e.Path, cs, len(got), err)
+			}
+			got, err = readChunks(t, tp, e, ReadOptions{sealed: true, ChunkSize: cs})
+			if err != nil || int64(len(got)) != mtf.SealedSize(int64(len(files[i].data))) {
+				t.Errorf("sealed %s in chunks of %d: %d bytes, %v", e.Path, cs, len(got), err)
+			}
+		}
+	}
+}

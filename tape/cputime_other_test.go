@@ -5,3 +5,5 @@ package tape
 import "time"
 
 func cpuTime() time.Duration { return 0 }
+
+func threadTime() time.Duration { return 0 }

@@ -113,8 +113,11 @@ func (t *Tape) appendSet(o SetOptions) (*SetWriter, error) {
 	}
 	// A tape set is written once and read back seldom: it goes past the
 	// page cache, as to a tape drive, and evicts nothing the server uses.
+	// The writer's buffers are laid out as the tape, so that the stream
+	// writes their whole blocks from them, without a copy of its own.
 	disk := durable.NewStreamAt(f, ap.Offset)
-	w, err := mtf.NewWriter(disk, ap.Offset, mtf.WriterOptions{
+	w, err := mtf.NewWriter(directWriter{disk}, ap.Offset, mtf.WriterOptions{
+		Align:            durable.Alignment,
 		FLBSize:          int(r.FLBSize()),
 		SoftFilemarkSize: int(r.FilemarkSize()),
 		Filemarks:        ap.Filemarks,
@@ -177,6 +180,13 @@ func (t *Tape) appendSet(o SetOptions) (*SetWriter, error) {
 	sw.set.Offset, sw.whole = at.Offset, w.Offset()
 	return sw, nil
 }
+
+// directWriter hands the mtf writer's buffers to the stream's WriteDirect:
+// the writer writes each from a goroutine of its own and reuses it only
+// once the write returned.
+type directWriter struct{ s *durable.Stream }
+
+func (d directWriter) Write(p []byte) (int, error) { return d.s.WriteDirect(p) }
 
 // Number returns the set's data set number.
 func (w *SetWriter) Number() int { return w.set.Number }
@@ -243,9 +253,11 @@ func (w *SetWriter) enterDir(parts []string) error {
 }
 
 // AddFile writes a file of the current volume: exactly size bytes from r,
-// with their CSUM, CRC-32C and digest; it returns the digest. name may
-// hold directories separated by '/' or '\'. A failure leaves the set
-// unfinished: call Abort.
+// with their CSUM, CRC-32C and digest; it returns the digest. An r that
+// is an mtf.CRCReader gives the CRC-32C, which is recorded as it says:
+// the caller vouches for it (a framed stream checked it on arrival), and
+// Verify finds a wrong one. name may hold directories separated by '/' or
+// '\'. A failure leaves the set unfinished: call Abort.
 func (w *SetWriter) AddFile(name string, size int64, modTime time.Time, r io.Reader) (Hash, error) {
 	if err := w.check(); err != nil {
 		return Hash{}, err

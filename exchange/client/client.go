@@ -420,6 +420,20 @@ func (s *clientStream) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// ReadCRC is Read that also gives the CRC-32C of p[:n], which the frame
+// check computed: a tape writer reuses it instead of computing it again.
+func (s *clientStream) ReadCRC(p []byte) (int, uint32, error) {
+	if s.err != nil {
+		return 0, 0, s.err
+	}
+	n, crc, err := s.fr.ReadCRC(p)
+	if err != nil && err != io.EOF {
+		err = &CallError{Name: s.c.name, Addr: s.c.addr, Op: s.op, Err: err}
+		s.err = err
+	}
+	return n, crc, err
+}
+
 func (s *clientStream) Close() error { return s.body.Close() }
 
 // BackupEnd implements Node.

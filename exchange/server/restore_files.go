@@ -53,7 +53,7 @@ func (r *restoreSession) writeFullLog(name string, gen uint32, dst string, src i
 		return fail(fmt.Errorf("the file holds log generation %s", genName(h.Gen)))
 	}
 	if h.FirstLSN > r.req.Env.BaseLSN+1 {
-		if err := receiveFile(dst, io.MultiReader(bytes.NewReader(hdr), src), false); err != nil {
+		if err := receiveFileAfter(dst, hdr, src, false); err != nil {
 			return fail(err)
 		}
 		r.mark(name, "")
@@ -77,7 +77,7 @@ func (r *restoreSession) writeFullLog(name string, gen uint32, dst string, src i
 	}
 	held := &heldLog{gen: gen, name: name, data: buf.Bytes()}
 	if n == heldLogCap {
-		if err := receiveFile(dst, io.MultiReader(buf, src), false); err != nil {
+		if err := receiveFileAfter(dst, buf.Bytes(), src, false); err != nil {
 			return fail(err)
 		}
 		held.data, held.path = nil, dst
@@ -121,6 +121,13 @@ func (r *restoreSession) settle() error {
 // a file that is there is whole. With syncParent its name is made durable
 // too; otherwise the caller syncs the folder once for many files.
 func receiveFile(dst string, src io.Reader, syncParent bool) error {
+	return receiveFileAfter(dst, nil, src, syncParent)
+}
+
+// receiveFileAfter is receiveFile of head and then src. The stream reads
+// src itself, so that a framed upload is checked while its next frames
+// arrive and no byte of it reaches the file unchecked.
+func receiveFileAfter(dst string, head []byte, src io.Reader, syncParent bool) error {
 	tmp := dst + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -131,7 +138,10 @@ func receiveFile(dst string, src io.Reader, syncParent bool) error {
 	// ReadFrom, not io.Copy: a framed upload's WriteTo would hand the
 	// stream its own buffer, one copy more per byte.
 	st := durable.NewStream(f)
-	_, err = st.ReadFrom(src)
+	_, err = st.Write(head)
+	if err == nil {
+		_, err = st.ReadFrom(src)
+	}
 	if cerr := st.Close(); err == nil {
 		err = cerr
 	}

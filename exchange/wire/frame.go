@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"sync"
 
 	"exbackup/exchange"
 	"exbackup/internal/crc32c"
@@ -291,15 +292,25 @@ func (fw *FrameWriter) Written() int64 { return int64(fw.total) }
 // after the trailer confirmed the length and CRC-32C of the whole payload
 // and the underlying reader ended. Every failure is a *StreamError; after
 // one, every Read returns it again.
+//
+// ReadDeferred is the exception, for a caller that keeps what it reads
+// until Settle: a frame it reads straight into the caller's buffer is
+// checked by another goroutine while the next ones arrive.
 type FrameReader struct {
-	r      io.Reader
-	sum    uint32 // CRC-32C of the verified payload, combined from the frames'
-	total  int64  // payload bytes verified
-	chunk  int64  // frames read
-	buf    []byte // a verified frame not yet handed out: buf[off:]
-	off    int
-	err    error // sticky: a *StreamError or io.EOF
-	header [4]byte
+	r       io.Reader
+	sum     uint32 // CRC-32C of the accepted payload, combined from the frames'
+	total   int64  // payload bytes accepted: verified, or handed out by ReadDeferred
+	chunk   int64  // frames read
+	buf     []byte // the verified rest of a frame not yet handed out: buf[off:]
+	off     int
+	bufCRC  uint32 // CRC-32C of buf[off:], when bufSure
+	bufSure bool
+	err     error // sticky: a *StreamError or io.EOF
+	header  [4]byte
+
+	pending int64         // bytes handed out by ReadDeferred, not yet known good
+	checks  *frameChecker // checks the frames ReadDeferred handed out
+	bad     error         // the first of those that failed
 }
 
 // NewFrameReader returns a FrameReader over r, which must hold exactly one
@@ -310,31 +321,114 @@ func NewFrameReader(r io.Reader) *FrameReader {
 
 // Read reads verified payload.
 func (fr *FrameReader) Read(p []byte) (int, error) {
+	n, _, err := fr.read(p, readPlain)
+	return n, err
+}
+
+// ReadCRC is Read that also returns the CRC-32C (Castagnoli) of p[:n], so
+// that a consumer which needs it (a tape's own CRC) does not compute again
+// what the frame check computed: a frame read straight into p gives its
+// own, and of a frame handed out in pieces each piece costs only its own
+// bytes, the last one nothing.
+func (fr *FrameReader) ReadCRC(p []byte) (int, uint32, error) {
+	return fr.read(p, readCRC)
+}
+
+// ReadDeferred is Read for a caller that uses none of what it read, and
+// lets none of its buffer be written to, until Settle has returned nil: a
+// frame that it reads straight into p is handed to a checking goroutine,
+// and ReadDeferred goes on to the next at once. The goroutine ends by
+// itself once it has nothing to check. Smaller frames, and frames handed
+// out in pieces, are checked before ReadDeferred returns, as by Read. The
+// trailer is checked, and io.EOF answered, only after every frame was
+// found good; any failure is reported as Read reports it, the first
+// frame's failure first.
+func (fr *FrameReader) ReadDeferred(p []byte) (int, error) {
+	n, _, err := fr.read(p, readDeferred)
+	return n, err
+}
+
+// Settle waits until every frame ReadDeferred handed out so far has been
+// checked, and returns nil if all of them were good, or the *StreamError
+// of the first that was not (which every read returns from then on).
+func (fr *FrameReader) Settle() error {
+	if fr.pending == 0 {
+		return fr.bad
+	}
+	bad := fr.checks.wait()
+	fr.pending = 0
+	if bad != nil && fr.bad == nil {
+		fr.bad, fr.err = bad, bad
+		fr.total = bad.Offset
+		fr.buf, fr.off = fr.buf[:0], 0 // it came after the bad frame
+	}
+	return fr.bad
+}
+
+type readMode int
+
+const (
+	readPlain readMode = iota
+	readCRC
+	readDeferred
+)
+
+// deferMin is the smallest frame ReadDeferred hands to the checker: for a
+// smaller one the hand-over costs more than the check.
+const deferMin = 64 << 10
+
+func (fr *FrameReader) read(p []byte, mode readMode) (int, uint32, error) {
+	if mode != readDeferred && fr.pending > 0 {
+		if err := fr.Settle(); err != nil {
+			return 0, 0, err
+		}
+	}
 	for {
 		if fr.off < len(fr.buf) {
 			n := copy(p, fr.buf[fr.off:])
+			var crc uint32
+			switch rest := len(fr.buf) - fr.off - n; {
+			case rest == 0 && fr.bufSure:
+				crc = fr.bufCRC
+			case mode == readCRC:
+				crc = crc32.Checksum(p[:n], frameCRCTable)
+				if fr.bufSure { // CRC(A‖B) = CRC(A)·x^(8·len B) ⊕ CRC(B)
+					fr.bufCRC ^= crc32c.Combine(crc, 0, uint64(rest))
+				}
+			default:
+				fr.bufSure = false
+			}
 			fr.off += n
-			return n, nil
+			return n, crc, nil
 		}
 		if fr.err != nil {
-			return 0, fr.err
+			return 0, 0, fr.err
 		}
 		if len(p) == 0 {
-			return 0, nil
+			return 0, 0, nil
 		}
-		n, err := fr.next(p)
+		n, crc, err := fr.next(p, mode == readDeferred)
 		if err != nil {
-			fr.err = err
-			return 0, err
+			fr.err = fr.failed(err)
+			return 0, 0, fr.err
 		}
 		if n > 0 {
-			return n, nil
+			return n, crc, nil
 		}
 	}
 }
 
+// failed gives the failure to report for err: that of a frame handed out
+// earlier and still being checked, if it was bad, comes first.
+func (fr *FrameReader) failed(err error) error {
+	if bad := fr.Settle(); bad != nil {
+		return bad
+	}
+	return err
+}
+
 // Verified returns the payload bytes verified so far.
-func (fr *FrameReader) Verified() int64 { return fr.total }
+func (fr *FrameReader) Verified() int64 { return fr.total - fr.pending }
 
 // Done reports whether the whole stream, trailer included, was verified.
 func (fr *FrameReader) Done() bool { return fr.err == io.EOF }
@@ -342,6 +436,9 @@ func (fr *FrameReader) Done() bool { return fr.err == io.EOF }
 // WriteTo writes the verified payload to w until the stream ends, without
 // an intermediate copy; io.Copy uses it.
 func (fr *FrameReader) WriteTo(w io.Writer) (int64, error) {
+	if err := fr.Settle(); err != nil {
+		return 0, err
+	}
 	var written int64
 	for {
 		if fr.off < len(fr.buf) {
@@ -349,6 +446,7 @@ func (fr *FrameReader) WriteTo(w io.Writer) (int64, error) {
 			fr.off += n
 			written += int64(n)
 			if err != nil {
+				fr.bufSure = false
 				return written, err
 			}
 			continue
@@ -359,14 +457,18 @@ func (fr *FrameReader) WriteTo(w io.Writer) (int64, error) {
 		if fr.err != nil {
 			return written, fr.err
 		}
-		if _, err := fr.next(nil); err != nil {
+		if _, _, err := fr.next(nil, false); err != nil {
 			fr.err = err
 		}
 	}
 }
 
-// Err returns the integrity failure the reader met, if any.
+// Err returns the integrity failure the reader met, if any. It waits for
+// the checks of what ReadDeferred handed out.
 func (fr *FrameReader) Err() error {
+	if err := fr.Settle(); err != nil {
+		return err
+	}
 	if fr.err == nil || fr.err == io.EOF {
 		return nil
 	}
@@ -384,49 +486,68 @@ func (fr *FrameReader) truncated(err error) error {
 	return fr.fail(0, fmt.Sprintf("stream truncated after %d bytes", fr.total), err)
 }
 
-// next reads one frame. A frame that fits in p is read straight into it and
-// n is its length; a larger one goes to fr.buf and n is 0. At the trailer it
-// verifies the stream and answers io.EOF.
-func (fr *FrameReader) next(p []byte) (int, error) {
+// next reads one frame: as much of it as fits straight into p, the rest
+// into fr.buf, and n is the length in p, crc its CRC-32C. With deferred,
+// a large frame that fits wholly in p goes to the checker unchecked. At
+// the trailer it verifies the stream and answers io.EOF, which read, as
+// any failure, reports only once the checker found every frame good.
+func (fr *FrameReader) next(p []byte, deferred bool) (int, uint32, error) {
 	if _, err := io.ReadFull(fr.r, fr.header[:]); err != nil {
-		return 0, fr.truncated(err)
+		return 0, 0, fr.truncated(err)
 	}
 	length := binary.BigEndian.Uint32(fr.header[:])
 	if length == 0 {
-		return 0, fr.trailer()
+		return 0, 0, fr.trailer()
 	}
 	fr.chunk++
 	if length > MaxChunk {
-		return 0, fr.fail(fr.chunk, fmt.Sprintf("length %d exceeds the limit of %d", length, MaxChunk), nil)
+		return 0, 0, fr.fail(fr.chunk, fmt.Sprintf("length %d exceeds the limit of %d", length, MaxChunk), nil)
 	}
 	n := int(length)
-	var payload []byte
-	if len(p) >= n {
-		payload = p[:n]
-		if _, err := io.ReadFull(fr.r, payload); err != nil {
-			return 0, fr.truncated(err)
-		}
-	} else {
+	head := p[:min(n, len(p))]
+	if _, err := io.ReadFull(fr.r, head); err != nil {
+		return 0, 0, fr.truncated(err)
+	}
+	var rest []byte
+	if len(head) < n {
 		var err error
-		if payload, err = fr.fill(n); err != nil {
-			return 0, fr.truncated(err)
+		if rest, err = fr.fill(n - len(head)); err != nil {
+			return 0, 0, fr.truncated(err)
 		}
 	}
-	var crc [4]byte
-	if _, err := io.ReadFull(fr.r, crc[:]); err != nil {
-		return 0, fr.truncated(err)
+	var tail [4]byte
+	if _, err := io.ReadFull(fr.r, tail[:]); err != nil {
+		return 0, 0, fr.truncated(err)
 	}
-	sum := crc32.Checksum(payload, frameCRCTable)
-	if binary.BigEndian.Uint32(crc[:]) != sum {
-		return 0, fr.fail(fr.chunk, "checksum mismatch", nil)
+	want := binary.BigEndian.Uint32(tail[:])
+	if deferred && rest == nil && n >= deferMin {
+		if fr.checks == nil {
+			fr.checks = new(frameChecker)
+		}
+		fr.checks.add(deferredFrame{p: head, crc: want, chunk: fr.chunk, off: fr.total})
+		fr.sum = crc32c.Combine(fr.sum, want, uint64(n))
+		fr.total += int64(n)
+		fr.pending += int64(n)
+		fr.buf, fr.off = fr.buf[:0], 0
+		return n, want, nil
+	}
+	crc := crc32.Checksum(head, frameCRCTable)
+	sum := crc
+	var restCRC uint32
+	if rest != nil {
+		restCRC = crc32.Checksum(rest, frameCRCTable)
+		sum = crc32c.Combine(crc, restCRC, uint64(len(rest)))
+	}
+	if sum != want {
+		return 0, 0, fr.fail(fr.chunk, "checksum mismatch", nil)
 	}
 	fr.sum = crc32c.Combine(fr.sum, sum, uint64(n))
 	fr.total += int64(n)
-	if len(p) >= n {
-		return n, nil
+	fr.buf, fr.off, fr.bufCRC, fr.bufSure = rest, 0, restCRC, true
+	if rest == nil {
+		fr.buf = fr.buf[:0]
 	}
-	fr.buf, fr.off = payload, 0
-	return 0, nil
+	return len(head), crc, nil
 }
 
 // fill reads n bytes into fr.buf. The buffer grows as data actually
@@ -475,4 +596,109 @@ func (fr *FrameReader) trailer() error {
 			return fr.fail(0, fmt.Sprintf("reading the end of the stream of %d bytes failed", fr.total), err)
 		}
 	}
+}
+
+// frameChecker checks the CRCs of the frames ReadDeferred handed out, on
+// a goroutine of its own that runs only while there is something to check:
+// no reader left unread or abandoned keeps one. A reader that settles
+// checks itself the frames the goroutine has not begun, so that a busy
+// machine, where the goroutine waits for a processor, costs no more than
+// checking each frame on arrival.
+type frameChecker struct {
+	mu      sync.Mutex
+	queue   []deferredFrame
+	next    int // the first frame in queue nobody checks yet
+	running bool
+	idle    chan struct{} // closed when the running goroutine is done
+	bad     *StreamError  // the first frame that failed
+}
+
+// deferredFrame is a frame handed out before its check: its payload, the
+// CRC it carried, its number and the payload before it.
+type deferredFrame struct {
+	p     []byte
+	crc   uint32
+	chunk int64
+	off   int64
+}
+
+func (c *frameChecker) add(f deferredFrame) {
+	c.mu.Lock()
+	c.queue = append(c.queue, f)
+	if !c.running {
+		c.running = true
+		c.idle = make(chan struct{})
+		go c.run(c.idle)
+	}
+	c.mu.Unlock()
+}
+
+// run checks frames until none is left; finding none and ending happen
+// under one lock, so that a frame added meanwhile starts another run.
+func (c *frameChecker) run(idle chan struct{}) {
+	c.mu.Lock()
+	for {
+		f, ok := c.claimLocked()
+		if !ok {
+			break
+		}
+		c.mu.Unlock()
+		c.check(f)
+		c.mu.Lock()
+	}
+	c.queue, c.next = c.queue[:0], 0
+	c.running = false
+	close(idle)
+	c.mu.Unlock()
+}
+
+// claimLocked takes the next frame nobody checks yet.
+func (c *frameChecker) claimLocked() (deferredFrame, bool) {
+	if c.next == len(c.queue) {
+		return deferredFrame{}, false
+	}
+	f := c.queue[c.next]
+	c.queue[c.next] = deferredFrame{}
+	c.next++
+	return f, true
+}
+
+// check checks f, unless a frame before it failed already, and keeps the
+// failure of the first frame that failed.
+func (c *frameChecker) check(f deferredFrame) {
+	c.mu.Lock()
+	after := c.bad != nil && c.bad.Chunk < f.chunk
+	c.mu.Unlock()
+	if after || crc32.Checksum(f.p, frameCRCTable) == f.crc {
+		return
+	}
+	c.mu.Lock()
+	if c.bad == nil || f.chunk < c.bad.Chunk {
+		c.bad = &StreamError{Chunk: f.chunk, Offset: f.off, Reason: "checksum mismatch"}
+	}
+	c.mu.Unlock()
+}
+
+// wait returns once every frame added so far has been checked, with the
+// first that failed. It checks those the goroutine has not begun itself.
+func (c *frameChecker) wait() *StreamError {
+	c.mu.Lock()
+	for {
+		f, ok := c.claimLocked()
+		if !ok {
+			break
+		}
+		c.mu.Unlock()
+		c.check(f)
+		c.mu.Lock()
+	}
+	running, idle := c.running, c.idle
+	c.mu.Unlock()
+	if running {
+		<-idle
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.queue, c.next = c.queue[:0], 0
+	return c.bad
 }

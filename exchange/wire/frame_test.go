@@ -160,6 +160,7 @@ func frameMustFail(t *testing.T, what string, stream []byte) {
 			_, err := NewFrameReader(bytes.NewReader(b)).WriteTo(&out)
 			return out.Bytes(), err
 		}},
+		{"ReadDeferred", func(b []byte) ([]byte, error) { return frameDecodeDeferred(bytes.NewReader(b), 3*MaxChunk-5) }},
 	} {
 		_, err := rd.read(stream)
 		if err == nil {

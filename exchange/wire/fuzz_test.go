@@ -8,8 +8,7 @@ import (
 )
 
 // FuzzFrameReader feeds arbitrary bytes to a FrameReader: it never panics,
-// fails with a *StreamError or ends cleanly, and its two ways of reading
-// agree.
+// fails with a *StreamError or ends cleanly, and its ways of reading agree.
 func FuzzFrameReader(f *testing.F) {
 	for i, data := range [][]byte{nil, []byte("x"), frameTestData(100, 1), frameTestData(70, 2)} {
 		stream := frameEncode(f, data, 16+i)
@@ -29,6 +28,13 @@ func FuzzFrameReader(f *testing.F) {
 		_, err2 := NewFrameReader(bytes.NewReader(data)).WriteTo(&out)
 		if (err == nil) != (err2 == nil) {
 			t.Fatalf("Read says %v, WriteTo says %v", err, err2)
+		}
+		deferred, err3 := frameDecodeDeferred(bytes.NewReader(data), 100)
+		if (err == nil) != (err3 == nil) || (err != nil && err.Error() != err3.Error()) {
+			t.Fatalf("Read says %v, ReadDeferred says %v", err, err3)
+		}
+		if err == nil && !bytes.Equal(got, deferred) {
+			t.Fatal("Read and ReadDeferred gave different payloads")
 		}
 		if err != nil {
 			var se *StreamError

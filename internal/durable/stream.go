@@ -38,6 +38,7 @@ type Stream struct {
 	err      error
 	closed   bool  // the buffers went back to the pool
 	kicked   int64 // writes through the page cache: writeback asked for everything before
+	copied   int64 // bytes Write copied into the buffers
 }
 
 // NewStream returns a Stream onto f, a new empty file opened for writing.
@@ -99,6 +100,7 @@ func (s *Stream) Write(p []byte) (int, error) {
 		}
 		c := copy(s.buf[s.cur][s.n:], p)
 		s.n += c
+		s.copied += int64(c)
 		written += c
 		p = p[c:]
 		if s.n == streamBuffer {
@@ -113,18 +115,35 @@ func (s *Stream) Write(p []byte) (int, error) {
 // buffer disappears. A reader whose Read fills what it is given (a framed
 // stream, a TLS connection) then copies each byte once. It returns r's
 // error, or the first write's.
+//
+// A CheckingReader is read with ReadDeferred, and settled before each
+// buffer goes to the disk and before ReadFrom returns: no byte reaches the
+// file before it was found good, and a buffer is written and filled again
+// only once no check reads it. When the checks fail, the stream fails
+// with their error and writes nothing more.
 func (s *Stream) ReadFrom(r io.Reader) (int64, error) {
 	if s.closed {
 		return 0, errors.New("durable: write to a closed stream")
 	}
+	read, settle := r.Read, func() error { return nil }
+	if cr, ok := r.(CheckingReader); ok {
+		read, settle = cr.ReadDeferred, cr.Settle
+	}
 	var total int64
 	for {
 		if s.err != nil {
+			settle()
 			return total, s.err
 		}
-		n, err := r.Read(s.buf[s.cur][s.n:])
+		n, err := read(s.buf[s.cur][s.n:])
 		s.n += n
 		total += int64(n)
+		if s.n == streamBuffer || err != nil {
+			if serr := settle(); serr != nil {
+				s.err = serr
+				return total, serr
+			}
+		}
 		if s.n == streamBuffer {
 			s.flush()
 		}
@@ -135,6 +154,17 @@ func (s *Stream) ReadFrom(r io.Reader) (int64, error) {
 			return total, err
 		}
 	}
+}
+
+// CheckingReader is a source that checks what it reads on another
+// goroutine, such as a framed stream checking its frames' CRCs while the
+// next ones arrive. ReadDeferred is Read, except that what it puts in p is
+// known good only once Settle has returned nil, and p must not change
+// before; Settle waits until every byte ReadDeferred handed out has been
+// checked and returns the first failure.
+type CheckingReader interface {
+	ReadDeferred(p []byte) (int, error)
+	Settle() error
 }
 
 // flush starts writing the current buffer (the previous write must end
@@ -179,7 +209,7 @@ func (s *Stream) writeAt(b []byte, off int64) error {
 		}
 	}
 	if body > 0 {
-		_, err := s.f.WriteAt(b[head:head+body], off+int64(head))
+		_, err := writeBlocks(s.f, b[head:head+body], off+int64(head))
 		if errors.Is(err, syscall.EINVAL) {
 			s.direct = setDirect(s.f, false) // refused, and nothing was written
 			err = s.cached(b[head:head+body], off+int64(head))
@@ -193,6 +223,9 @@ func (s *Stream) writeAt(b []byte, off int64) error {
 	}
 	return nil
 }
+
+// writeBlocks writes whole blocks with direct I/O; tests have it refuse.
+var writeBlocks = (*os.File).WriteAt
 
 // cached writes b at off through the page cache, and starts writing the
 // cached data to disk every few MiB.
@@ -232,3 +265,71 @@ func (s *Stream) Close() error {
 	s.start = s.n // written: a second Close has nothing to write
 	return s.err
 }
+
+// Alignment is the block size direct I/O needs: memory laid out as the
+// file at this alignment lets WriteDirect skip its copy.
+const Alignment = streamAlign
+
+// AlignedBuffer returns n bytes of memory starting on an Alignment
+// boundary.
+func AlignedBuffer(n int) []byte { return alignedBuffer(n) }
+
+// WriteDirect writes p as Write does, but without copying what it can
+// write straight from p: when direct I/O is on and p lies in memory as it
+// will in the file, p[0] as far past an Alignment boundary as its offset
+// is past a block boundary, the whole blocks of p go to the disk from p
+// itself. The write in flight, if any, and the bytes buffered before p
+// (with those of p up to the first block boundary) are written out first;
+// the bytes after the last whole block are buffered as Write buffers them.
+// WriteDirect returns once p's blocks are written, so p may be reused at
+// once; a caller that wants to go on meanwhile fills another buffer. A p
+// laid out otherwise is copied, as by Write. Nothing is durable before
+// the fsync after Close, as with Write.
+func (s *Stream) WriteDirect(p []byte) (int, error) {
+	if s.closed && len(p) > 0 {
+		return 0, errors.New("durable: write to a closed stream")
+	}
+	if s.err != nil {
+		return 0, s.err
+	}
+	at := s.off + int64(s.n) // where p[0] goes
+	head := int((streamAlign - at%streamAlign) % streamAlign)
+	if len(p) < head+streamAlign || int64(uintptr(unsafe.Pointer(&p[0]))%streamAlign) != at%streamAlign {
+		return s.Write(p)
+	}
+	// The write in flight may turn direct I/O off: it ends first.
+	if s.err = s.wait(); s.err != nil {
+		return 0, s.err
+	}
+	if !s.direct {
+		return s.Write(p)
+	}
+	// p[:head] completes the buffer's last block; the buffer then ends on
+	// a block boundary, or went to the disk, full.
+	written, err := s.Write(p[:head])
+	if err != nil {
+		return written, err
+	}
+	if s.err = s.wait(); s.err != nil {
+		return written, s.err
+	}
+	if s.n > s.start {
+		if s.err = s.writeAt(s.buf[s.cur][s.start:s.n], s.off+int64(s.start)); s.err != nil {
+			return written, s.err
+		}
+	}
+	s.off += int64(s.n)
+	s.start, s.n = 0, 0
+	body := (len(p) - head) / streamAlign * streamAlign
+	if s.err = s.writeAt(p[head:head+body], s.off); s.err != nil {
+		return written, s.err
+	}
+	s.off += int64(body)
+	written += body
+	n, err := s.Write(p[head+body:])
+	return written + n, err
+}
+
+// Copied returns how many of the bytes given to Write and WriteDirect were
+// copied into the stream's buffers rather than written from the caller's.
+func (s *Stream) Copied() int64 { return s.copied }

@@ -7,8 +7,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"testing/iotest"
+	"unsafe"
 )
 
 // Every size around the block and buffer boundaries arrives whole, written
@@ -184,5 +186,323 @@ func TestStreamClosedGivesBuffersBack(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(filepath.Join(dir, "a")); len(got) != streamBuffer+10 || got[len(got)-1] != 1 {
 		t.Errorf("a holds %d bytes", len(got))
+	}
+}
+
+// checkingSource is a CheckingReader over data, in uneven pieces. It fails
+// the test when a buffer it handed out is given to it again before Settle,
+// and its Settle fails once more than failAt bytes were handed out.
+type checkingSource struct {
+	t       *testing.T
+	data    []byte
+	rng     *rand.Rand
+	err     error // after the data, instead of io.EOF
+	failAt  int   // 0: never
+	handed  int
+	settled int // bytes handed out before the last Settle
+	open    [][]byte
+	settles int
+}
+
+var errSettle = errors.New("chunk 3 at byte 8388608: checksum mismatch")
+
+func (c *checkingSource) Read([]byte) (int, error) {
+	c.t.Fatal("a CheckingReader was read with Read")
+	return 0, nil
+}
+
+func (c *checkingSource) ReadDeferred(p []byte) (int, error) {
+	for _, q := range c.open {
+		if overlaps(p, q) {
+			c.t.Fatal("a buffer was filled again before it was settled")
+		}
+	}
+	if len(c.data) == 0 {
+		if c.err != nil {
+			return 0, c.err
+		}
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), 1+c.rng.IntN(streamBuffer/3))], c.data)
+	c.data = c.data[n:]
+	c.open = append(c.open, p[:n])
+	c.handed += n
+	return n, nil
+}
+
+// overlaps reports whether a and b share memory.
+func overlaps(a, b []byte) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	a0, b0 := uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&b[0]))
+	return a0 < b0+uintptr(len(b)) && b0 < a0+uintptr(len(a))
+}
+
+func (c *checkingSource) Settle() error {
+	c.settles++
+	if c.failAt > 0 && c.handed > c.failAt {
+		return errSettle
+	}
+	c.open, c.settled = nil, c.handed
+	return nil
+}
+
+// A CheckingReader is settled before each buffer goes to the disk and
+// before ReadFrom returns; a buffer is filled again only after; and when
+// Settle fails, nothing it covered reaches the file.
+func TestStreamReadFromSettlesBeforeWriting(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	mk := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		return b
+	}
+	broken := errors.New("connection reset by peer")
+	cases := []struct {
+		name    string
+		size    int
+		err     error
+		failAt  int
+		wantErr error
+		kept    int // bytes in the file after Close
+	}{
+		{"whole", 3*streamBuffer + 12345, nil, 0, nil, 3*streamBuffer + 12345},
+		{"fails in the second buffer", 3*streamBuffer + 12345, nil, streamBuffer + 100, errSettle, streamBuffer},
+		{"fails at the end", streamBuffer + 5000, nil, streamBuffer + 100, errSettle, streamBuffer},
+		{"source fails", 2*streamBuffer + 7, broken, 0, broken, 2*streamBuffer + 7},
+	}
+	for _, c := range cases {
+		data := mk(c.size)
+		path := filepath.Join(t.TempDir(), "db")
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := &checkingSource{t: t, data: data, rng: rng, err: c.err, failAt: c.failAt}
+		s := NewStream(f)
+		n, rerr := s.ReadFrom(src)
+		if !errors.Is(rerr, c.wantErr) || (c.wantErr == nil) != (rerr == nil) {
+			t.Fatalf("%s: ReadFrom = %d, %v; want %v", c.name, n, rerr, c.wantErr)
+		}
+		if c.failAt == 0 && src.settled != src.handed {
+			t.Errorf("%s: ReadFrom returned with %d bytes unsettled", c.name, src.handed-src.settled)
+		}
+		if min := c.size / streamBuffer; c.failAt == 0 && src.settles < min+1 {
+			t.Errorf("%s: %d settles for %d bytes", c.name, src.settles, c.size)
+		}
+		cerr := s.Close()
+		if c.wantErr == errSettle && !errors.Is(cerr, errSettle) {
+			t.Errorf("%s: Close after a failed Settle: %v", c.name, cerr)
+		}
+		if c.wantErr != errSettle && cerr != nil {
+			t.Errorf("%s: Close: %v", c.name, cerr)
+		}
+		f.Close()
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, data[:c.kept]) {
+			t.Errorf("%s: the file holds %d bytes, want the first %d", c.name, len(got), c.kept)
+		}
+	}
+
+	// A write that fails: ReadFrom settles before it gives up.
+	g, err := os.Create(filepath.Join(t.TempDir(), "db2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewStream(g)
+	g.Close()
+	src := &checkingSource{t: t, data: mk(3 * streamBuffer), rng: rng}
+	if _, err := s.ReadFrom(src); err == nil {
+		t.Fatal("ReadFrom onto a closed file succeeded")
+	}
+	if src.settled != src.handed {
+		t.Errorf("a failed write left %d bytes unsettled", src.handed-src.settled)
+	}
+	s.Close()
+}
+
+// laidOut returns a copy of p in memory laid out as at in the file: p[0]
+// as far past an Alignment boundary as at is past a block boundary, or,
+// with off, one byte further.
+func laidOut(p []byte, at int64, off bool) []byte {
+	k := int(at % streamAlign)
+	if off {
+		k = (k + 1) % streamAlign
+	}
+	b := AlignedBuffer(len(p) + streamAlign)[k : k+len(p)]
+	copy(b, p)
+	return b
+}
+
+// WriteDirect writes the whole blocks of memory laid out as the file
+// straight from it, and copies only what lies before the first block
+// boundary and after the last; memory laid out otherwise, a file without
+// direct I/O and one that refuses it are written by copying, as by Write.
+// The file holds every byte either way.
+func TestStreamWriteDirect(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	data := make([]byte, 3<<20+12345)
+	for i := range data {
+		data[i] = byte(rng.Uint32())
+	}
+	direct := directWorks(t)
+	const mib = 1 << 20
+	for _, c := range []struct {
+		name     string
+		start    int64
+		pieces   []int // lengths; the rest of data comes last
+		skewed   bool  // memory one byte off the file's layout
+		buffered bool  // direct I/O off from the start
+		refuse   bool  // the first direct write is refused
+		copied   int64 // with direct I/O
+	}{
+		{name: "aligned", start: 0, pieces: []int{mib, mib, mib}, copied: int64(len(data) % streamAlign)},
+		{name: "set after the tape header", start: 2048, pieces: []int{mib - 2048, mib, mib},
+			copied: streamAlign - 2048 + int64((len(data)+2048)%streamAlign)},
+		{name: "unaligned address", start: 0, pieces: []int{mib, mib}, skewed: true, copied: int64(len(data))},
+		{name: "unaligned offset", start: 1024, pieces: []int{mib, mib}, skewed: true, copied: int64(len(data))},
+		{name: "small pieces", start: 512, pieces: []int{100, streamAlign - 612, 3 * streamAlign, 1, streamAlign - 1, streamAlign + 5},
+			copied: 100 + streamAlign - 612 + 1 + streamAlign - 1 + 5 + streamAlign - 5 + int64((len(data)+512)%streamAlign)},
+		{name: "buffered", start: 0, pieces: []int{mib}, buffered: true, copied: int64(len(data))},
+		{name: "refused", start: 0, pieces: []int{mib, mib}, refuse: true, copied: int64(len(data) - mib)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "tape.bkf")
+			prefix := bytes.Repeat([]byte{0xee}, int(c.start))
+			if err := os.WriteFile(path, prefix, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.OpenFile(path, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			s := NewStreamAt(f, c.start)
+			if c.buffered {
+				s.direct = setDirect(f, false)
+			}
+			refused := 0
+			if c.refuse {
+				writeBlocks = func(f *os.File, b []byte, off int64) (int, error) {
+					refused++
+					return 0, syscall.EINVAL
+				}
+				defer func() { writeBlocks = (*os.File).WriteAt }()
+			}
+			at, p := c.start, data
+			for i := 0; len(p) > 0; i++ {
+				n := len(p)
+				if i < len(c.pieces) {
+					n = c.pieces[i]
+				}
+				if w, err := s.WriteDirect(laidOut(p[:n], at, c.skewed)); err != nil || w != n {
+					t.Fatalf("WriteDirect of %d bytes at %d = %d, %v", n, at, w, err)
+				}
+				at += int64(n)
+				p = p[n:]
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, append(prefix, data...)) {
+				t.Fatalf("the file differs (%d bytes)", len(got))
+			}
+			want := c.copied
+			if !direct {
+				want = int64(len(data))
+			}
+			if c.refuse && (refused != 1 || s.direct) {
+				t.Errorf("refused %d writes, direct I/O still %v", refused, s.direct)
+			}
+			if s.Copied() != want {
+				t.Errorf("%d bytes copied, want %d", s.Copied(), want)
+			}
+		})
+	}
+}
+
+// Write and WriteDirect may alternate, with memory laid out as the file or
+// not, in pieces of any size: the file holds every byte.
+func TestStreamWriteDirectMixed(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for round := range 8 {
+		data := make([]byte, 1+rng.IntN(3*streamBuffer))
+		for i := range data {
+			data[i] = byte(rng.Uint32())
+		}
+		start := int64(rng.IntN(3)) * 512
+		path := filepath.Join(t.TempDir(), "db")
+		if err := os.WriteFile(path, make([]byte, start), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := NewStreamAt(f, start)
+		at := start
+		for p := data; len(p) > 0; {
+			n := min(len(p), 1+rng.IntN(streamBuffer/2))
+			var w int
+			switch rng.IntN(3) {
+			case 0:
+				w, err = s.Write(p[:n])
+			case 1:
+				w, err = s.WriteDirect(laidOut(p[:n], at, false))
+			default:
+				w, err = s.WriteDirect(laidOut(p[:n], at, true))
+			}
+			if err != nil || w != n {
+				t.Fatalf("round %d: write of %d bytes at %d = %d, %v", round, n, at, w, err)
+			}
+			at += int64(n)
+			p = p[n:]
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, append(make([]byte, start), data...)) {
+			t.Fatalf("round %d: the file differs (%d bytes of %d)", round, len(got), int(start)+len(data))
+		}
+	}
+}
+
+// A direct write that fails is reported, and so is every later one.
+func TestStreamWriteDirectReportsErrors(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewStream(f)
+	f.Close() // every write now fails
+	if _, err := s.WriteDirect(laidOut(make([]byte, 2*streamAlign), 0, false)); err == nil {
+		t.Fatal("a direct write to a closed file succeeded")
+	}
+	if _, err := s.WriteDirect(laidOut(make([]byte, 2*streamAlign), 2*streamAlign, false)); err == nil {
+		t.Fatal("a write after a failed one succeeded")
+	}
+	if err := s.Close(); err == nil {
+		t.Fatal("Close after a failed write succeeded")
+	}
+	if _, err := s.WriteDirect(laidOut(make([]byte, streamAlign), 0, false)); err == nil {
+		t.Fatal("a direct write after Close was taken")
 	}
 }

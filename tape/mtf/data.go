@@ -34,16 +34,21 @@ type DataOptions struct {
 const readAhead = 4
 
 type chunk struct {
-	buf []byte
-	err error
-	xor uint32 // the CSUM of the data up to the end of this chunk
+	buf   []byte
+	err   error
+	xor   uint32 // the CSUM of the data up to the end of this chunk
+	crc   uint32 // the CRC-32C of buf
+	crcTo uint32 // the CRC-32C of the data up to the end of buf
 }
 
 // DataReader streams a FILE's STAN data and checks it at its end: a
 // mismatch is returned in place of io.EOF. A background goroutine reads a
-// few chunks ahead, and the digest, when asked for, is computed by another,
-// so that reading the disk, copying and hashing overlap. Memory is a fixed
-// number of chunks, whatever the file size. Close stops the goroutines.
+// few chunks ahead, each read by a goroutine of its own that also computes
+// the chunk's share of the CSUM and its CRC-32C while the bytes are fresh
+// in the cache; the digest, when asked for, is computed by another, so that
+// reading the disk, copying and hashing overlap and the consumer is left
+// only its copy. Memory is a fixed number of chunks, whatever the file
+// size. Close stops the goroutines.
 type DataReader struct {
 	r     *Reader
 	b     *Block
@@ -65,11 +70,12 @@ type DataReader struct {
 	xor0   XOR32 // the CSUM of what precedes spanAt (the payload nonce)
 	sawEnd bool  // the chunk ending the span has been consumed
 
-	cur  []byte // the chunk being consumed
-	curR int
-	xor  uint32 // CSUM of the data up to the end of cur
-	crc  uint32
-	err  error
+	cur    []byte // the chunk being consumed
+	curR   int
+	curCRC uint32 // the CRC-32C of cur
+	xor    uint32 // CSUM of the data up to the end of cur
+	crc    uint32 // CRC-32C of the data up to the end of cur
+	err    error
 }
 
 // OpenData opens the STAN data of a FILE block read by r; path names the
@@ -143,12 +149,15 @@ type pendingRead struct {
 type readResult struct {
 	n   int
 	err error
+	xor uint32 // the CSUM of buf[:n] alone, in its place among the data's words
+	crc uint32 // the CRC-32C of buf, when read whole and not to be decrypted
 }
 
 // readAhead starts a read of the next chunk as soon as a buffer is free,
 // so that as many reads as there are buffers can be in flight: a disk read
 // past the page cache, with no read-ahead of the system's, keeps busy.
-// inOrder hands the chunks on in order.
+// Each read's goroutine then checksums its chunk, while the bytes are in
+// its core's cache; inOrder hands the chunks on in order.
 func (d *DataReader) readAhead(src io.ReaderAt, off int64) {
 	defer d.wg.Done()
 	pending := make(chan pendingRead, cap(d.free))
@@ -167,7 +176,9 @@ func (d *DataReader) readAhead(src io.ReaderAt, off int64) {
 		go func() {
 			defer d.wg.Done()
 			n, err := src.ReadAt(p.buf, p.at)
-			p.done <- readResult{n, err}
+			r := readResult{n: n, err: err}
+			r.xor, r.crc = d.sums(p.buf[:max(0, min(n, len(p.buf)))], p.at, n == len(p.buf))
+			p.done <- r
 		}()
 		select {
 		case pending <- p:
@@ -178,12 +189,29 @@ func (d *DataReader) readAhead(src io.ReaderAt, off int64) {
 	}
 }
 
-// inOrder passes the chunks on in tape order and computes the CSUM on the
-// way, while the data is fresh in the cache, which leaves the consumer
-// only the CRC-32C. It stops at the first failed read.
+// sums returns the CSUM and the CRC-32C of a chunk read at off (whole
+// says it was read in full). The CSUM is the XOR of the data's 32-bit
+// words from the data's start, so a chunk's share is its XOR32 begun at
+// the phase its first byte has in its word, and the shares combine by
+// XOR. The CRC-32C is of what the consumer is handed: encrypted data's is
+// computed on the plaintext, after inOrder decrypts it.
+func (d *DataReader) sums(buf []byte, off int64, whole bool) (xor, crc uint32) {
+	x := XOR32{phase: int((off - d.b.Data.Offset) & 3)}
+	x.Write(buf)
+	if whole && d.open == nil {
+		crc = crc32.Checksum(buf, castagnoli)
+	}
+	return x.Sum32(), crc
+}
+
+// inOrder passes the chunks on in tape order, decrypting encrypted data,
+// and combines the chunks' CSUMs and CRC-32Cs into those of the data up to
+// each chunk's end, which leaves the consumer no checksum to compute. It
+// stops at the first failed read.
 func (d *DataReader) inOrder(pending <-chan pendingRead) {
 	defer d.wg.Done()
-	x := d.xor0
+	x := d.xor0.Sum32()
+	var crc uint32
 	end := d.spanAt + d.span
 	for p := range pending {
 		var r readResult
@@ -201,17 +229,22 @@ func (d *DataReader) inOrder(pending <-chan pendingRead) {
 		if err != nil {
 			err = fmt.Errorf("reading data at byte %d: %w", p.at+int64(n), err)
 		}
-		x.Write(p.buf[:n])
-		buf := p.buf
+		x ^= r.xor
+		buf, c := p.buf, r.crc
 		if err == nil && d.open != nil {
 			buf, err = d.open.open(buf, p.at+int64(n) == end)
 			if err != nil {
 				buf = p.buf[:0]
 				err = fmt.Errorf("data at byte %d: %w", p.at, err)
+			} else {
+				c = crc32.Checksum(buf, castagnoli)
 			}
 		}
+		if err == nil {
+			crc = crc32c.Combine(crc, c, uint64(len(buf)))
+		}
 		select {
-		case d.filled <- chunk{buf: buf, err: err, xor: x.Sum32()}:
+		case d.filled <- chunk{buf: buf, err: err, xor: x, crc: c, crcTo: crc}:
 		case <-d.quit:
 			return
 		}
@@ -273,10 +306,9 @@ func (d *DataReader) Read(p []byte) (int, error) {
 			d.free <- c.buf[:cap(c.buf)]
 			return 0, d.err
 		}
-		d.cur, d.curR = c.buf, 0
-		d.xor = c.xor
+		d.cur, d.curR, d.curCRC = c.buf, 0, c.crc
+		d.xor, d.crc = c.xor, c.crcTo
 		d.sawEnd = d.left == int64(len(c.buf))
-		d.crc = crc32.Update(d.crc, castagnoli, c.buf)
 	}
 	n := copy(p, d.cur[d.curR:])
 	d.curR += n
@@ -288,9 +320,10 @@ func (d *DataReader) Read(p []byte) (int, error) {
 }
 
 // ReadChunk returns the next read-ahead chunk of the data, whole, with its
-// CRC-32C, so that a caller sending it on need not checksum it again; the
-// chunk stays valid until the next call. After the last chunk it checks
-// the data as Read does and returns io.EOF or the *FormatError.
+// CRC-32C, so that a caller sending it on need not checksum it again (the
+// read-ahead computed it); the chunk stays valid until the next call.
+// After the last chunk it checks the data as Read does and returns io.EOF
+// or the *FormatError.
 func (d *DataReader) ReadChunk() ([]byte, uint32, error) {
 	if d.err != nil {
 		return nil, 0, d.err
@@ -298,9 +331,10 @@ func (d *DataReader) ReadChunk() ([]byte, uint32, error) {
 	if d.curR < len(d.cur) {
 		// The rest of a chunk that Read began.
 		p := d.cur[d.curR:]
+		crc := restCRC(d.cur, d.curR, d.curCRC)
 		d.curR = len(d.cur)
 		d.left -= int64(len(p))
-		return p, crc32.Checksum(p, castagnoli), nil
+		return p, crc, nil
 	}
 	if d.left == 0 {
 		_, err := d.Read(nil) // releases the last chunk and checks, as Read ends
@@ -313,13 +347,21 @@ func (d *DataReader) ReadChunk() ([]byte, uint32, error) {
 		d.free <- c.buf[:cap(c.buf)]
 		return nil, 0, d.err
 	}
-	d.cur, d.curR = c.buf, len(c.buf)
-	d.xor = c.xor
+	d.cur, d.curR, d.curCRC = c.buf, len(c.buf), c.crc
+	d.xor, d.crc = c.xor, c.crcTo
 	d.sawEnd = d.left == int64(len(c.buf))
-	crc := crc32.Checksum(c.buf, castagnoli)
-	d.crc = crc32c.Combine(d.crc, crc, uint64(len(c.buf)))
 	d.left -= int64(len(c.buf))
-	return c.buf, crc, nil
+	return c.buf, c.crc, nil
+}
+
+// restCRC returns the CRC-32C of buf[from:] given crc, that of buf: from
+// the bytes after from, or, when fewer come before it, from those, as
+// CRC(A‖B) = CRC(A)·x^(8·len(B)) ⊕ CRC(B).
+func restCRC(buf []byte, from int, crc uint32) uint32 {
+	if rest := buf[from:]; len(rest) <= from {
+		return crc32.Checksum(rest, castagnoli)
+	}
+	return crc ^ crc32c.Combine(crc32.Checksum(buf[:from], castagnoli), 0, uint64(len(buf)-from))
 }
 
 // WriteTo writes the rest of the data to w straight from the read-ahead

@@ -36,8 +36,9 @@
 //   - EXBH, after each FILE's CSUM: the data's length, CRC-32C and digest
 //     (FileHash): BLAKE3 since version 2 of the stream, SHA-256 in version
 //     1, which the first tapes carry and which is still read. The hashes
-//     and the CSUM are computed in the one pass that copies the data to
-//     the tape.
+//     and the CSUM are computed as the data is copied to the tape, by
+//     goroutines beside the one copying it; a source that has checked the
+//     data's CRC-32C already (a CRCReader) hands it over instead.
 //   - EXBS, in the SSET: a JSON object with the set's restricted-access flag
 //     and free properties (SetInfo). The owner is the SSET user name.
 //   - EXBC, in the ESET of a set with a media based catalog, after TSMP:
@@ -74,7 +75,11 @@
 // Reader walks blocks (Next) with one fixed buffer, jumping over file data,
 // so that listing a tape (Scan) costs its metadata, not its size. OpenData
 // streams one file's data through a few read-ahead chunks, whatever the file
-// size, and checks CSUM, CRC-32C and, when asked, the digest at the end. Foreign
+// size, and checks CSUM, CRC-32C and, when asked, the digest at the end. Each
+// chunk's share of the CSUM and its CRC-32C are computed by the goroutine that
+// read it (an encrypted chunk's CRC-32C once decrypted) and combined in order
+// (internal/crc32c), so that ReadChunk hands the consumer each chunk with its
+// CRC-32C and no checksum left to compute. Foreign
 // tapes are read too: ANSI strings, an SFMB right after TAPE, NT streams
 // (NACL, NTEA, ADAT…), CFIL and ESPB blocks, blocks without SPAD; what is not
 // needed is skipped.

@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/hkdf"
+
+	"exbackup/internal/crc32c"
 )
 
 // Encrypted sets.
@@ -286,9 +288,9 @@ func (w *Writer) WriteEncryptedFile(f *File, path string, size int64, r io.Reade
 }
 
 // Plaintext is read in stretches of stageSize, a few at a time: one
-// goroutine reads the next stretch and computes its CRC-32C while the
-// digest goroutine hashes it and the writer seals the one before, so that
-// on two cores the cipher alone sets the pace.
+// goroutine reads the next stretch and takes its CRC-32C (see readFullCRC)
+// while the digest goroutine hashes it and the writer seals the one
+// before, so that on two cores the cipher alone sets the pace.
 const (
 	stageSize    = 16 * PayloadChunk
 	stageBuffers = 4
@@ -313,8 +315,8 @@ func (w *Writer) sealData(size int64, r io.Reader, p *payload) (FileHash, error)
 	w.raw(p.nonce[:])
 	w.xor.Write(p.nonce[:])
 	hashq := make(chan segment, stageBuffers)
-	sums := make(chan [32]byte, 1)
-	go hashSegments(w.sum, hashq, sums)
+	sums := make(chan hashed, 1)
+	go hashSegments(w.sum, checksums{}, hashq, sums)
 	free := make(chan []byte, stageBuffers)
 	n := min(stageSize, max(size, 1))
 	// One stretch more than the file has, for reading ahead, up to the
@@ -362,11 +364,11 @@ func (w *Writer) sealData(size int64, r io.Reader, p *payload) (FileHash, error)
 	for range filled {
 		// the reader stops at quit; what it had staged is dropped
 	}
-	sum := FileHash{Size: uint64(size), CRC32C: w.crc, Algo: w.algo, Sum: <-sums}
+	sum := FileHash{Size: uint64(size), CRC32C: w.crc, Algo: w.algo, Sum: (<-sums).sum}
 	return sum, w.err
 }
 
-// readStages reads the plaintext into free buffers, computes the CRC-32C,
+// readStages reads the plaintext into free buffers, carries the CRC-32C on,
 // hands each stretch to the digest goroutine and then to the sealer. It
 // closes both queues when done, failed or told to quit.
 func readStages(r io.Reader, size int64, free chan []byte, filled chan<- staged, hashq chan<- segment, quit <-chan struct{}) {
@@ -382,7 +384,8 @@ func readStages(r io.Reader, size int64, free chan []byte, filled chan<- staged,
 			return
 		}
 		buf = buf[:min(int64(len(buf)), left)]
-		if n, err := io.ReadFull(r, buf); err != nil {
+		n, sum, err := readFullCRC(r, buf, crc)
+		if err != nil {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
@@ -393,7 +396,7 @@ func readStages(r io.Reader, size int64, free chan []byte, filled chan<- staged,
 			}
 			return
 		}
-		crc = crc32.Update(crc, castagnoli, buf)
+		crc = sum
 		done := make(chan struct{})
 		hashq <- segment{p: buf, done: done}
 		left -= int64(len(buf))
@@ -403,6 +406,32 @@ func readStages(r io.Reader, size int64, free chan []byte, filled chan<- staged,
 			return
 		}
 	}
+}
+
+// readFullCRC reads len(buf) bytes from r as io.ReadFull does, and carries
+// crc, the CRC-32C of the data before them, on over them: combined from the
+// source's own when r is a CRCReader, computed otherwise.
+func readFullCRC(r io.Reader, buf []byte, crc uint32) (int, uint32, error) {
+	cr, ok := r.(CRCReader)
+	if !ok {
+		n, err := io.ReadFull(r, buf)
+		return n, crc32.Update(crc, castagnoli, buf[:n]), err
+	}
+	n := 0
+	for n < len(buf) {
+		k, c, err := cr.ReadCRC(buf[n:])
+		if k > 0 {
+			crc = crc32c.Combine(crc, c, uint64(k))
+			n += k
+		}
+		if err != nil && n < len(buf) {
+			if err == io.EOF && n > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return n, crc, err
+		}
+	}
+	return n, crc, nil
 }
 
 // decrypting sets d up for encrypted data: with the key, the payload's

@@ -7,8 +7,11 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
+	"unsafe"
 
 	"github.com/zeebo/blake3"
+
+	"exbackup/internal/crc32c"
 )
 
 // Defaults of the tapes exbackup writes.
@@ -43,6 +46,13 @@ type WriterOptions struct {
 	FLBSize          int // format logical block size; 512 or 1024 (default)
 	SoftFilemarkSize int // bytes of a soft filemark block, a multiple of FLBSize (default 1024)
 	BufferSize       int // write buffer (default 1 MiB)
+	// Align, a power of two up to BufferSize, lays the buffers out in
+	// memory as the bytes lie on the tape: each byte at the same distance
+	// from an Align boundary, every buffer but the first starting on one.
+	// A writer below that writes whole aligned blocks straight from the
+	// buffers it is given (durable.Stream.WriteDirect, at 4096) then needs
+	// no copy of its own. 0: no layout.
+	Align int
 	// Filemarks are the PBAs of the soft filemarks already on the tape,
 	// newest first, and FilemarkCount how many there are: an appending
 	// writer continues both (see Contents.AppendPoint).
@@ -69,9 +79,12 @@ type WriterOptions struct {
 // syncing or closing the underlying file.
 type Writer struct {
 	w        io.Writer
-	pos      int64 // offset of the next byte
-	buf      []byte
-	spare    []byte     // the buffer being written in the background
+	pos      int64      // offset of the next byte
+	buf      []byte     // the buffer being filled: a part of base
+	base     []byte     // buf's memory, of the buffer size
+	spare    []byte     // the other buffer's memory, being written in the background
+	size     int        // of a buffer
+	align    int64      // of the buffers' layout; 1 when none
 	inflight chan error // the background write, nil when none
 	flb      int64
 	sfm      int
@@ -110,7 +123,8 @@ type Writer struct {
 	algo HashAlgo  // of the file data's digest
 	sum  hash.Hash // computes it
 	crc  uint32
-	xor  XOR32
+	xor  XOR32  // the CSUM of an encrypted file's data (see sealData)
+	csum uint32 // an unencrypted file's CSUM, once data returned
 }
 
 // NewWriter returns a Writer whose next byte lands at offset of the tape
@@ -140,10 +154,14 @@ func NewWriter(w io.Writer, offset int64, o WriterOptions) (*Writer, error) {
 	if !o.FileHash.known() {
 		return nil, fmt.Errorf("mtf: unknown file hash %d", o.FileHash)
 	}
-	return &Writer{
+	if o.Align < 0 || o.Align&(o.Align-1) != 0 || o.Align > o.BufferSize {
+		return nil, fmt.Errorf("mtf: buffer alignment %d is not a power of two up to the buffer size %d", o.Align, o.BufferSize)
+	}
+	wr := &Writer{
 		w:     w,
 		pos:   offset,
-		buf:   make([]byte, 0, o.BufferSize),
+		size:  o.BufferSize,
+		align: int64(max(o.Align, 1)),
 		flb:   int64(o.FLBSize),
 		sfm:   o.SoftFilemarkSize,
 		marks: append([]uint32(nil), o.Filemarks...),
@@ -156,7 +174,28 @@ func NewWriter(w io.Writer, offset int64, o WriterOptions) (*Writer, error) {
 		setMap:   append([]SetMapEntry(nil), o.SetMap...),
 		family:   o.FamilyID,
 		mediaSeq: max(o.MediaSequence, 1),
-	}, nil
+	}
+	wr.base = wr.newBuffer()
+	wr.buf = wr.fresh()
+	return wr, nil
+}
+
+// newBuffer allocates a buffer's memory, starting on an alignment
+// boundary.
+func (w *Writer) newBuffer() []byte {
+	if w.align == 1 {
+		return make([]byte, 0, w.size)
+	}
+	raw := make([]byte, w.size+int(w.align))
+	skip := int((w.align - int64(uintptr(unsafe.Pointer(&raw[0])))%w.align) % w.align)
+	return raw[skip : skip : skip+w.size]
+}
+
+// fresh returns base, empty, to be filled from pos on: it starts as far
+// past base's alignment boundary as pos is past one on the tape.
+func (w *Writer) fresh() []byte {
+	k := int(w.pos % w.align)
+	return w.base[k:k]
 }
 
 // Offset returns the tape offset of the next byte.
@@ -185,13 +224,14 @@ func (w *Writer) spill() {
 	}
 	buf, at := w.buf, w.pos-int64(len(w.buf))
 	if w.spare == nil {
-		w.spare = make([]byte, 0, cap(w.buf))
+		w.spare = w.newBuffer()
 	}
 	// The spare may still be read by the hasher.
 	if w.spareHashed != nil {
 		<-w.spareHashed
 	}
-	w.buf, w.spare = w.spare[:0], buf
+	w.base, w.spare = w.spare, w.base
+	w.buf = w.fresh()
 	w.spareHashed, w.bufHashed = w.bufHashed, nil
 	w.segStart = 0
 	done := make(chan error, 1)
@@ -444,8 +484,9 @@ func (w *Writer) WriteBlock(d Descriptor, streams ...Stream) (Written, error) {
 
 // WriteFile writes a FILE block of the open set: its small streams, then
 // exactly size bytes read from r as a STAN stream, then the CSUM stream and
-// the EXBH stream with the data's CRC-32C and digest, computed in the same
-// pass. A name longer than MaxInlineName moves to an FNAM stream.
+// the EXBH stream with the data's CRC-32C and digest, computed as the data
+// is copied (see data; a CRCReader gives the CRC-32C). A name longer than
+// MaxInlineName moves to an FNAM stream.
 func (w *Writer) WriteFile(f *File, size int64, r io.Reader, streams ...Stream) (Written, FileHash, error) {
 	if size < 0 {
 		return Written{}, FileHash{}, fmt.Errorf("mtf: file %q of negative size", f.Name)
@@ -472,7 +513,7 @@ func (w *Writer) WriteFile(f *File, size int64, r io.Reader, streams ...Stream) 
 	}
 	w.zero(Pad4(w.pos))
 	var c [4]byte
-	x := w.xor.Sum32()
+	x := w.csum
 	c[0], c[1], c[2], c[3] = byte(x), byte(x>>8), byte(x>>16), byte(x>>24)
 	w.stream(Stream{ID: StreamChecksum, Data: c[:]})
 	if !w.plain {
@@ -508,18 +549,32 @@ func withName(d Descriptor, name string) Descriptor {
 	return d
 }
 
+// CRCReader is a source of file data that knows the CRC-32C of what it
+// reads, having checked it already: the API's framed stream checks each
+// frame's CRC-32C as it arrives. ReadCRC is Read, and the CRC-32C
+// (Castagnoli) of p[:n] besides.
+//
+// The writer records in the EXBH the CRC-32C combined from these instead
+// of computing it over the data again: the source vouches for it. A CRC
+// that does not match the data is written as given, and found by the
+// first verify or restore of the file, which compute it from the tape.
+type CRCReader interface {
+	ReadCRC(p []byte) (n int, crc uint32, err error)
+}
+
 // data copies size bytes from r straight into the write buffer; they stay
-// out of the metadata digest. The CRC-32C and the CSUM are computed on the
-// way; the digest, the costliest, by a goroutine of its own that is handed
-// each buffer's stretch of data before the buffer is written out, so that
-// copying, hashing and writing overlap.
+// out of the metadata digest. The checksums are computed by a goroutine of
+// their own, which is handed each buffer's stretch of data before the
+// buffer is written out, so that copying, hashing and writing overlap: the
+// digest, the CSUM and the CRC-32C, unless r is a CRCReader, whose CRCs are
+// combined on the way.
 func (w *Writer) data(size int64, r io.Reader) (FileHash, error) {
 	w.crc = 0
-	w.xor = XOR32{}
 	w.segStart = len(w.buf)
 	w.hashq = make(chan segment, 2)
-	sums := make(chan [32]byte, 1)
-	go hashSegments(w.sum, w.hashq, sums)
+	cr, vouched := r.(CRCReader)
+	sums := make(chan hashed, 1)
+	go hashSegments(w.sum, checksums{csum: true, crc: !vouched}, w.hashq, sums)
 	left := size
 	for left > 0 && w.err == nil {
 		if len(w.buf) == cap(w.buf) {
@@ -531,11 +586,18 @@ func (w *Writer) data(size int64, r io.Reader) (FileHash, error) {
 		if int64(len(room)) > left {
 			room = room[:left]
 		}
-		n, err := r.Read(room)
+		var n int
+		var err error
+		if vouched {
+			var crc uint32
+			n, crc, err = cr.ReadCRC(room)
+			if n > 0 {
+				w.crc = crc32c.Combine(w.crc, crc, uint64(n))
+			}
+		} else {
+			n, err = r.Read(room)
+		}
 		if n > 0 {
-			p := room[:n]
-			w.crc = crc32.Update(w.crc, castagnoli, p)
-			w.xor.Write(p)
 			w.buf = w.buf[:len(w.buf)+n]
 			w.pos += int64(n)
 			left -= int64(n)
@@ -550,7 +612,12 @@ func (w *Writer) data(size int64, r io.Reader) (FileHash, error) {
 	w.submit()
 	close(w.hashq)
 	w.hashq = nil
-	sum := FileHash{Size: uint64(size), CRC32C: w.crc, Algo: w.algo, Sum: <-sums}
+	h := <-sums
+	if !vouched {
+		w.crc = h.crc
+	}
+	w.csum = h.csum
+	sum := FileHash{Size: uint64(size), CRC32C: w.crc, Algo: w.algo, Sum: h.sum}
 	return sum, w.err
 }
 
@@ -573,16 +640,72 @@ func (w *Writer) submit() {
 	w.segStart = len(w.buf)
 }
 
-func hashSegments(h hash.Hash, in <-chan segment, out chan<- [32]byte) {
+// checksums says what hashSegments computes besides the digest.
+type checksums struct {
+	csum bool // the CSUM (XOR32)
+	crc  bool // the CRC-32C
+}
+
+// hashed is what hashSegments computed over all the segments.
+type hashed struct {
+	sum  [32]byte
+	csum uint32
+	crc  uint32
+}
+
+// hashSegments computes the digest of the segments, one after the other,
+// and the checksums c asks for. Those it computes beside the digest, in a
+// goroutine of its own for a segment of some size, so that they lengthen
+// neither the reading of the data nor its hashing: the digest costs
+// several times what they do, and it sets the pace when the data comes
+// cheaply.
+func hashSegments(h hash.Hash, c checksums, in <-chan segment, out chan<- hashed) {
 	h.Reset()
+	var x XOR32
+	var crc uint32
+	sums := func(p []byte) {
+		if c.csum {
+			x.Write(p)
+		}
+		if c.crc {
+			crc = crc32.Update(crc, castagnoli, p)
+		}
+	}
+	var beside chan []byte
+	var summed chan struct{}
+	if c.csum || c.crc {
+		beside, summed = make(chan []byte), make(chan struct{})
+		defer close(beside)
+		go func() {
+			for p := range beside {
+				sums(p)
+				summed <- struct{}{}
+			}
+		}()
+	}
 	for s := range in {
-		h.Write(s.p)
+		switch {
+		case beside == nil:
+			h.Write(s.p)
+		case len(s.p) < besideMin:
+			h.Write(s.p)
+			sums(s.p)
+		default:
+			beside <- s.p
+			h.Write(s.p)
+			<-summed
+		}
 		close(s.done)
 	}
-	var sum [32]byte
-	h.Sum(sum[:0])
-	out <- sum
+	r := hashed{csum: x.Sum32(), crc: crc}
+	h.Sum(r.sum[:0])
+	out <- r
 }
+
+// besideMin is the smallest segment whose checksums are computed in a
+// goroutine beside the digest's: under it, handing it over costs more
+// than it saves.
+const besideMin = 64 << 10
 
 // EndSet closes the open set: a soft filemark, the ESET block with the EXBM
 // digest of the set's metadata, and a soft filemark; then it flushes the
