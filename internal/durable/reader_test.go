@@ -54,3 +54,41 @@ func TestReaderReadsEveryStretch(t *testing.T) {
 		r.Close()
 	}
 }
+
+// A read into aligned memory at a block boundary for whole blocks goes
+// straight into the caller's memory, up to and past the file's end; any
+// other read still goes through a buffer of the Reader's.
+func TestReaderReadsAlignedMemoryInPlace(t *testing.T) {
+	data := make([]byte, 5*streamAlign+123)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	path := filepath.Join(t.TempDir(), "db")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for _, c := range [][2]int{{0, 2 * streamAlign}, {2 * streamAlign, 2 * streamAlign}, {4 * streamAlign, 2 * streamAlign}, {8 * streamAlign, streamAlign}} {
+		off, n := c[0], c[1]
+		p := AlignedBuffer(n)
+		got, err := r.ReadAt(p, int64(off))
+		want := max(0, min(n, len(data)-off))
+		if got != want || !bytes.Equal(p[:got], data[min(off, len(data)):min(off, len(data))+want]) || (got < n) != (err == io.EOF) {
+			t.Fatalf("ReadAt(%d bytes at %d) = %d, %v; want %d bytes", n, off, got, err, want)
+		}
+	}
+	if c := r.copied.Load(); c != 0 {
+		t.Errorf("%d bytes of aligned reads were copied through the Reader's buffer", c)
+	}
+	p := AlignedBuffer(2 * streamAlign)
+	if _, err := r.ReadAt(p[1:streamAlign+1], 0); err != nil {
+		t.Fatal(err)
+	}
+	if c := r.copied.Load(); directWorks(t) && c != streamAlign {
+		t.Errorf("an unaligned read copied %d bytes, want %d", c, streamAlign)
+	}
+}
