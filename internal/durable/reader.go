@@ -22,7 +22,7 @@ import (
 type Reader struct {
 	f      *os.File
 	direct atomic.Bool
-	bufs   sync.Pool // *[]byte, aligned
+	bufs   sync.Pool    // *[]byte, aligned
 	copied atomic.Int64 // bytes read through bufs and copied out
 }
 
