@@ -38,7 +38,7 @@ while [ $# -gt 0 ]; do
 done
 work=$(mktemp -d "${TMPDIR:-/tmp}/exbackup-bench.XXXXXX")
 srv_pid=""
-cleanup() { [ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+cleanup() { [ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work" "/dev/shm/exbackup-bench-warm.$$"; }
 trap cleanup EXIT
 export EXBACKUP_HOME=$work/home LC_ALL=C
 
@@ -83,11 +83,17 @@ timed() { # label, command… → prints "seconds maxrss_kib"
 settle() {
   sync; sleep 5
   if [ "${WARM:-1}" != 0 ]; then
-    dd if=/dev/zero of="$work/warm" bs=1M count=$(( store_bytes / 1048576 )) status=none
-    rm -f "$work/warm"; sync
+    dd if=/dev/zero of="$warm" bs=1M count=$(( store_bytes / 1048576 )) status=none
+    rm -f "$warm"; sync
   fi
   if [ "$drop" = 1 ]; then echo 3 > /proc/sys/vm/drop_caches; fi
 }
+# The warm-up goes to memory (/dev/shm) where there is one: written to the
+# disk, its writeback was still under way when the next step began, and
+# slowed whichever step wrote to the disk at once (exbackup) more than one
+# that first fills the page cache (tar).
+warm=$work/warm
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then warm=/dev/shm/exbackup-bench-warm.$$; fi
 drop=0
 if [ "${CACHE:-drop}" != keep ]; then
   if [ -w /proc/sys/vm/drop_caches ]; then
