@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"exbackup/tape/mtf"
 	"exbackup/tape/mtf/mtftest"
 )
 
@@ -274,41 +273,11 @@ var familyWhen = time.Date(2003, 3, 4, 5, 6, 7, 0, time.UTC)
 // inside big.bin.
 func writeFamily(t *testing.T) (first, second string, big []byte) {
 	t.Helper()
-	dir := t.TempDir()
-	const family = 0xFA1
 	big = make([]byte, 20000)
 	for i := range big {
 		big[i] = byte(i*31 + i/7)
 	}
-	head, tail := []byte("before the split\n"), []byte("after the split\n")
-	vol := mtf.Volume{Attributes: mtf.VolumeDriveLetter, Device: "E:", WriteDate: familyWhen}
-	dirb := mtf.Directory{ID: 1, Name: mtf.DirName([]string{"Big"}), Modified: familyWhen}
-	sset := mtf.StartSet{Attributes: mtf.SetNormal, Number: 1, Name: "Spanning", WriteDate: familyWhen}
-
-	m1 := mtftest.New()
-	m1.Tape(mtf.TapeHeader{MediaFamilyID: family, MediaSequence: 1, MediaName: "Family 1"})
-	m1.Block(&sset)
-	m1.Block(&vol)
-	m1.Block(&dirb)
-	m1.BlockHeader(mtf.Header{DisplayableSize: uint64(len(head))}, &mtf.File{DirectoryID: 1, ID: 1, Name: "head.txt", Modified: familyWhen}, mtftest.Data(head))
-	bigFile := &mtf.File{DirectoryID: 1, ID: 2, Name: "big.bin", Modified: familyWhen}
-	k := m1.FileSplit(mtf.Header{DisplayableSize: uint64(len(big))}, bigFile, big, 3)
-
-	m2 := mtftest.New()
-	m2.Tape(mtf.TapeHeader{MediaFamilyID: family, MediaSequence: 2, MediaName: "Family 2"})
-	cont := mtf.Header{Attributes: mtf.BlockContinuation}
-	m2.BlockHeader(cont, &sset)
-	m2.BlockHeader(cont, &vol)
-	m2.BlockHeader(cont, &dirb)
-	m2.FileContinued(mtf.Header{DisplayableSize: uint64(len(big))}, bigFile, big, big[k:])
-	m2.BlockHeader(mtf.Header{DisplayableSize: uint64(len(tail))}, &mtf.File{DirectoryID: 1, ID: 3, Name: "tail.txt", Modified: familyWhen}, mtftest.Data(tail))
-	m2.Filemark()
-	m2.Block(&mtf.EndSet{Attributes: mtf.SetNormal, Number: 1, WriteDate: familyWhen})
-	m2.Filemark()
-
-	first, second = filepath.Join(dir, "family-1.bkf"), filepath.Join(dir, "family-2.bkf")
-	os.WriteFile(first, m1.Bytes(), 0o644)
-	os.WriteFile(second, m2.Bytes(), 0o644)
+	first, second = mtftest.WriteFamily(t, big, familyWhen)
 	return first, second, big
 }
 

@@ -19,36 +19,8 @@ import (
 // set up again (continuation SSET, VOLB, DIRB, FILE) and finishes it.
 func writeFamily(t *testing.T) (first, second string, big []byte) {
 	t.Helper()
-	dir := t.TempDir()
-	const family = 0xFA1
 	big = noise(20000, 9)
-	head := []byte("before the split\n")
-	tail := []byte("after the split\n")
-
-	m1 := mtftest.New()
-	m1.Tape(mtf.TapeHeader{MediaFamilyID: family, MediaSequence: 1, MediaName: "Family 1"})
-	sset := mtf.StartSet{Attributes: mtf.SetNormal, Number: 1, Name: "Spanning", WriteDate: foreignWhen}
-	m1.Block(&sset)
-	m1.Block(&mtf.Volume{Attributes: mtf.VolumeDriveLetter, Device: "E:", WriteDate: foreignWhen})
-	m1.Block(&mtf.Directory{ID: 1, Name: mtf.DirName([]string{"Big"}), Modified: foreignWhen})
-	m1.BlockHeader(mtf.Header{DisplayableSize: uint64(len(head))}, &mtf.File{DirectoryID: 1, ID: 1, Name: "head.txt", Modified: foreignWhen}, mtftest.Data(head))
-	bigFile := &mtf.File{DirectoryID: 1, ID: 2, Name: "big.bin", Modified: foreignWhen}
-	k := m1.FileSplit(mtf.Header{DisplayableSize: uint64(len(big))}, bigFile, big, 3)
-
-	m2 := mtftest.New()
-	m2.Tape(mtf.TapeHeader{MediaFamilyID: family, MediaSequence: 2, MediaName: "Family 2"})
-	m2.BlockHeader(mtf.Header{Attributes: mtf.BlockContinuation}, &sset)
-	m2.BlockHeader(mtf.Header{Attributes: mtf.BlockContinuation}, &mtf.Volume{Attributes: mtf.VolumeDriveLetter, Device: "E:", WriteDate: foreignWhen})
-	m2.BlockHeader(mtf.Header{Attributes: mtf.BlockContinuation}, &mtf.Directory{ID: 1, Name: mtf.DirName([]string{"Big"}), Modified: foreignWhen})
-	m2.FileContinued(mtf.Header{DisplayableSize: uint64(len(big))}, bigFile, big, big[k:])
-	m2.BlockHeader(mtf.Header{DisplayableSize: uint64(len(tail))}, &mtf.File{DirectoryID: 1, ID: 3, Name: "tail.txt", Modified: foreignWhen}, mtftest.Data(tail))
-	m2.Filemark()
-	m2.Block(&mtf.EndSet{Attributes: mtf.SetNormal, Number: 1, WriteDate: foreignWhen})
-	m2.Filemark()
-
-	first, second = filepath.Join(dir, "family-1.bkf"), filepath.Join(dir, "family-2.bkf")
-	os.WriteFile(first, m1.Bytes(), 0o644)
-	os.WriteFile(second, m2.Bytes(), 0o644)
+	first, second = mtftest.WriteFamily(t, big, foreignWhen)
 	return first, second, big
 }
 

@@ -15,7 +15,6 @@ import (
 	"exbackup/catalog"
 	"exbackup/engine"
 	"exbackup/tape"
-	"exbackup/tape/mtf"
 	"exbackup/tape/mtf/mtftest"
 )
 
@@ -31,42 +30,11 @@ func (f familyFilesEngine) BrowseSetContext(ctx context.Context, nameOrPath stri
 // ending inside big.bin.
 func writeMediaFamily(t *testing.T) (first, second string, big []byte) {
 	t.Helper()
-	when := time.Date(2003, 3, 4, 5, 6, 7, 0, time.UTC)
 	big = make([]byte, 20000)
 	for i := range big {
 		big[i] = byte(i*31 + i/7)
 	}
-	vol := mtf.Volume{Attributes: mtf.VolumeDriveLetter, Device: "E:", WriteDate: when}
-	dirb := mtf.Directory{ID: 1, Name: mtf.DirName([]string{"Big"}), Modified: when}
-	sset := mtf.StartSet{Attributes: mtf.SetNormal, Number: 1, Name: "Spanning", WriteDate: when}
-	head, tail := []byte("before the split\n"), []byte("after the split\n")
-	m1 := mtftest.New()
-	m1.Tape(mtf.TapeHeader{MediaFamilyID: 0xFA1, MediaSequence: 1, MediaName: "Family 1"})
-	m1.Block(&sset)
-	m1.Block(&vol)
-	m1.Block(&dirb)
-	m1.BlockHeader(mtf.Header{DisplayableSize: uint64(len(head))}, &mtf.File{DirectoryID: 1, ID: 1, Name: "head.txt", Modified: when}, mtftest.Data(head))
-	bigFile := &mtf.File{DirectoryID: 1, ID: 2, Name: "big.bin", Modified: when}
-	k := m1.FileSplit(mtf.Header{DisplayableSize: uint64(len(big))}, bigFile, big, 3)
-	m2 := mtftest.New()
-	m2.Tape(mtf.TapeHeader{MediaFamilyID: 0xFA1, MediaSequence: 2, MediaName: "Family 2"})
-	cont := mtf.Header{Attributes: mtf.BlockContinuation}
-	m2.BlockHeader(cont, &sset)
-	m2.BlockHeader(cont, &vol)
-	m2.BlockHeader(cont, &dirb)
-	m2.FileContinued(mtf.Header{DisplayableSize: uint64(len(big))}, bigFile, big, big[k:])
-	m2.BlockHeader(mtf.Header{DisplayableSize: uint64(len(tail))}, &mtf.File{DirectoryID: 1, ID: 3, Name: "tail.txt", Modified: when}, mtftest.Data(tail))
-	m2.Filemark()
-	m2.Block(&mtf.EndSet{Attributes: mtf.SetNormal, Number: 1, WriteDate: when})
-	m2.Filemark()
-	dir := t.TempDir()
-	first, second = filepath.Join(dir, "family-1.bkf"), filepath.Join(dir, "family-2.bkf")
-	if err := os.WriteFile(first, m1.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(second, m2.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	first, second = mtftest.WriteFamily(t, big, time.Date(2003, 3, 4, 5, 6, 7, 0, time.UTC))
 	return first, second, big
 }
 
