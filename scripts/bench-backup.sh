@@ -12,8 +12,11 @@
 # keeps), so that every run finds the same logs.
 # --runs N repeats the timed steps N times on the same data and prints the
 # median and range of each ratio.
-# and the console's peak memory (max RSS) in each. Ratios are tar's time over
-# exbackup's: 1.0 means as fast as tar, above 1 faster. Each timed step
+# It prints each step's time, the console's peak memory (max RSS), and the
+# CPU time of each step (exbackup's user + system time plus the server's
+# meanwhile; tar's own; the kernel's writeback threads are in neither).
+# Ratios are tar's time over exbackup's: 1.0 means as fast as tar, above 1
+# faster. Each timed step
 # starts after a sync, a pause and a page-cache warm-up (WARM=0: none), and
 # then, when run as root, with the page cache emptied (CACHE=keep: not), so
 # that exbackup and tar both start from the disk. Without that the order of
@@ -68,9 +71,17 @@ if [ "${ENCRYPT:-0}" = 1 ]; then
 fi
 echo "store folder: $(( store_bytes / 1048576 )) MiB, $(find "$work/EXCH01/mdbdata" -maxdepth 1 -name 'edb*.log' | wc -l) log generations"
 
-timed() { # label, command… → prints "seconds maxrss_kib"
-  /usr/bin/time -f "%e %M" -o "$work/time" "$@" > "$work/out" 2>&1 || { cat "$work/out"; exit 1; }
-  cat "$work/time"
+# The server's CPU seconds so far (user + system), from /proc.
+hz=$(getconf CLK_TCK)
+server_cpu() { awk -v hz="$hz" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$srv_pid/stat"; }
+timed() { # command… → prints "seconds maxrss_kib cpu_seconds"
+  # cpu_seconds is the command's user + system time (with its children's)
+  # plus what the server spent meanwhile: the whole job's CPU, on both sides.
+  local before after
+  before=$(server_cpu)
+  /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$@" > "$work/out" 2>&1 || { cat "$work/out"; exit 1; }
+  after=$(server_cpu)
+  awk -v b="$before" -v a="$after" '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 + a - b }' "$work/time"
 }
 
 # Each step starts on a quiet machine: for a few seconds after a large
@@ -110,29 +121,30 @@ stats() { # values… → "median (min–max)"
 }
 erase=--erase
 [ "$type" = copy ] && erase=
-bk_ratios=() rs_ratios=()
+bk_ratios=() rs_ratios=() bk_cpus=() rs_cpus=()
 for run in $(seq "$runs"); do
   rm -rf "$work/untar" "$work/store.tar"
   settle
-  read -r bk_s bk_kb < <(timed "$B/exbackup" backup IS '\\EXCH01' /t "$type" /tape:bench "${bk_args[@]}")
+  read -r bk_s bk_kb bk_c < <(timed "$B/exbackup" backup IS '\\EXCH01' /t "$type" /tape:bench "${bk_args[@]}")
   settle
-  read -r tc_s _ < <(timed sh -c "tar -cf '$work/store.tar' -C '$work/EXCH01' mdbdata && sync")
+  read -r tc_s _ tc_c < <(timed sh -c "tar -cf '$work/store.tar' -C '$work/EXCH01' mdbdata && sync")
   settle
-  read -r rs_s rs_kb < <(timed "$B/exbackup" restore --tape bench --set 1 $erase --start "${rs_args[@]}")
+  read -r rs_s rs_kb rs_c < <(timed "$B/exbackup" restore --tape bench --set 1 $erase --start "${rs_args[@]}")
   mkdir -p "$work/untar"
   settle
-  read -r tx_s _ < <(timed sh -c "tar -xf '$work/store.tar' -C '$work/untar' && sync")
+  read -r tx_s _ tx_c < <(timed sh -c "tar -xf '$work/store.tar' -C '$work/untar' && sync")
   bk_ratios+=("$(ratio "$tc_s" "$bk_s")") rs_ratios+=("$(ratio "$tx_s" "$rs_s")")
-  [ "$runs" -gt 1 ] && echo "run $run: backup $bk_s s (tar $tc_s s, ratio ${bk_ratios[-1]}), restore $rs_s s (tar $tx_s s, ratio ${rs_ratios[-1]})"
+  bk_cpus+=("$bk_c") rs_cpus+=("$rs_c")
+  [ "$runs" -gt 1 ] && echo "run $run: backup $bk_s s (tar $tc_s s, ratio ${bk_ratios[-1]}; CPU $bk_c s, tar $tc_c s), restore $rs_s s (tar $tx_s s, ratio ${rs_ratios[-1]}; CPU $rs_c s, tar $tx_c s)"
 done
 
 tape_bytes=$(stat -c %s "$EXBACKUP_HOME/tapes/bench.bkf")
 tar_bytes=$(stat -c %s "$work/store.tar")
 mbs() { awk -v s="$tape_bytes" -v t="$1" 'BEGIN { if (t == 0) t = 0.01; printf "%.0f", s / 1048576 / t }'; }
 echo
-echo "                    exbackup        tar      ratio (tar/exbackup)   exbackup peak RSS"
-printf "backup    %10ss (%s MiB/s) %6ss   %s                  %s MiB\n" "$bk_s" "$(mbs "$bk_s")" "$tc_s" "$(ratio "$tc_s" "$bk_s")" $(( bk_kb / 1024 ))
-printf "restore   %10ss (%s MiB/s) %6ss   %s                  %s MiB\n" "$rs_s" "$(mbs "$rs_s")" "$tx_s" "$(ratio "$tx_s" "$rs_s")" $(( rs_kb / 1024 ))
+echo "                    exbackup        tar      ratio (tar/exbackup)   exbackup peak RSS   CPU s (exbackup and server, tar)"
+printf "backup    %10ss (%s MiB/s) %6ss   %s                  %s MiB            %s, %s\n" "$bk_s" "$(mbs "$bk_s")" "$tc_s" "$(ratio "$tc_s" "$bk_s")" $(( bk_kb / 1024 )) "$bk_c" "$tc_c"
+printf "restore   %10ss (%s MiB/s) %6ss   %s                  %s MiB            %s, %s\n" "$rs_s" "$(mbs "$rs_s")" "$tx_s" "$(ratio "$tx_s" "$rs_s")" $(( rs_kb / 1024 )) "$rs_c" "$tx_c"
 echo
 echo "moved: exbackup $(( tape_bytes / 1048576 )) MiB onto tape, tar $(( tar_bytes / 1048576 )) MiB (the backup"
 echo "truncated the logs it no longer needs; tar ran after it). MiB/s is of the tape."
@@ -140,4 +152,5 @@ if [ "$drop" = 1 ]; then echo "Page cache emptied before each timed step."; else
 if [ "$runs" -gt 1 ]; then
   echo
   echo "$runs runs, $type backup: backup ratio $(stats "${bk_ratios[@]}"), restore ratio $(stats "${rs_ratios[@]}") (median (range), tar/exbackup)"
+  echo "CPU seconds of exbackup and the server: backup $(stats "${bk_cpus[@]}"), restore $(stats "${rs_cpus[@]}")"
 fi
