@@ -188,7 +188,7 @@ func dbTitle(name string) string {
 }
 
 // finishSwap moves the recovered databases over the live ones and settles
-// the logs. Every step can be repeated, so an interrupted swap is finished
+// the logs; what it moved aside is left for removeRetired. Every step can be repeated, so an interrupted swap is finished
 // by running it again.
 func (s *store) finishSwap(mk *marker) error {
 	staging := mk.staging(s.dir)
@@ -257,11 +257,9 @@ func (s *store) finishSwap(mk *marker) error {
 	if err := os.Remove(filepath.Join(s.dir, restoreMarker)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	if err := syncDir(s.dir); err != nil {
-		return err
-	}
-	s.removeRetired()
-	return nil
+	// The retired files are deleted once the service has opened
+	// (openLocked), or by the caller when it does not start the service.
+	return syncDir(s.dir)
 }
 
 // removeRetired deletes, in the background, the given retired folders, or
@@ -280,12 +278,15 @@ func (s *store) removeRetired(dirs ...string) {
 	go func() {
 		defer s.retiring.Done()
 		for _, d := range dirs {
-			if err := os.RemoveAll(d); err != nil {
+			if err := removeAll(d); err != nil {
 				slog.Warn("removing files the store no longer uses", "store", s.what(), "dir", d, "err", err)
 			}
 		}
 	}()
 }
+
+// removeAll deletes a retired folder; tests replace it to see when.
+var removeAll = os.RemoveAll
 
 func sigBytes(h string) [16]byte {
 	var b [16]byte

@@ -174,6 +174,7 @@ func (s *store) restorePrepare(req exchange.RestoreRequest) (*restoreSession, []
 		if err := s.finishSwap(mk); err != nil {
 			return nil, nil, exchange.Errorf(exchange.CodeInternal, "%s: finishing the interrupted restore: %w", s.what(), err)
 		}
+		s.removeRetired()
 		mk = nil
 	}
 	s.clearStaleStaging(mk)

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"exbackup/exchange"
 
@@ -695,3 +696,38 @@ func TestAcknowledgedChangesAreReadAtOnce(t *testing.T) {
 
 // testKey is an access key as init makes them.
 const testKey = "q8Zr3vN1xW0bT5mK7pL2sA9dF4gH6jE-yU_cI0oRtQw"
+
+// The files a restore replaced are deleted only once the store has opened
+// the restored ones: their deletion can keep the disk busy, and the start
+// reads a cold database.
+func TestRestoreDeletesTheReplacedFilesAfterTheStart(t *testing.T) {
+	s := newTestServer(t, "Org", "Site", "EX1", false)
+	deliver(t, s, "alice", 5, "a")
+	full := takeBackup(t, s, exchange.StoreIS, exchange.Normal)
+	deliver(t, s, "bob", 5, "b")
+	st := s.is
+	running := make(chan bool, 1)
+	var once sync.Once
+	defer func(f func(string) error) { removeAll = f }(removeAll)
+	removeAll = func(dir string) error {
+		once.Do(func() { running <- st.running })
+		return os.RemoveAll(dir)
+	}
+	if _, err := restoreSet(s, full, exchange.RestoreRequest{Erase: true, Private: true, Public: true, Last: true, Start: true}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ok := <-running:
+		if !ok {
+			t.Fatal("the replaced files were being deleted before the store had opened the restored ones")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the replaced files were never deleted")
+	}
+	if err := s.StopService(bg, exchange.StoreIS); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(s.is.dir, retiredPrefix+"*")); len(left) != 0 {
+		t.Errorf("replaced files left behind: %v", left)
+	}
+}

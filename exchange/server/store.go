@@ -210,7 +210,12 @@ func (s *store) openLocked() error {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return exchange.Errorf(exchange.CodeInternal, "%s cannot start: %w", s.what(), err)
 	}
-	s.removeRetired() // left behind by a crash after a swap
+	// The files a restore's swap retired (or a crash left behind) are
+	// deleted only once the store has opened: freeing a large file's
+	// blocks can keep the disk busy (synchronous discards) for a quarter
+	// of a second, and the reads below that open, recover and revalidate
+	// a freshly restored, cold database would queue behind it.
+	defer s.removeRetired()
 	lg, err := xlog.Open(s.dir, s.logOpts)
 	if err != nil {
 		return exchange.Errorf(exchange.CodeInternal, "%s cannot start: transaction log: %w", s.what(), err)
