@@ -24,6 +24,13 @@
 // before that set, and the service can start at once. A service under a
 // running backup refuses to stop.
 //
+// Restored databases are written with direct I/O and so are not in the
+// page cache when the start opens them; bbolt maps them with MADV_RANDOM,
+// one read per faulted page. boltOpen first reads the freelist bbolt loads
+// at open in large reads (prefetch.go), and the files a swap retired are
+// deleted only after the store has opened (removeRetired), as freeing
+// their blocks keeps the disk busy.
+//
 // Server implements exchange.Node locally, the handler serves it over
 // HTTPS, and package client speaks it remotely, with the organization's
 // access key on every request and the server's certificate fingerprint

@@ -107,6 +107,10 @@ func (s *store) what() string {
 // boltOpen opens a database of the store and checks its schema version
 // (schema.go): a file of a newer version is refused and left as it is.
 func boltOpen(path string, readOnly bool) (*bolt.DB, error) {
+	// A restored file is cold in the page cache; read the freelist bbolt
+	// loads at open in a few large reads rather than a fault per page
+	// (prefetch.go). On a warm file this costs a few cached reads.
+	prefetchFreelist(path)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:  2 * time.Second,
 		ReadOnly: readOnly,
