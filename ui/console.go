@@ -129,6 +129,7 @@ func newConsole(a fyne.App, eng Engine, opts Options, do func(func())) *Console 
 	c.toolbar = c.buildToolbar()
 	c.menu = c.buildMenu()
 	c.win.SetMainMenu(c.menu)
+	c.updateServiceItems() // nothing is selected yet
 	c.win.SetContent(container.NewBorder(c.toolbar, c.statusBar.box, nil, nil, c.mdi.root))
 	c.win.Resize(fyne.NewSize(1180, 760))
 	c.win.Canvas().SetOnTypedKey(c.typedKey)

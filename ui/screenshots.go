@@ -205,6 +205,10 @@ func (c *Console) shoot(dir string) error {
 			m = c.offerWait("Stop Service", sampleBusy(), stopWaitQuestion, func(bool) {})
 		}, hide},
 		{"stop-waiting", func() { m = c.waitingDialog("Stop Service", sampleBusy().Waiting(), func() {}) }, hide},
+		{"operations-menu", func() {
+			c.sampleRunningStore()
+			c.openMenu(0)
+		}, c.closeMenu},
 		// Last: the pictures after it would be dark too.
 		{"main-dark", func() { c.setTheme(ThemeDark) }, func() { c.setTheme(theme0) }},
 	}
@@ -319,6 +323,40 @@ func (c *Console) sampleTicks() {
 			}
 			servers++
 		}
+	}
+}
+
+// sampleRunningStore selects, in the Microsoft Exchange window, the first
+// store whose service runs, so the Operations menu offers Stop Service and
+// not Start Service.
+func (c *Console) sampleRunningStore() {
+	ix := c.exch.ix
+	var walk func(uid string) bool
+	walk = func(uid string) bool {
+		if n := ix.nodes[uid]; n != nil && n.kind == kindStore && c.storeActions(n.server, n.store).stop {
+			c.exch.tree.Select(uid)
+			return true
+		}
+		for _, k := range ix.children[uid] {
+			if walk(k) {
+				return true
+			}
+		}
+		return false
+	}
+	walk(uidOrg)
+}
+
+// closeMenu closes the menu openMenu opened.
+func (c *Console) closeMenu() {
+	cv := c.win.Canvas()
+	type menuToggler interface{ ToggleMenu() }
+	if t, ok := cv.(menuToggler); ok {
+		t.ToggleMenu()
+		return
+	}
+	if top := cv.Overlays().Top(); top != nil {
+		cv.Overlays().Remove(top)
 	}
 }
 
