@@ -120,7 +120,7 @@ func (ew *exchangeWindow) setIndex(ix *orgIndex) {
 // the detail line and the Operations menu's service items.
 func (ew *exchangeWindow) selectionChanged() {
 	ew.updateDetail()
-	ew.c.updateServiceItems()
+	ew.c.updateMenuItems()
 }
 
 // updateDetail shows the selected node's name and state whole.
@@ -141,7 +141,7 @@ func (ew *exchangeWindow) updateDetail() {
 func (ew *exchangeWindow) setError(msg string) {
 	ew.errText = msg
 	ew.updateBanner()
-	ew.c.updateServiceItems()
+	ew.c.updateMenuItems()
 }
 
 func (ew *exchangeWindow) setDemo(on bool) {

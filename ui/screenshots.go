@@ -208,7 +208,10 @@ func (c *Console) shoot(dir string) error {
 		{"operations-menu", func() {
 			c.sampleRunningStore()
 			c.openMenu(0)
-		}, c.closeMenu},
+		}, func() {
+			c.closeMenu()
+			c.exch.tree.UnselectAll()
+		}},
 		// Last: the pictures after it would be dark too.
 		{"main-dark", func() { c.setTheme(ThemeDark) }, func() { c.setTheme(theme0) }},
 	}

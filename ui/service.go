@@ -310,30 +310,14 @@ func (c *Console) storeMenu(server string, id exchange.StoreID) *fyne.Menu {
 	return fyne.NewMenu("", start, stop, fyne.NewMenuItemSeparator(), cancel)
 }
 
-// updateServiceItems enables Operations > Start Service, Stop Service and
-// Cancel Restore by storeActions for the store selected in the Microsoft
-// Exchange window; with none selected they are disabled. It runs whenever
-// the selection or the states read change. The menu bar is rebuilt only
-// when an item changes: rebuilding it closes a menu that is open.
-func (c *Console) updateServiceItems() {
-	if c.menu == nil {
-		return // still being built
+// selectedActions are the storeActions of the store selected in the
+// Microsoft Exchange window: none when nothing, or no store, is selected.
+// Operations > Start Service, Stop Service and Cancel Restore follow them
+// (updateMenuItems).
+func (c *Console) selectedActions() storeActions {
+	server, id, ok := c.selectedStore()
+	if !ok {
+		return storeActions{}
 	}
-	var a storeActions
-	if server, id, ok := c.selectedStore(); ok {
-		a = c.storeActions(server, id)
-	}
-	changed := false
-	for _, it := range []struct {
-		key string
-		on  bool
-	}{{"start-service", a.start}, {"stop-service", a.stop}, {"cancel-restore", a.cancel}} {
-		if mi := c.menuItems[it.key]; mi.Disabled == it.on {
-			mi.Disabled = !it.on
-			changed = true
-		}
-	}
-	if changed {
-		c.menu.Refresh()
-	}
+	return c.storeActions(server, id)
 }

@@ -425,3 +425,41 @@ func TestOperationsServiceItemsFollowTheSelectedStore(t *testing.T) {
 	c.refreshOrg()
 	q.until(t, "the staged restore", func() bool { return serviceItems(t, c) == [3]bool{true, false, true} })
 }
+
+// While a dialog is up the menu items that act do nothing, so they are
+// disabled; closing it enables them again, the service items by the
+// selected store's state.
+func TestMenuItemsDisabledUnderADialog(t *testing.T) {
+	c, _ := newTestConsole(t, newFakeEngine())
+	c.exch.tree.Select("store/EXCH01/DS") // running
+	acting := []string{"backup", "restore", "export-items", "catalog", "catalog-file", "verify", "connect", "erase", "keys",
+		"expand-one", "expand-branch", "expand-all", "collapse", "refresh", "cascade", "tile", "win-exchange", "win-tapes", "about"}
+	for _, k := range acting {
+		if c.menuItems[k].Disabled {
+			t.Errorf("%s disabled with no dialog up", k)
+		}
+	}
+	c.About()
+	for _, k := range append(acting, "stop-service") {
+		if !c.menuItems[k].Disabled {
+			t.Errorf("%s enabled under the About dialog", k)
+		}
+	}
+	for _, k := range []string{"statusbar", "toolbar", "theme-light"} {
+		if c.menuItems[k].Disabled {
+			t.Errorf("%s disabled under a dialog: it still works", k)
+		}
+	}
+	c.keys[len(c.keys)-1].ok()
+	if len(c.keys) != 0 {
+		t.Fatal("the About dialog is still up")
+	}
+	for _, k := range acting {
+		if c.menuItems[k].Disabled {
+			t.Errorf("%s disabled after the dialog closed", k)
+		}
+	}
+	if got := serviceItems(t, c); got != [3]bool{false, true, false} {
+		t.Errorf("service items after the dialog closed: %v", got)
+	}
+}
