@@ -59,6 +59,7 @@ type Console struct {
 	statusBar *statusBar
 	menu      *fyne.MainMenu
 	menuItems map[string]*fyne.MenuItem
+	acting    []*fyne.MenuItem // the items that act through action: see updateMenuItems
 
 	keys []*dlgKeys // open dialogs, innermost last
 
@@ -129,6 +130,7 @@ func newConsole(a fyne.App, eng Engine, opts Options, do func(func())) *Console 
 	c.toolbar = c.buildToolbar()
 	c.menu = c.buildMenu()
 	c.win.SetMainMenu(c.menu)
+	c.updateMenuItems() // nothing is selected yet
 	c.win.SetContent(container.NewBorder(c.toolbar, c.statusBar.box, nil, nil, c.mdi.root))
 	c.win.Resize(fyne.NewSize(1180, 760))
 	c.win.Canvas().SetOnTypedKey(c.typedKey)
@@ -259,6 +261,7 @@ func (c *Console) buildMenu() *fyne.MainMenu {
 		it := fyne.NewMenuItem(label, c.action(fn))
 		it.Shortcut = sc
 		c.menuItems[key] = it
+		c.acting = append(c.acting, it)
 		return it
 	}
 	ctrl := func(k fyne.KeyName) fyne.Shortcut {
@@ -326,6 +329,42 @@ func (c *Console) buildMenu() *fyne.MainMenu {
 	)
 	help := fyne.NewMenu("Help", item("about", "About Backup…", c.About, key(fyne.KeyF1)))
 	return fyne.NewMainMenu(operations, tree, view, window, help)
+}
+
+// updateMenuItems enables the menu items that act: none while a dialog is
+// up (action ignores them then); Operations > Start Service, Stop Service
+// and Cancel Restore by selectedActions. It runs when a dialog opens or
+// closes and whenever the selection in the Microsoft Exchange window or the
+// states read change. The menu bar is rebuilt only when an item changes:
+// rebuilding it closes a menu that is open.
+func (c *Console) updateMenuItems() {
+	if c.menu == nil {
+		return // still being built
+	}
+	dialog := c.modalOpen()
+	var a storeActions
+	if !dialog {
+		a = c.selectedActions()
+	}
+	byState := map[*fyne.MenuItem]bool{
+		c.menuItems["start-service"]:  a.start,
+		c.menuItems["stop-service"]:   a.stop,
+		c.menuItems["cancel-restore"]: a.cancel,
+	}
+	changed := false
+	for _, it := range c.acting {
+		on := !dialog
+		if s, ok := byState[it]; ok {
+			on = s
+		}
+		if it.Disabled == on {
+			it.Disabled = !on
+			changed = true
+		}
+	}
+	if changed {
+		c.menu.Refresh()
+	}
 }
 
 // showWindow brings inner window i forward with the keyboard in it: the

@@ -13,6 +13,11 @@
 // runs in goroutines and comes back to widgets through Console.do (fyne.Do),
 // a few times a second at most.
 //
+// The menu items that act are enabled only when they can: none while a
+// dialog is up, and the service items by the selected store's state
+// (Console.updateMenuItems, run on every change of either); items that
+// need a selection elsewhere explain what to select when chosen.
+//
 // Files: console.go (main window, menus, toolbar, status bar), mdi.go (the
 // inner windows), orgindex.go and exchange.go (the tree and its index),
 // tapesmodel.go, tapes.go and columns.go (the Tapes window, its columns
@@ -28,8 +33,9 @@
 // (Backup Information, one row per set), restore.go and status.go (the
 // dialogs and the job runner), ops.go (Verify, Catalog, Erase Tape, About),
 // service.go (Start Service, Stop Service with its offer to wait for a
-// streaming backup, Cancel Restore, and the tree's context menu enabled by
-// the store's state),
+// streaming backup, Cancel Restore, and storeActions: what the selected
+// store's state allows, which enables them in the tree's context menu and
+// in the Operations menu alike),
 // modal.go (dialog frame fitted to the window, confirmations, form
 // helpers), dlgwidgets.go (keyboard-aware dialog
 // widgets), theme.go, icons.go, format.go, quitguard.go (ShowAndRun and

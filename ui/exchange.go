@@ -58,8 +58,8 @@ func newOrgTree(ew *exchangeWindow) *orgTree {
 	t.IsBranch = func(uid string) bool { return ew.ix.IsBranch(uid) }
 	t.CreateNode = func(bool) fyne.CanvasObject { return newNodeRow(ew) }
 	t.UpdateNode = func(uid string, _ bool, o fyne.CanvasObject) { o.(*nodeRow).update(uid) }
-	t.OnSelected = func(uid string) { ew.selected = uid; ew.updateDetail() }
-	t.OnUnselected = func(string) { ew.selected = ""; ew.updateDetail() }
+	t.OnSelected = func(uid string) { ew.selected = uid; ew.selectionChanged() }
+	t.OnUnselected = func(string) { ew.selected = ""; ew.selectionChanged() }
 	t.ExtendBaseWidget(t)
 	return t
 }
@@ -113,7 +113,14 @@ func (ew *exchangeWindow) setIndex(ix *orgIndex) {
 	}
 	ew.tree.Refresh()
 	ew.updateBanner()
+	ew.selectionChanged()
+}
+
+// selectionChanged follows the selected node, or its state read afresh:
+// the detail line and the Operations menu's service items.
+func (ew *exchangeWindow) selectionChanged() {
 	ew.updateDetail()
+	ew.c.updateMenuItems()
 }
 
 // updateDetail shows the selected node's name and state whole.
@@ -128,9 +135,13 @@ func (ew *exchangeWindow) updateDetail() {
 	showText(ew.detail, text)
 }
 
+// setError shows why the organization could not be read; the states in
+// the tree are then those of an earlier read, and no service item acts on
+// them.
 func (ew *exchangeWindow) setError(msg string) {
 	ew.errText = msg
 	ew.updateBanner()
+	ew.c.updateMenuItems()
 }
 
 func (ew *exchangeWindow) setDemo(on bool) {

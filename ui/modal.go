@@ -99,12 +99,17 @@ func (l *fitWindowLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 
 // pushKeys and popKeys keep the stack of open dialogs; the top one gets
 // Enter and Escape when no widget has the focus.
-func (c *Console) pushKeys(k *dlgKeys) { c.keys = append(c.keys, k) }
+// The menu items that act are disabled while a dialog is up.
+func (c *Console) pushKeys(k *dlgKeys) {
+	c.keys = append(c.keys, k)
+	c.updateMenuItems()
+}
 
 func (c *Console) popKeys(k *dlgKeys) {
 	for i := len(c.keys) - 1; i >= 0; i-- {
 		if c.keys[i] == k {
 			c.keys = append(c.keys[:i], c.keys[i+1:]...)
+			c.updateMenuItems()
 			return
 		}
 	}

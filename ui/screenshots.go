@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -205,6 +206,14 @@ func (c *Console) shoot(dir string) error {
 			m = c.offerWait("Stop Service", sampleBusy(), stopWaitQuestion, func(bool) {})
 		}, hide},
 		{"stop-waiting", func() { m = c.waitingDialog("Stop Service", sampleBusy().Waiting(), func() {}) }, hide},
+		{"operations-menu", func() {
+			menuNote = c.serviceMenuNote()
+			c.sampleRunningStore()
+			c.openMenu(0)
+		}, func() {
+			c.closeMenu()
+			c.exch.tree.UnselectAll()
+		}},
 		// Last: the pictures after it would be dark too.
 		{"main-dark", func() { c.setTheme(ThemeDark) }, func() { c.setTheme(theme0) }},
 	}
@@ -319,6 +328,81 @@ func (c *Console) sampleTicks() {
 			}
 			servers++
 		}
+	}
+}
+
+// sampleRunningStore selects, in the Microsoft Exchange window, the first
+// store whose service runs, so the Operations menu offers Stop Service and
+// not Start Service.
+func (c *Console) sampleRunningStore() {
+	ix := c.exch.ix
+	var walk func(uid string) bool
+	walk = func(uid string) bool {
+		if n := ix.nodes[uid]; n != nil && n.kind == kindStore && c.storeActions(n.server, n.store).stop {
+			c.exch.tree.Select(uid)
+			return true
+		}
+		for _, k := range ix.children[uid] {
+			if walk(k) {
+				return true
+			}
+		}
+		return false
+	}
+	walk(uidOrg)
+}
+
+// menuNote is what the operations-menu picture prints beside its name.
+var menuNote string
+
+func init() {
+	shotNote["operations-menu"] = func(*Console) string { return menuNote }
+}
+
+// serviceMenuNote selects each store of the tree in turn and says which
+// of the Operations menu's service items the window's menu then enables:
+// "EXCH01 IS stopped: Start Service; …".
+func (c *Console) serviceMenuNote() string {
+	ix := c.exch.ix
+	var parts []string
+	var walk func(uid string)
+	walk = func(uid string) {
+		if n := ix.nodes[uid]; n != nil && n.kind == kindStore {
+			c.exch.tree.Select(uid)
+			var on []string
+			for _, it := range c.win.MainMenu().Items[0].Items {
+				switch it.Label {
+				case "Start Service", "Stop Service", "Cancel Restore":
+					if !it.Disabled {
+						on = append(on, it.Label)
+					}
+				}
+			}
+			if len(on) == 0 {
+				on = []string{"none"}
+			}
+			state := ix.org.Status[n.server].Service(n.store)
+			parts = append(parts, fmt.Sprintf("%s %s %s: %s", n.server, n.store, state, strings.Join(on, ", ")))
+		}
+		for _, k := range ix.children[uid] {
+			walk(k)
+		}
+	}
+	walk(uidOrg)
+	c.exch.tree.UnselectAll()
+	return "service items enabled for " + strings.Join(parts, "; ")
+}
+
+// closeMenu closes the menu openMenu opened.
+func (c *Console) closeMenu() {
+	cv := c.win.Canvas()
+	type menuToggler interface{ ToggleMenu() }
+	if t, ok := cv.(menuToggler); ok {
+		t.ToggleMenu()
+		return
+	}
+	if top := cv.Overlays().Top(); top != nil {
+		cv.Overlays().Remove(top)
 	}
 }
 

@@ -51,7 +51,7 @@ func TestScreenshots(t *testing.T) {
 		"10-restore-information-files.png", "11-verify.png", "12-verify-status.png", "13-replace-confirm.png", "14-erase-confirm.png",
 		"15-encryption-keys.png", "16-passphrase.png", "17-about.png",
 		"18-tapes-items.png", "19-tapes-items-search.png", "20-message-viewer.png", "21-restore-information-items.png", "22-export-items.png",
-		"23-insert-next-tape.png", "24-stop-wait.png", "25-stop-waiting.png", "26-main-dark.png"}
+		"23-insert-next-tape.png", "24-stop-wait.png", "25-stop-waiting.png", "26-operations-menu.png", "27-main-dark.png"}
 	ents, _ := os.ReadDir(dir)
 	var got []string
 	for _, e := range ents {

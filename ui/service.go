@@ -273,24 +273,51 @@ func (c *Console) confirmLike(title, message, detail string) *modal {
 	return m
 }
 
-// storeMenu is the tree's context menu for a store, its items enabled by
-// the store's state: Start Service when it does not run, Stop Service
-// when it does (a backup streaming or not: the console offers to wait),
-// Cancel Restore when a restore is staged. A server that does not answer
-// offers none.
-func (c *Console) storeMenu(server string, id exchange.StoreID) *fyne.Menu {
-	start := fyne.NewMenuItem("Start Service", c.action(c.StartService))
-	stop := fyne.NewMenuItem("Stop Service", c.action(c.StopService))
-	cancel := fyne.NewMenuItem("Cancel Restore", c.action(c.CancelRestore))
+// storeActions is what can be done to a store in the state the console
+// last read: Start Service when its service is stopped or restore-pending,
+// Stop Service when it runs (a backup streaming or not: the console offers
+// to wait), Cancel Restore when a restore is staged. A server that does not
+// answer, or an organization that could not be read, offers none. The
+// tree's context menu and the Operations menu both follow it.
+type storeActions struct{ start, stop, cancel bool }
+
+func (c *Console) storeActions(server string, id exchange.StoreID) storeActions {
+	if c.exch.errText != "" {
+		return storeActions{} // the states shown are those of an earlier read
+	}
 	org := c.exch.ix.org
 	st, known := org.Status[server]
-	if _, unreachable := org.Unreachable[server]; unreachable {
-		known = false
+	if _, unreachable := org.Unreachable[server]; unreachable || !known {
+		return storeActions{}
 	}
 	state := st.Service(id)
 	_, staged := st.Restore(id)
-	start.Disabled = !known || state == exchange.Running
-	stop.Disabled = !known || state != exchange.Running
-	cancel.Disabled = !known || !staged
+	return storeActions{
+		start:  state == exchange.Stopped || state == exchange.RestorePending,
+		stop:   state == exchange.Running,
+		cancel: staged,
+	}
+}
+
+// storeMenu is the tree's context menu for a store, its items enabled by
+// storeActions.
+func (c *Console) storeMenu(server string, id exchange.StoreID) *fyne.Menu {
+	a := c.storeActions(server, id)
+	start := fyne.NewMenuItem("Start Service", c.action(c.StartService))
+	stop := fyne.NewMenuItem("Stop Service", c.action(c.StopService))
+	cancel := fyne.NewMenuItem("Cancel Restore", c.action(c.CancelRestore))
+	start.Disabled, stop.Disabled, cancel.Disabled = !a.start, !a.stop, !a.cancel
 	return fyne.NewMenu("", start, stop, fyne.NewMenuItemSeparator(), cancel)
+}
+
+// selectedActions are the storeActions of the store selected in the
+// Microsoft Exchange window: none when nothing, or no store, is selected.
+// Operations > Start Service, Stop Service and Cancel Restore follow them
+// (updateMenuItems).
+func (c *Console) selectedActions() storeActions {
+	server, id, ok := c.selectedStore()
+	if !ok {
+		return storeActions{}
+	}
+	return c.storeActions(server, id)
 }

@@ -306,3 +306,160 @@ func TestStoreContextMenu(t *testing.T) {
 		t.Fatalf("result: %q", txt)
 	}
 }
+
+// serviceItems says which of Operations > Start Service, Stop Service and
+// Cancel Restore are enabled, as the window's main menu holds them.
+func serviceItems(t *testing.T, c *Console) [3]bool {
+	t.Helper()
+	var ops *fyne.Menu
+	for _, m := range c.win.MainMenu().Items {
+		if m.Label == "Operations" {
+			ops = m
+		}
+	}
+	if ops == nil {
+		t.Fatal("no Operations menu")
+	}
+	var got [3]bool
+	seen := 0
+	for _, it := range ops.Items {
+		for i, label := range []string{"Start Service", "Stop Service", "Cancel Restore"} {
+			if it.Label == label {
+				got[i] = !it.Disabled
+				seen++
+			}
+		}
+	}
+	if seen != 3 {
+		t.Fatalf("Operations has %d of the service items", seen)
+	}
+	return got
+}
+
+// The Operations menu's service items are enabled exactly when the
+// selected store's state allows them, as its context menu is; nothing
+// selected, a server, a server that does not answer, or an organization
+// that could not be read enable none. They follow the selection and every
+// read of the states.
+func TestOperationsServiceItemsFollowTheSelectedStore(t *testing.T) {
+	eng := newFakeEngine()
+	org := sampleOrg()
+	ex1 := org.Status["EXCH01"]
+	ex1.IS = exchange.RestorePending
+	ex1.Restores = []exchange.StagedRestore{{Store: exchange.StoreIS, Sets: []exchange.StagedSet{{Type: exchange.Normal, Server: "EXCH01", Created: testNow}}}}
+	org.Status["EXCH01"] = ex1
+	org.Unreachable = map[string]string{"EXCH02": "connection refused"}
+	eng.org = org
+	c, q := newTestConsole(t, eng)
+	none := [3]bool{}
+	if got := serviceItems(t, c); got != none {
+		t.Fatalf("with nothing selected: %v", got)
+	}
+
+	for _, tc := range []struct {
+		uid  string
+		want [3]bool // Start, Stop, Cancel Restore
+	}{
+		{"store/EXCH01/DS", [3]bool{false, true, false}}, // running
+		{"store/EXCH01/IS", [3]bool{true, false, true}},  // restore-pending, staged
+		{"store/EXCH03/IS", [3]bool{true, false, false}}, // stopped
+		{"store/EXCH02/IS", none},                        // the server does not answer
+		{"server/EXCH01", none},                          // not a store
+		{"site/Redmond", none},                           // not a store
+		{"store/EXCH03/DS", [3]bool{false, true, false}}, // running
+	} {
+		c.exch.tree.Select(tc.uid)
+		if c.exch.selected != tc.uid {
+			t.Fatalf("%s is not selected (%q)", tc.uid, c.exch.selected)
+		}
+		if got := serviceItems(t, c); got != tc.want {
+			t.Errorf("%s: Start, Stop, Cancel Restore enabled %v, want %v", tc.uid, got, tc.want)
+		}
+		// The context menu decides alike.
+		if ix := c.exch.ix.nodes[tc.uid]; ix.kind == kindStore {
+			m := c.storeMenu(ix.server, ix.store)
+			ctx := [3]bool{!m.Items[0].Disabled, !m.Items[1].Disabled, !m.Items[3].Disabled}
+			if ctx != tc.want {
+				t.Errorf("%s: context menu %v, Operations %v", tc.uid, ctx, tc.want)
+			}
+		}
+	}
+	c.exch.tree.UnselectAll()
+	if got := serviceItems(t, c); got != none {
+		t.Fatalf("after unselecting: %v", got)
+	}
+
+	// The store's service starts (here, elsewhere): a refresh reads it.
+	c.exch.tree.Select("store/EXCH03/IS")
+	eng.locked(func() {
+		o := sampleOrg()
+		ex3 := o.Status["EXCH03"]
+		ex3.IS = exchange.Running
+		o.Status["EXCH03"] = ex3
+		eng.org = o
+	})
+	c.refresh()
+	q.until(t, "Stop Service enabled for the started store", func() bool { return serviceItems(t, c) == [3]bool{false, true, false} })
+
+	// The organization cannot be read: its states are unknown.
+	eng.locked(func() { eng.orgErr = fmt.Errorf("the directory on EXCH01 does not answer") })
+	c.refreshOrg()
+	q.until(t, "the failed read", func() bool { return c.exch.errText != "" })
+	if got := serviceItems(t, c); got != none {
+		t.Fatalf("after a failed read: %v", got)
+	}
+	eng.locked(func() { eng.orgErr = nil })
+	c.refreshOrg()
+	q.until(t, "the next read", func() bool { return c.exch.errText == "" && c.orgGen > 0 })
+	q.until(t, "Stop Service enabled again", func() bool { return serviceItems(t, c) == [3]bool{false, true, false} })
+
+	// A restore staged on it: Cancel Restore, and Start Service to recover it.
+	eng.locked(func() {
+		o := sampleOrg()
+		ex3 := o.Status["EXCH03"]
+		ex3.IS = exchange.RestorePending
+		ex3.Restores = []exchange.StagedRestore{{Store: exchange.StoreIS}}
+		o.Status["EXCH03"] = ex3
+		eng.org = o
+	})
+	c.refreshOrg()
+	q.until(t, "the staged restore", func() bool { return serviceItems(t, c) == [3]bool{true, false, true} })
+}
+
+// While a dialog is up the menu items that act do nothing, so they are
+// disabled; closing it enables them again, the service items by the
+// selected store's state.
+func TestMenuItemsDisabledUnderADialog(t *testing.T) {
+	c, _ := newTestConsole(t, newFakeEngine())
+	c.exch.tree.Select("store/EXCH01/DS") // running
+	acting := []string{"backup", "restore", "export-items", "catalog", "catalog-file", "verify", "connect", "erase", "keys",
+		"expand-one", "expand-branch", "expand-all", "collapse", "refresh", "cascade", "tile", "win-exchange", "win-tapes", "about"}
+	for _, k := range acting {
+		if c.menuItems[k].Disabled {
+			t.Errorf("%s disabled with no dialog up", k)
+		}
+	}
+	c.About()
+	for _, k := range append(acting, "stop-service") {
+		if !c.menuItems[k].Disabled {
+			t.Errorf("%s enabled under the About dialog", k)
+		}
+	}
+	for _, k := range []string{"statusbar", "toolbar", "theme-light"} {
+		if c.menuItems[k].Disabled {
+			t.Errorf("%s disabled under a dialog: it still works", k)
+		}
+	}
+	c.keys[len(c.keys)-1].ok()
+	if len(c.keys) != 0 {
+		t.Fatal("the About dialog is still up")
+	}
+	for _, k := range acting {
+		if c.menuItems[k].Disabled {
+			t.Errorf("%s disabled after the dialog closed", k)
+		}
+	}
+	if got := serviceItems(t, c); got != [3]bool{false, true, false} {
+		t.Errorf("service items after the dialog closed: %v", got)
+	}
+}
