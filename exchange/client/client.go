@@ -238,7 +238,7 @@ func (c *Client) call(ctx context.Context, op, method, path string, in, out any)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return c.answerErr(op, resp)
+		return c.answerErr(ctx, op, resp)
 	}
 	if out == nil {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, clientMaxErrorAnswer)) // lets the connection be reused
@@ -269,7 +269,16 @@ func (c *Client) netErr(op string, err error) error {
 
 // answerErr rebuilds the *exchange.Error a server answered, so errors.Is works on
 // its code as if the server were local.
-func (c *Client) answerErr(op string, resp *http.Response) error {
+//
+// An error answer to a call whose context has ended is that end: the
+// server answers the cancellation it saw ("context canceled") as soon as
+// the client starts to close the connection, and over HTTP/1.1 the
+// transport hands over an answer that beat the close. The call was
+// cancelled or ran out of time, and says so, as when the close wins.
+func (c *Client) answerErr(ctx context.Context, op string, resp *http.Response) error {
+	if ctx.Err() != nil {
+		return c.netErr(op, context.Cause(ctx))
+	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, clientMaxErrorAnswer))
 	var body wire.ErrorBody
 	if json.Unmarshal(b, &body) != nil || body.Code == "" {
@@ -390,7 +399,7 @@ func (c *Client) BackupRead(ctx context.Context, session, file string) (io.ReadC
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
-		return nil, c.answerErr(op, resp)
+		return nil, c.answerErr(ctx, op, resp)
 	}
 	if ct := resp.Header.Get("Content-Type"); ct != wire.FrameContentType {
 		resp.Body.Close()
@@ -481,7 +490,7 @@ func (c *Client) RestoreWrite(ctx context.Context, session, file string, r io.Re
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return c.answerErr(op, resp)
+		return c.answerErr(ctx, op, resp)
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, clientMaxErrorAnswer))
 	return nil

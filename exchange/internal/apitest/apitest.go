@@ -36,7 +36,8 @@ type Fake struct {
 	Files      map[string][]byte // BackupRead contents by file name
 	FailAt     map[string]int    // BackupRead fails after this many bytes
 	CloseErr   error             // BackupRead's reader fails to close
-	Block      bool              // BackupRead streams forever, until its context ends
+	Block      bool              // BackupRead streams forever, until its context ends; Status waits for its end
+	Waiting    chan struct{}     // if not nil, closed when a blocking Status begins to wait
 	CtxDone    chan struct{}     // closed when a blocking call sees its context end
 	PanicIn    string            // a method that panics
 	Restore    string            // RestoreWrite: "" reads all; "exact" reads len(want) bytes; "part" stops early; "ignore" swallows read errors
@@ -127,9 +128,12 @@ func (f *Fake) Status(ctx context.Context) (exchange.Status, error) {
 		return exchange.Status{}, err
 	}
 	f.Mu.Lock()
-	block, done := f.Block, f.CtxDone
+	block, waiting, done := f.Block, f.Waiting, f.CtxDone
 	f.Mu.Unlock()
 	if block {
+		if waiting != nil {
+			close(waiting)
+		}
 		<-ctx.Done()
 		close(done)
 		return exchange.Status{}, ctx.Err()
