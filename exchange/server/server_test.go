@@ -708,7 +708,12 @@ func TestRestoreDeletesTheReplacedFilesAfterTheStart(t *testing.T) {
 	st := s.is
 	running := make(chan bool, 1)
 	var once sync.Once
-	defer func(f func(string) error) { removeAll = f }(removeAll)
+	// The backups' log truncation deletes in the background too: let it
+	// end before the hook is put in, and take the hook out only when no
+	// deletion can still read it.
+	idle := func() { s.ds.retiring.Wait(); st.retiring.Wait() }
+	idle()
+	defer func(f func(string) error) { idle(); removeAll = f }(removeAll)
 	removeAll = func(dir string) error {
 		once.Do(func() { running <- st.running })
 		return os.RemoveAll(dir)
