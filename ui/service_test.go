@@ -239,19 +239,25 @@ func menuItems(t *testing.T, c *Console) (*widget.PopUpMenu, map[string]*fyne.Me
 	return pm, items, taps
 }
 
-// Right-clicking a store in the Microsoft Exchange window opens its
-// context menu, its items enabled by the store's state; Cancel Restore on
-// a store with a staged restore asks the engine, after confirmation, and
-// shows what it said.
-func TestStoreContextMenu(t *testing.T) {
-	eng := newFakeEngine()
+// stagedSampleOrg is sampleOrg with a restore staged on EXCH01's
+// Information Store (restore-pending) and EXCH02 not answering.
+func stagedSampleOrg() engine.Org {
 	org := sampleOrg()
 	ex1 := org.Status["EXCH01"]
 	ex1.IS = exchange.RestorePending
 	ex1.Restores = []exchange.StagedRestore{{Store: exchange.StoreIS, Sets: []exchange.StagedSet{{Type: exchange.Normal, Server: "EXCH01", Created: testNow}}}}
 	org.Status["EXCH01"] = ex1
 	org.Unreachable = map[string]string{"EXCH02": "connection refused"}
-	eng.org = org
+	return org
+}
+
+// Right-clicking a store in the Microsoft Exchange window opens its
+// context menu, its items enabled by the store's state; Cancel Restore on
+// a store with a staged restore asks the engine, after confirmation, and
+// shows what it said.
+func TestStoreContextMenu(t *testing.T) {
+	eng := newFakeEngine()
+	eng.org = stagedSampleOrg()
 	eng.serviceRes = exchange.RestoreResult{Messages: []string{"The staged restore of the Microsoft Information Store on EXCH01 was dropped."}}
 	c, q := newTestConsole(t, eng)
 	c.exch.expandAll()
@@ -343,13 +349,7 @@ func serviceItems(t *testing.T, c *Console) [3]bool {
 // read of the states.
 func TestOperationsServiceItemsFollowTheSelectedStore(t *testing.T) {
 	eng := newFakeEngine()
-	org := sampleOrg()
-	ex1 := org.Status["EXCH01"]
-	ex1.IS = exchange.RestorePending
-	ex1.Restores = []exchange.StagedRestore{{Store: exchange.StoreIS, Sets: []exchange.StagedSet{{Type: exchange.Normal, Server: "EXCH01", Created: testNow}}}}
-	org.Status["EXCH01"] = ex1
-	org.Unreachable = map[string]string{"EXCH02": "connection refused"}
-	eng.org = org
+	eng.org = stagedSampleOrg()
 	c, q := newTestConsole(t, eng)
 	none := [3]bool{}
 	if got := serviceItems(t, c); got != none {

@@ -637,19 +637,25 @@ func (c *frameChecker) add(f deferredFrame) {
 // under one lock, so that a frame added meanwhile starts another run.
 func (c *frameChecker) run(idle chan struct{}) {
 	c.mu.Lock()
+	c.drainLocked()
+	c.queue, c.next = c.queue[:0], 0
+	c.running = false
+	close(idle)
+	c.mu.Unlock()
+}
+
+// drainLocked checks, one after the other, the frames nobody checks yet,
+// letting go of the lock while it checks each.
+func (c *frameChecker) drainLocked() {
 	for {
 		f, ok := c.claimLocked()
 		if !ok {
-			break
+			return
 		}
 		c.mu.Unlock()
 		c.check(f)
 		c.mu.Lock()
 	}
-	c.queue, c.next = c.queue[:0], 0
-	c.running = false
-	close(idle)
-	c.mu.Unlock()
 }
 
 // claimLocked takes the next frame nobody checks yet.
@@ -683,15 +689,7 @@ func (c *frameChecker) check(f deferredFrame) {
 // first that failed. It checks those the goroutine has not begun itself.
 func (c *frameChecker) wait() *StreamError {
 	c.mu.Lock()
-	for {
-		f, ok := c.claimLocked()
-		if !ok {
-			break
-		}
-		c.mu.Unlock()
-		c.check(f)
-		c.mu.Lock()
-	}
+	c.drainLocked()
 	running, idle := c.running, c.idle
 	c.mu.Unlock()
 	if running {
