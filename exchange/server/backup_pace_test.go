@@ -3,6 +3,8 @@ package server
 import (
 	"crypto/sha256"
 	"runtime"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,10 +13,7 @@ import (
 // A backup stream pauses between reads only while changes wait on its
 // store, for no longer than its thread worked, and never past maxPause.
 func TestBackupPacerGivesWayToWaitingChanges(t *testing.T) {
-	var pauses []time.Duration
-	old := pauseFor
-	pauseFor = func(d time.Duration) { pauses = append(pauses, d) }
-	defer func() { pauseFor = old }()
+	pauses := recordPauses(t)
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	work := func() {
@@ -30,30 +29,27 @@ func TestBackupPacerGivesWayToWaitingChanges(t *testing.T) {
 	p.wait(0) // the first read
 	work()
 	p.wait(0)
-	if len(pauses) != 0 {
-		t.Fatalf("paused %v with nothing waiting", pauses)
+	if len(pauses()) != 0 {
+		t.Fatalf("paused %v with nothing waiting", pauses())
 	}
 	waiting.Add(1)
 	work()
 	p.wait(0)
-	if len(pauses) != 1 || pauses[0] <= 0 || pauses[0] > maxPause {
-		t.Fatalf("pauses %v while a change waits, want one in (0, %v]", pauses, maxPause)
+	if len(pauses()) != 1 || pauses()[0] <= 0 || pauses()[0] > maxPause {
+		t.Fatalf("pauses() %v while a change waits, want one in (0, %v]", pauses(), maxPause)
 	}
 	waiting.Add(-1)
 	work()
 	p.wait(0)
-	if len(pauses) != 1 {
-		t.Fatalf("paused %v after the change was answered", pauses[1:])
+	if len(pauses()) != 1 {
+		t.Fatalf("paused %v after the change was answered", pauses()[1:])
 	}
 }
 
 // The read-ahead's CPU for a chunk counts toward the stream's share: it
 // ran beside the sender, so the pause makes up for it too.
 func TestBackupPacerChargesTheReadAhead(t *testing.T) {
-	var pauses []time.Duration
-	old := pauseFor
-	pauseFor = func(d time.Duration) { pauses = append(pauses, d) }
-	defer func() { pauseFor = old }()
+	pauses := recordPauses(t)
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 
@@ -61,17 +57,28 @@ func TestBackupPacerChargesTheReadAhead(t *testing.T) {
 	p := backupPacer{waiting: &waiting}
 	p.wait(0)
 	p.wait(10 * time.Millisecond)
-	if len(pauses) != 0 {
-		t.Fatalf("paused %v with nothing waiting", pauses)
+	if len(pauses()) != 0 {
+		t.Fatalf("paused %v with nothing waiting", pauses())
 	}
 	waiting.Add(1)
 	const read = 10 * time.Millisecond
 	p.wait(read)
-	if want := (pauseShare + 1) * read; len(pauses) != 1 || pauses[0] < want || pauses[0] > maxPause {
-		t.Fatalf("pauses %v after a chunk that took the read-ahead %v, want one in [%v, %v]", pauses, read, want, maxPause)
+	if want := (pauseShare + 1) * read; len(pauses()) != 1 || pauses()[0] < want || pauses()[0] > maxPause {
+		t.Fatalf("pauses() %v after a chunk that took the read-ahead %v, want one in [%v, %v]", pauses(), read, want, maxPause)
 	}
 	p.wait(time.Second)
-	if len(pauses) != 2 || pauses[1] != maxPause {
-		t.Fatalf("pauses %v, want the second at most %v", pauses, maxPause)
+	if len(pauses()) != 2 || pauses()[1] != maxPause {
+		t.Fatalf("pauses() %v, want the second at most %v", pauses(), maxPause)
 	}
+}
+
+// recordPauses puts a recorder in pauseFor's place for the rest of the
+// test; what it returns gives the pauses so far.
+func recordPauses(t *testing.T) func() []time.Duration {
+	var mu sync.Mutex
+	var pauses []time.Duration
+	old := pauseFor
+	pauseFor = func(d time.Duration) { mu.Lock(); pauses = append(pauses, d); mu.Unlock() }
+	t.Cleanup(func() { pauseFor = old })
+	return func() []time.Duration { mu.Lock(); defer mu.Unlock(); return slices.Clone(pauses) }
 }

@@ -377,11 +377,7 @@ func TestBackupStreamPausesForWaitingChanges(t *testing.T) {
 			size = f.Size
 		}
 	}
-	var mu sync.Mutex
-	var pauses []time.Duration
-	old := pauseFor
-	pauseFor = func(d time.Duration) { mu.Lock(); pauses = append(pauses, d); mu.Unlock() }
-	defer func() { pauseFor = old }()
+	recorded := recordPauses(t)
 	s.is.waiting.Add(1)
 	defer s.is.waiting.Add(-1)
 	rc, err := c.BackupRead(bg, info.Session, privEDB)
@@ -393,8 +389,7 @@ func TestBackupStreamPausesForWaitingChanges(t *testing.T) {
 	if err != nil || n != size {
 		t.Fatalf("streamed %d of %d bytes: %v", n, size, err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	pauses := recorded()
 	chunks := int((size + wire.MaxChunk - 1) / wire.MaxChunk)
 	if len(pauses) != chunks-1 {
 		t.Fatalf("%d pauses in a stream of %d chunks while a change waits, want %d", len(pauses), chunks, chunks-1)

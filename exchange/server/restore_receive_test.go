@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io/fs"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,26 +14,9 @@ import (
 	"time"
 
 	"exbackup/exchange"
+	"exbackup/exchange/internal/apitest"
 	"exbackup/exchange/wire"
 )
-
-// framedTestData frames n pseudo-random bytes into full-size frames.
-func framedTestData(t *testing.T, n int) []byte {
-	t.Helper()
-	data := make([]byte, n)
-	var seed [32]byte
-	seed[0] = byte(n)
-	rand.NewChaCha8(seed).Read(data)
-	var buf bytes.Buffer
-	fw := wire.NewFrameWriter(&buf)
-	if _, err := fw.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := fw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 // A database whose upload is corrupt in a frame checked while the next
 // ones arrive fails with the error of that frame, and leaves neither the
@@ -50,7 +32,7 @@ func TestCorruptUploadIsNotStaged(t *testing.T) {
 	}
 	h := NewHandler(s, s.Config().Key, nil)
 	frame := 4 + wire.MaxChunk + 4
-	good := framedTestData(t, 9*wire.MaxChunk+5)
+	good := apitest.Framed(t, apitest.Data(9*wire.MaxChunk+5, 1))
 	flip := func(at int) []byte { b := bytes.Clone(good); b[at] ^= 0x08; return b }
 	cases := []struct {
 		name string
