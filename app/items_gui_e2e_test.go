@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -16,30 +15,15 @@ import (
 // searches by its sender and opens a message in the viewer, and says
 // beside each picture what it shows.
 func TestGUIItemsUnderXvfb(t *testing.T) {
-	if _, err := exec.LookPath("xvfb-run"); err != nil {
-		t.Skip("xvfb-run is not installed (test.sh installs it)")
-	}
+	console := tourConsole(t)
 	o := newOrg(t, "EXCH01/Redmond")
 	o.load("EXCH01", 60)
 	o.ok("backup", "IS", `\\EXCH01`, "/tape:"+tapeName)
 	before := o.digest("EXCH01")
 
-	console := filepath.Join(t.TempDir(), "exbackup-screenshots")
-	if out, err := exec.Command("go", "build", "-tags", "screenshots", "-o", console, "exbackup").CombinedOutput(); err != nil {
-		t.Fatalf("building the console with -tags screenshots: %v\n%s", err, out)
-	}
-	shots := t.TempDir()
-	cmd := exec.Command("xvfb-run", "-a", "-s", "-screen 0 1280x900x24", console)
-	cmd.Env = append(os.Environ(), "EXBACKUP_HOME="+o.home, "XDG_CONFIG_HOME="+t.TempDir(), "EXBACKUP_SCREENSHOTS="+shots)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("the console under Xvfb: %v\n%s%s", err, out, stderr.String())
-	}
-	checkShots(t, shots, stderr.String())
+	out, _, shots := runTour(t, console, append(os.Environ(), "EXBACKUP_HOME="+o.home, "XDG_CONFIG_HOME="+t.TempDir()))
 	notes := map[string]string{}
-	for _, line := range strings.Split(string(out), "\n") {
+	for _, line := range strings.Split(out, "\n") {
 		if name, note, ok := strings.Cut(line, ".png: "); ok {
 			notes[regexp.MustCompile(`^\d+-`).ReplaceAllString(name, "")] = note
 		}

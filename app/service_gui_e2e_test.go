@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -16,9 +15,7 @@ import (
 // Restore the window's menu enables, then photographs the menu open on a
 // running store.
 func TestGUIServiceMenuFollowsTheStoreUnderXvfb(t *testing.T) {
-	if _, err := exec.LookPath("xvfb-run"); err != nil {
-		t.Skip("xvfb-run is not installed (test.sh installs it)")
-	}
+	console := tourConsole(t)
 	o := newOrg(t, "EXCH01/Redmond", "EXCH02/Redmond")
 	o.load("EXCH01", 20)
 	o.ok("backup", "IS", `\\EXCH01`, "/tape:TapeA")
@@ -28,24 +25,11 @@ func TestGUIServiceMenuFollowsTheStoreUnderXvfb(t *testing.T) {
 		t.Fatalf("the states to show:\n%s", org)
 	}
 
-	console := filepath.Join(t.TempDir(), "exbackup-screenshots")
-	if out, err := exec.Command("go", "build", "-tags", "screenshots", "-o", console, "exbackup").CombinedOutput(); err != nil {
-		t.Fatalf("building the console with -tags screenshots: %v\n%s", err, out)
-	}
-	shots := t.TempDir()
-	cmd := exec.Command("xvfb-run", "-a", "-s", "-screen 0 1280x900x24", console)
-	cmd.Env = append(os.Environ(), "EXBACKUP_HOME="+o.home, "XDG_CONFIG_HOME="+t.TempDir(), "EXBACKUP_SCREENSHOTS="+shots)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("the console under Xvfb: %v\n%s%s", err, out, stderr.String())
-	}
-	checkShots(t, shots, stderr.String())
+	out, _, shots := runTour(t, console, append(os.Environ(), "EXBACKUP_HOME="+o.home, "XDG_CONFIG_HOME="+t.TempDir()))
 	if m, _ := filepath.Glob(filepath.Join(shots, "*-operations-menu.png")); len(m) != 1 {
 		t.Errorf("no picture of the Operations menu")
 	}
-	note := regexp.MustCompile(`(?m)^\d+-operations-menu\.png: (.*)$`).FindStringSubmatch(string(out))
+	note := regexp.MustCompile(`(?m)^\d+-operations-menu\.png: (.*)$`).FindStringSubmatch(out)
 	if note == nil {
 		t.Fatalf("no note beside the Operations menu's picture:\n%s", out)
 	}

@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"exbackup/ui"
@@ -21,13 +23,7 @@ import (
 // console writes no toolkit error, though the second start finds its
 // preferences file left empty.
 func TestGUISmokeUnderXvfb(t *testing.T) {
-	if _, err := exec.LookPath("xvfb-run"); err != nil {
-		t.Skip("xvfb-run is not installed (test.sh installs it)")
-	}
-	console := filepath.Join(t.TempDir(), "exbackup-screenshots")
-	if out, err := exec.Command("go", "build", "-tags", "screenshots", "-o", console, "exbackup").CombinedOutput(); err != nil {
-		t.Fatalf("building the console with -tags screenshots: %v\n%s", err, out)
-	}
+	console := tourConsole(t)
 	home, config := t.TempDir(), t.TempDir()
 	env := append(os.Environ(), "EXBACKUP_HOME="+home, "XDG_CONFIG_HOME="+config)
 	for start := 1; start <= 2; start++ {
@@ -38,21 +34,12 @@ func TestGUISmokeUnderXvfb(t *testing.T) {
 				t.Fatalf("the first start wrote no preferences: %v", err)
 			}
 		}
-		shots := t.TempDir()
-		cmd := exec.Command("xvfb-run", "-a", "-s", "-screen 0 1280x900x24", console)
-		cmd.Env = append(env, "EXBACKUP_SCREENSHOTS="+shots)
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("start %d of the console under Xvfb: %v\n%s%s", start, err, out, stderr.String())
-		}
+		_, stderr, _ := runTour(t, console, env)
 		for _, noise := range []string{"Error parsing user locale", "Fyne error"} {
-			if strings.Contains(stderr.String(), noise) {
-				t.Errorf("start %d: %q on stderr:\n%s", start, noise, stderr.String())
+			if strings.Contains(stderr, noise) {
+				t.Errorf("start %d: %q on stderr:\n%s", start, noise, stderr)
 			}
 		}
-		checkShots(t, shots, stderr.String())
 		if _, err := os.Stat(filepath.Join(home, "demo", "EXCH03", "server.json")); err != nil {
 			t.Fatalf("the first run did not create the demo organization: %v", err)
 		}
@@ -68,6 +55,51 @@ func TestGUISmokeUnderXvfb(t *testing.T) {
 			}
 		}
 	}
+}
+
+// tourBuild is the console built with the screenshot tour, as
+// scripts/screenshots.sh builds it: once for all the tests that run it.
+var tourBuild struct {
+	once sync.Once
+	path string
+	out  []byte
+	err  error
+}
+
+// tourConsole returns the console with the screenshot tour, building it the
+// first time; a test that runs it under Xvfb calls it first.
+func tourConsole(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("xvfb-run"); err != nil {
+		t.Skip("xvfb-run is not installed (test.sh installs it)")
+	}
+	tourBuild.once.Do(func() {
+		tourBuild.path = filepath.Join(filepath.Dir(bins.exbackup), "exbackup-screenshots")
+		tourBuild.out, tourBuild.err = exec.Command("go", "build", "-tags", "screenshots", "-o", tourBuild.path, "exbackup").CombinedOutput()
+	})
+	if tourBuild.err != nil {
+		t.Fatalf("building the console with -tags screenshots: %v\n%s", tourBuild.err, tourBuild.out)
+	}
+	return tourBuild.path
+}
+
+// runTour runs the tour console under Xvfb with env (os.Environ() and the
+// home it works on) into a fresh folder of pictures, checks that none is
+// blank, and returns what it wrote to stdout (a note beside each picture)
+// and stderr, and the folder.
+func runTour(t *testing.T, console string, env []string) (out, stderr, shots string) {
+	t.Helper()
+	shots = t.TempDir()
+	cmd := exec.Command("xvfb-run", "-a", "-s", "-screen 0 1280x900x24", console)
+	cmd.Env = append(slices.Clip(env), "EXBACKUP_SCREENSHOTS="+shots)
+	var errs strings.Builder
+	cmd.Stderr = &errs
+	b, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("the console under Xvfb: %v\n%s%s", err, b, errs.String())
+	}
+	checkShots(t, shots, errs.String())
+	return string(b), errs.String(), shots
 }
 
 func checkShots(t *testing.T, shots, out string) {
