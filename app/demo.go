@@ -223,6 +223,10 @@ func serveDemo(ctx, dctx context.Context, d *demo, data string, i int, log *slog
 		if err != nil {
 			return nil, "", err
 		}
+		// Each command of the console starts the demo anew: a restore
+		// staged by one (without Start Service) waits for the next set
+		// or a Start Service, as on a server that keeps running.
+		srv.KeepStagedRestores()
 		addr := srv.Config().Listen
 		if addr == "" {
 			addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(demoPort+i))

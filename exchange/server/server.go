@@ -61,6 +61,8 @@ type Server struct {
 	topo    exchange.Topology // last topology read, answered while the DS is stopped
 	peers   map[string]*client.Client
 
+	keepStaged bool // StartServices leaves a staged restore staged (KeepStagedRestores)
+
 	mailw    watchers    // mail.Backend Watch callbacks (mailbackend.go)
 	mailOpts MailOptions // the mail listeners Serve opens (listeners.go)
 	running  *RunInfo    // while serving
@@ -251,12 +253,26 @@ func (s *Server) Fingerprint() string { return s.fingerprint }
 // Certificate returns the server's TLS certificate.
 func (s *Server) Certificate() tls.Certificate { return s.cert }
 
+// KeepStagedRestores makes StartServices leave a store whose restore is
+// staged stopped and restore-pending, for a later set of its chain or an
+// administrator's Start Service, instead of recovering it. For a server
+// that a console starts and stops with each of its commands (the demo
+// organization): its starting is not a server restarting, and recovering
+// there would end a chain the administrator is restoring set by set.
+func (s *Server) KeepStagedRestores() { s.keepStaged = true }
+
 // StartServices starts the Directory, then the Information Store. A store
-// with a staged restore recovers it first; one that cannot stays stopped,
-// and that is reported, not fatal.
+// with a staged restore recovers it first (unless KeepStagedRestores); one
+// that cannot stays stopped, and that is reported, not fatal.
 func (s *Server) StartServices() error {
 	var errs []error
 	for _, st := range []*store{s.ds, s.is} {
+		if s.keepStaged {
+			if m, err := readMarker(st.dir); err == nil && m != nil && m.Phase == phaseStaging {
+				s.log.Info("restore staged: service left stopped until it is started", "store", st.id)
+				continue
+			}
+		}
 		res, err := st.startReport()
 		s.logRecovery(st, res, err)
 		if err != nil {

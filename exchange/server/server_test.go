@@ -736,3 +736,52 @@ func TestRestoreDeletesTheReplacedFilesAfterTheStart(t *testing.T) {
 		t.Errorf("replaced files left behind: %v", left)
 	}
 }
+
+// A server told to keep staged restores (the demo organization, started
+// anew by each command of a console) leaves a store whose restore is
+// staged restore-pending when it starts, and the chain's recovery waits
+// for a Start Service; a server that is not runs the recovery at start.
+func TestKeepStagedRestoresLeavesTheChainStaged(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Init(bg, InitOptions{Dir: dir, Organization: "Org", Site: "Site", Name: "EX1", Key: testKey}); err != nil {
+		t.Fatal(err)
+	}
+	s := openTestServer(t, dir)
+	deliver(t, s, "alice", 3, "a")
+	full := takeBackup(t, s, exchange.StoreIS, exchange.Normal)
+	if _, err := restoreSet(s, full, exchange.RestoreRequest{Erase: true, Private: true, Public: true, Last: true}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	kept, err := Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept.KeepStagedRestores()
+	if err := kept.StartServices(); err != nil {
+		t.Fatal(err)
+	}
+	if st := kept.is.state(); st != exchange.RestorePending {
+		t.Fatalf("kept: the Information Store is %v after the start, want restore-pending", st)
+	}
+	if st := kept.ds.state(); st != exchange.Running {
+		t.Fatalf("kept: the Directory is %v, want running", st)
+	}
+	res, err := kept.StartService(bg, exchange.StoreIS)
+	if err != nil || !res.Recovered {
+		t.Fatalf("Start Service of the staged store: %+v %v", res, err)
+	}
+	kept.Close()
+
+	// Staged again, and a server that does not keep it recovers at start.
+	s = openTestServer(t, dir)
+	if _, err := restoreSet(s, full, exchange.RestoreRequest{Erase: true, Private: true, Public: true, Last: true}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openTestServer(t, dir)
+	if st := s.is.state(); st != exchange.Running {
+		t.Fatalf("a plain start left the Information Store %v, want running", st)
+	}
+}
