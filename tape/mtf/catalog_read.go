@@ -6,7 +6,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/zeebo/blake3"
+	"lukechampine.com/blake3"
 )
 
 // ErrNoCatalog is returned by Catalog for a tape without a media based

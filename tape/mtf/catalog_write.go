@@ -3,7 +3,7 @@ package mtf
 import (
 	"encoding/binary"
 
-	"github.com/zeebo/blake3"
+	"lukechampine.com/blake3"
 )
 
 // CatalogBuilder gathers a set's file/directory detail as its blocks are

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"unsafe"
 
-	"github.com/zeebo/blake3"
+	"lukechampine.com/blake3"
 
 	"exbackup/internal/crc32c"
 )
