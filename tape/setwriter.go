@@ -118,6 +118,7 @@ func (t *Tape) appendSet(o SetOptions) (*SetWriter, error) {
 	disk := durable.NewStreamAt(f, ap.Offset)
 	w, err := mtf.NewWriter(directWriter{disk}, ap.Offset, mtf.WriterOptions{
 		Align:            durable.Alignment,
+		BufferSize:       setBuffer,
 		FLBSize:          int(r.FLBSize()),
 		SoftFilemarkSize: int(r.FilemarkSize()),
 		Filemarks:        ap.Filemarks,
@@ -180,6 +181,15 @@ func (t *Tape) appendSet(o SetOptions) (*SetWriter, error) {
 	sw.set.Offset, sw.whole = at.Offset, w.Offset()
 	return sw, nil
 }
+
+// setBuffer is the size of each of the set writer's two buffers, and so
+// of its direct writes. At 1 MiB a 1.35 GiB backup's console spent a
+// third more CPU: each write blocks for about a millisecond, long enough
+// for the Go runtime to hand the writing thread's processor to another
+// thread and back, and the hasher and the network reader woke up for
+// every buffer. 4 MiB writes cost a quarter as many of those; 8 MiB gave
+// nothing more.
+const setBuffer = 4 << 20
 
 // directWriter hands the mtf writer's buffers to the stream's WriteDirect:
 // the writer writes each from a goroutine of its own and reuses it only
