@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"exbackup/internal/crc32c"
+	"exbackup/internal/durable"
 )
 
 // DataOptions tune a DataReader.
@@ -126,7 +127,7 @@ func (r *Reader) OpenData(b *Block, path string, o DataOptions) (*DataReader, er
 	d.free = make(chan []byte, depth)
 	d.quit = make(chan struct{})
 	for range depth {
-		d.free <- make([]byte, size)
+		d.free <- durable.AlignedBuffer(size)
 	}
 	if o.Strong && b.Hash != nil && !d.sealed {
 		d.hashq = make(chan []byte, depth)
@@ -138,6 +139,12 @@ func (r *Reader) OpenData(b *Block, path string, o DataOptions) (*DataReader, er
 	go d.readAhead(src, d.spanAt)
 	return d, nil
 }
+
+// dataAlign is the block size to which chunks after the first are read
+// aligned, in memory and on the tape: read past the page cache, such a
+// chunk goes from the disk straight into its buffer, where one that
+// straddles blocks is read into another and copied.
+const dataAlign = durable.Alignment
 
 // pendingRead is a chunk being read: its result arrives on done.
 type pendingRead struct {
@@ -171,7 +178,11 @@ func (d *DataReader) readAhead(src io.ReaderAt, off int64) {
 		case <-d.quit:
 			return
 		}
-		p := pendingRead{buf: buf[:min(int64(cap(buf)), end-off)], at: off, done: make(chan readResult, 1)}
+		n := int64(cap(buf))
+		if k := off % dataAlign; d.open == nil && k != 0 && n > 2*dataAlign {
+			n -= k // the next chunk starts on a block boundary
+		}
+		p := pendingRead{buf: buf[:min(n, end-off)], at: off, done: make(chan readResult, 1)}
 		d.wg.Add(1)
 		go func() {
 			defer d.wg.Done()
