@@ -85,5 +85,10 @@ func aligned(p []byte, off int64) bool {
 	return off%streamAlign == 0 && len(p)%streamAlign == 0 && uintptr(unsafe.Pointer(&p[0]))%streamAlign == 0
 }
 
+// Copied returns how many bytes reads have copied out of the Reader's
+// own buffers: those of reads that could not go straight into the
+// caller's memory.
+func (r *Reader) Copied() int64 { return r.copied.Load() }
+
 // Close closes the file.
 func (r *Reader) Close() error { return r.f.Close() }
