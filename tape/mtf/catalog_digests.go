@@ -5,7 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 
-	"lukechampine.com/blake3"
+	"github.com/zeebo/blake3"
 )
 
 // StreamCatalogDigests ("EXBC") is exbackup's digest table: in the ESET of

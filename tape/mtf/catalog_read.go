@@ -6,7 +6,7 @@ import (
 	"io"
 	"time"
 
-	"lukechampine.com/blake3"
+	"github.com/zeebo/blake3"
 )
 
 // ErrNoCatalog is returned by Catalog for a tape without a media based

@@ -3,7 +3,7 @@ package mtf
 import (
 	"encoding/binary"
 
-	"lukechampine.com/blake3"
+	"github.com/zeebo/blake3"
 )
 
 // CatalogBuilder gathers a set's file/directory detail as its blocks are

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"unsafe"
 
-	"lukechampine.com/blake3"
+	"github.com/zeebo/blake3"
 
 	"exbackup/internal/crc32c"
 )

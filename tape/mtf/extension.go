@@ -8,7 +8,7 @@ import (
 	"hash"
 	"hash/crc32"
 
-	"lukechampine.com/blake3"
+	"github.com/zeebo/blake3"
 )
 
 // exbackup's own streams. Their ids are not MTF ids, so an independent MTF
@@ -78,7 +78,7 @@ func (a HashAlgo) New() hash.Hash {
 	case HashSHA256:
 		return sha256.New()
 	case HashBLAKE3:
-		return blake3.New(32, nil)
+		return blake3.New()
 	}
 	return nil
 }

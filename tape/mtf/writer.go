@@ -9,7 +9,7 @@ import (
 	"io"
 	"unsafe"
 
-	"lukechampine.com/blake3"
+	"github.com/zeebo/blake3"
 
 	"exbackup/internal/crc32c"
 )
@@ -426,7 +426,7 @@ func (w *Writer) BeginSet(s *StartSet, info *SetInfo, streams ...Stream) (Writte
 		s.CatalogVersion = 2 // a type 1 catalog follows the set
 		w.cat = &CatalogBuilder{MediaSequence: w.mediaSeq}
 		if !w.plain {
-			w.ssetSum = blake3.New(32, nil)
+			w.ssetSum = blake3.New()
 		}
 	}
 	var h Header

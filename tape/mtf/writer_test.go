@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"lukechampine.com/blake3"
+	"github.com/zeebo/blake3"
 )
 
 var when = time.Date(2026, 11, 25, 14, 59, 0, 0, time.UTC)
