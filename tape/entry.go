@@ -65,7 +65,7 @@ func (t *Tape) OpenEntry(e Entry, o ReadOptions) (*EntryReader, error) {
 	}
 	var d *mtf.DataReader
 	if err == nil {
-		d, err = r.OpenData(b, e.Path, mtf.DataOptions{Strong: !o.Fast, ChunkSize: o.ChunkSize, Source: src, Key: key, Sealed: o.sealed})
+		d, err = r.OpenData(b, e.Path, mtf.DataOptions{Strong: !o.Fast, ChunkSize: o.ChunkSize, Align: durable.Alignment, Source: src, Key: key, Sealed: o.sealed})
 	}
 	if err != nil {
 		if src != nil {

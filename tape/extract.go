@@ -444,7 +444,7 @@ func (x *extractor) content(ctx context.Context, f sink, r *mtf.Reader, ra io.Re
 	}
 	o := mtf.DataOptions{Strong: true}
 	if r == x.r {
-		o.Source = x.direct
+		o.Source, o.Align = x.direct, durable.Alignment
 	}
 	d, err := r.OpenData(b, p, o)
 	if err != nil {

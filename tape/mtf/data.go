@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"exbackup/internal/crc32c"
-	"exbackup/internal/durable"
 )
 
 // DataOptions tune a DataReader.
@@ -19,6 +18,13 @@ type DataOptions struct {
 	Strong bool
 	// ChunkSize is the size of each read from the tape (default 1 MiB).
 	ChunkSize int
+	// Align, a power of two, lays the read buffers out in memory on Align
+	// boundaries and starts every read of plain data after the first on
+	// one: a Source that reads past the page cache fills such a read in
+	// place, where one that straddles blocks goes through a buffer of its
+	// own and a copy. 0 or 1: the reads follow one another from the
+	// data's start.
+	Align int
 	// Source, when set, is read for the data instead of the Reader's own
 	// tape: the same tape through another handle (one past the page
 	// cache, say).
@@ -70,6 +76,7 @@ type DataReader struct {
 	spanAt int64
 	xor0   XOR32 // the CSUM of what precedes spanAt (the payload nonce)
 	sawEnd bool  // the chunk ending the span has been consumed
+	align  int64 // of the read buffers and the reads after the first (DataOptions.Align)
 
 	cur    []byte // the chunk being consumed
 	curR   int
@@ -104,6 +111,10 @@ func (r *Reader) OpenData(b *Block, path string, o DataOptions) (*DataReader, er
 	if o.ChunkSize <= 0 {
 		o.ChunkSize = DefaultBufferSize
 	}
+	if o.Align < 0 || o.Align&(o.Align-1) != 0 {
+		return nil, fmt.Errorf("mtf: read alignment %d is not a power of two", o.Align)
+	}
+	d.align = int64(max(o.Align, 1))
 	d.total, d.span, d.spanAt = int64(sh.Length), int64(sh.Length), b.Data.Offset
 	switch {
 	case sh.MediaAttributes&StreamCompressed != 0 || sh.CompressionAlgorithm != 0:
@@ -127,7 +138,7 @@ func (r *Reader) OpenData(b *Block, path string, o DataOptions) (*DataReader, er
 	d.free = make(chan []byte, depth)
 	d.quit = make(chan struct{})
 	for range depth {
-		d.free <- durable.AlignedBuffer(size)
+		d.free <- alignedBytes(size, d.align)
 	}
 	if o.Strong && b.Hash != nil && !d.sealed {
 		d.hashq = make(chan []byte, depth)
@@ -139,12 +150,6 @@ func (r *Reader) OpenData(b *Block, path string, o DataOptions) (*DataReader, er
 	go d.readAhead(src, d.spanAt)
 	return d, nil
 }
-
-// dataAlign is the block size to which chunks after the first are read
-// aligned, in memory and on the tape: read past the page cache, such a
-// chunk goes from the disk straight into its buffer, where one that
-// straddles blocks is read into another and copied.
-const dataAlign = durable.Alignment
 
 // pendingRead is a chunk being read: its result arrives on done.
 type pendingRead struct {
@@ -179,8 +184,8 @@ func (d *DataReader) readAhead(src io.ReaderAt, off int64) {
 			return
 		}
 		n := int64(cap(buf))
-		if k := off % dataAlign; d.open == nil && k != 0 && n > 2*dataAlign {
-			n -= k // the next chunk starts on a block boundary
+		if k := off % d.align; d.open == nil && k != 0 && n > 2*d.align {
+			n -= k // the next chunk starts on an Align boundary
 		}
 		p := pendingRead{buf: buf[:min(n, end-off)], at: off, done: make(chan readResult, 1)}
 		d.wg.Add(1)

@@ -9,9 +9,11 @@ import (
 	"io"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // drainModes are the ways a consumer takes a DataReader's data: Read into
@@ -431,4 +433,65 @@ func TestDataCloseMidFileLeaksNothing(t *testing.T) {
 	}
 	buf := make([]byte, 1<<16)
 	t.Fatalf("%d goroutines before, %d after:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+}
+
+// alignSource records where each read lands, in the file and in memory.
+type alignSource struct {
+	r     io.ReaderAt
+	mu    sync.Mutex
+	reads []alignedRead
+}
+
+type alignedRead struct {
+	off int64 // the read's offset
+	mem int64 // its buffer's address, modulo the alignment
+	n   int
+}
+
+func (s *alignSource) ReadAt(p []byte, off int64) (int, error) {
+	s.mu.Lock()
+	s.reads = append(s.reads, alignedRead{off: off, mem: int64(uintptr(unsafe.Pointer(&p[0])) % 4096), n: len(p)})
+	s.mu.Unlock()
+	return s.r.ReadAt(p, off)
+}
+
+// With Align, plain data is read into aligned buffers and every read after
+// the first starts on an Align boundary of the tape, so that a source past
+// the page cache fills it in place; the data and its checks are as
+// without. An alignment that is not a power of two is refused.
+func TestDataReadsAligned(t *testing.T) {
+	data := randomData(5<<20 + 777)
+	tape := buildTape(t, []testFile{{"f", data}})
+	r := openBytes(t, tape)
+	c, err := r.Scan()
+	if err != nil || len(c.Sets) != 1 {
+		t.Fatalf("scan: %v", err)
+	}
+	b := c.Sets[0].Files[0].Block
+	if b.Data.Offset%4096 == 0 {
+		t.Fatalf("the data starts on a block boundary (%d): nothing to align", b.Data.Offset)
+	}
+	for _, mode := range drainModes {
+		src := &alignSource{r: bytes.NewReader(tape)}
+		d, err := r.OpenData(b, "f", DataOptions{Strong: true, Source: src, Align: 4096})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := drain(t, d, mode, DefaultBufferSize)
+		d.Close()
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("%s: %d of %d bytes, %v", mode, len(got), len(data), err)
+		}
+		if len(src.reads) < 6 {
+			t.Fatalf("%s: %d reads for %d bytes in chunks of 1 MiB", mode, len(src.reads), len(data))
+		}
+		for _, rd := range src.reads {
+			if rd.mem != 0 || rd.off != b.Data.Offset && rd.off%4096 != 0 {
+				t.Errorf("%s: a read of %d bytes at byte %d, into memory %d bytes past a boundary", mode, rd.n, rd.off, rd.mem)
+			}
+		}
+	}
+	if _, err := r.OpenData(b, "f", DataOptions{Align: 3000}); err == nil || !strings.Contains(err.Error(), "not a power of two") {
+		t.Errorf("alignment 3000: %v", err)
+	}
 }

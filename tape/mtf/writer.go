@@ -182,13 +182,17 @@ func NewWriter(w io.Writer, offset int64, o WriterOptions) (*Writer, error) {
 
 // newBuffer allocates a buffer's memory, starting on an alignment
 // boundary.
-func (w *Writer) newBuffer() []byte {
-	if w.align == 1 {
-		return make([]byte, 0, w.size)
+func (w *Writer) newBuffer() []byte { return alignedBytes(w.size, w.align)[:0] }
+
+// alignedBytes returns n bytes of memory starting on an align boundary
+// (a power of two; 1: anywhere).
+func alignedBytes(n int, align int64) []byte {
+	if align <= 1 {
+		return make([]byte, n)
 	}
-	raw := make([]byte, w.size+int(w.align))
-	skip := int((w.align - int64(uintptr(unsafe.Pointer(&raw[0])))%w.align) % w.align)
-	return raw[skip : skip : skip+w.size]
+	raw := make([]byte, n+int(align))
+	skip := int((align - int64(uintptr(unsafe.Pointer(&raw[0])))%align) % align)
+	return raw[skip : skip+n : skip+n]
 }
 
 // fresh returns base, empty, to be filled from pos on: it starts as far
